@@ -1,0 +1,108 @@
+//! The top-level error: every failure a command can end with, its exit code
+//! and its hint.
+
+use std::path::PathBuf;
+
+use crate::plan::compute::ObserveError;
+use crate::plan::driver::DriverError;
+use crate::plan::state::StateError;
+use crate::spec::SpecError;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INVALID_INPUT: i32 = 3;
+    pub const APPLY_FAILED: i32 = 4;
+    pub const STALE_PLAN: i32 = 5;
+    pub const LOCKED: i32 = 6;
+    pub const UNREACHABLE: i32 = 7;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot find out what exists")]
+    Observe(#[from] ObserveError),
+    #[error("{0}")]
+    Driver(#[from] DriverError),
+    #[error("cannot read saved plan {}", path.display())]
+    PlanFile {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("saved plan {} is stale: {reason}", path.display())]
+    StalePlan { path: PathBuf, reason: String },
+    #[error("{failed} change(s) failed and {skipped} were skipped")]
+    ApplyFailed { failed: usize, skipped: usize },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Input(String, Option<String>),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Spec(_) | Error::PlanFile { .. } | Error::Input(..) => exit::INVALID_INPUT,
+            Error::State(StateError::Locked { .. }) => exit::LOCKED,
+            Error::State(_) | Error::Io { .. } => exit::FAILURE,
+            Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
+            Error::StalePlan { .. } => exit::STALE_PLAN,
+            Error::ApplyFailed { .. } => exit::APPLY_FAILED,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Spec(e) => e.hint(),
+            Error::State(StateError::Locked { .. }) => Some(
+                "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
+            ),
+            Error::State(StateError::Corrupt { .. }) => {
+                Some("restore the file from its backup, or move it away and re-run: liftoff adopts what it finds by tag".into())
+            }
+            Error::State(_) => None,
+            Error::Observe(e) => e.source.hint.clone().or_else(|| Some("check credentials, region and network access, then re-run".into())),
+            Error::Driver(e) => e.hint.clone(),
+            Error::PlanFile { .. } => Some("create it again with `liftoff plan --out FILE`".into()),
+            Error::StalePlan { .. } => Some("make a new plan with `liftoff plan --out FILE`, review it, and install that".into()),
+            Error::ApplyFailed { .. } => {
+                Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
+            }
+            Error::Interrupted => Some("run the same command again to continue; what was created is recorded".into()),
+            Error::Io { .. } => None,
+            Error::Input(_, hint) => hint.clone(),
+        }
+    }
+
+    /// `error: …`, each cause on its own line, then the hint.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {self}");
+        if let Error::Spec(SpecError::Invalid(d)) = self {
+            out = format!("{d}{out}");
+        }
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str(&format!("\n  caused by: {c}"));
+            cause = c.source();
+        }
+        if let Some(h) = self.hint() {
+            out.push_str(&format!("\nhint: {h}"));
+        }
+        out
+    }
+}

@@ -1,0 +1,14 @@
+//! liftoff: installs the Astronomer platform from one declarative spec.
+//!
+//! The spec ([`spec`]) resolves into desired resources ([`plan::graph`]);
+//! a plan compares them with what exists ([`plan::compute`]) and the engine
+//! carries it out ([`plan::apply`]) through drivers ([`providers`]).
+
+pub mod cli;
+pub mod error;
+pub mod plan;
+pub mod providers;
+pub mod secret;
+pub mod spec;
+
+pub use error::Error;

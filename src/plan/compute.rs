@@ -1,0 +1,237 @@
+//! Computing a plan: read what exists for every wanted or recorded address,
+//! then decide per resource what to do and why.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::stream::{self, StreamExt};
+use sha2::Digest;
+
+use super::driver::{DriverError, Drivers, Lookup, Observed};
+use super::events::{Event, Events};
+use super::state::{State, Status};
+use super::{Action, Address, Change, PLAN_FORMAT, Plan, Purpose, Resource};
+
+/// A read failed while planning.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {address}")]
+pub struct ObserveError {
+    pub address: Address,
+    #[source]
+    pub source: DriverError,
+}
+
+/// What exists, by address (`None`: nothing found).
+pub type Observations = BTreeMap<Address, Option<Observed>>;
+
+/// Reads every address that is wanted or recorded, `parallelism` at a time.
+pub async fn observe(
+    installation: &str,
+    desired: &[Resource],
+    state: &State,
+    drivers: &Drivers,
+    parallelism: usize,
+    events: &dyn Events,
+) -> Result<Observations, ObserveError> {
+    let mut targets: BTreeMap<&Address, (&str, Option<&serde_json::Value>)> = BTreeMap::new();
+    for (addr, entry) in &state.resources {
+        targets.insert(addr, (entry.kind.as_str(), None));
+    }
+    for r in desired {
+        targets.insert(&r.address, (r.kind.as_str(), Some(&r.props)));
+    }
+    events.emit(Event::Observing {
+        resources: targets.len(),
+    });
+    let reads = targets
+        .into_iter()
+        .map(|(address, (kind, props))| async move {
+            let lookup = Lookup {
+                installation,
+                address,
+                kind,
+                props,
+                recorded: state.resources.get(address),
+            };
+            let driver = drivers.for_kind(kind).map_err(|source| ObserveError {
+                address: address.clone(),
+                source,
+            })?;
+            let found = driver.read(&lookup).await.map_err(|source| ObserveError {
+                address: address.clone(),
+                source,
+            })?;
+            Ok::<_, ObserveError>((address.clone(), found))
+        });
+    stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Digest of everything observed: a saved plan is stale once it changes.
+pub fn observed_digest(observed: &Observations) -> String {
+    hex::encode(sha2::Sha256::digest(
+        serde_json::to_vec(observed).expect("observations serialize"),
+    ))
+}
+
+/// The plan that makes the world match `desired`.
+pub fn plan_install(
+    installation: &str,
+    spec_digest: &str,
+    desired: &[Resource],
+    state: &State,
+    observed: &Observations,
+    drivers: &Drivers,
+) -> Result<Plan, DriverError> {
+    let mut changes = Vec::new();
+    let wanted: BTreeSet<&Address> = desired.iter().map(|r| &r.address).collect();
+    for r in desired {
+        let recorded = state.resources.get(&r.address);
+        let found = observed.get(&r.address).cloned().flatten();
+        let (action, reason, fields) = match (&found, recorded) {
+            (None, None) => (Action::Create, "does not exist yet".to_string(), vec![]),
+            (None, Some(e)) if e.status == Status::Intent => (
+                Action::Create,
+                "an earlier run stopped before the create returned; nothing was found by tag"
+                    .into(),
+                vec![],
+            ),
+            (None, Some(e)) => (
+                Action::Create,
+                format!(
+                    "recorded as {} but no longer exists",
+                    e.id.as_deref().unwrap_or("?")
+                ),
+                vec![],
+            ),
+            (Some(o), recorded) => {
+                let fields = drivers.for_kind(&r.kind)?.diff(r, o);
+                let adopt = recorded.is_none_or(|e| e.status == Status::Intent);
+                if fields.iter().any(|f| f.forces_replace) {
+                    let names: Vec<_> = fields
+                        .iter()
+                        .filter(|f| f.forces_replace)
+                        .map(|f| f.field.as_str())
+                        .collect();
+                    (
+                        Action::Replace,
+                        format!("{} cannot change in place", names.join(", ")),
+                        fields,
+                    )
+                } else if adopt {
+                    let mut why = format!("found by ownership tags as {}, not in state", o.id);
+                    if !fields.is_empty() {
+                        why.push_str(&format!("; will update {}", field_names(&fields)));
+                    }
+                    (Action::Adopt, why, fields)
+                } else if fields.is_empty() {
+                    (Action::NoOp, "up to date".into(), fields)
+                } else {
+                    (
+                        Action::Update,
+                        format!("{} changed", field_names(&fields)),
+                        fields,
+                    )
+                }
+            }
+        };
+        changes.push(Change {
+            address: r.address.clone(),
+            kind: r.kind.clone(),
+            action,
+            reason,
+            props: Some(r.props.clone()),
+            deps: r.deps.clone(),
+            observed: found,
+            fields,
+        });
+    }
+    for (addr, entry) in state.resources.iter().filter(|(a, _)| !wanted.contains(a)) {
+        changes.push(deletion(addr, entry, observed, "no longer in the spec"));
+    }
+    Ok(Plan {
+        format: PLAN_FORMAT,
+        installation: installation.into(),
+        purpose: Purpose::Install,
+        spec_digest: spec_digest.into(),
+        observed_digest: observed_digest(observed),
+        changes,
+    })
+}
+
+/// The plan that removes everything liftoff created: recorded in state or
+/// found by ownership tags. Dependencies come from the state, else the spec.
+pub fn plan_destroy(
+    installation: &str,
+    spec_digest: &str,
+    desired: &[Resource],
+    state: &State,
+    observed: &Observations,
+) -> Plan {
+    let mut changes = Vec::new();
+    for (addr, found) in observed {
+        let change = match (state.resources.get(addr), found) {
+            (Some(entry), _) => deletion(addr, entry, observed, "destroy"),
+            (None, Some(o)) => {
+                let r = desired
+                    .iter()
+                    .find(|r| &r.address == addr)
+                    .expect("observed addresses are wanted or recorded");
+                Change {
+                    address: addr.clone(),
+                    kind: r.kind.clone(),
+                    action: Action::Delete,
+                    reason: format!("destroy; found by ownership tags as {}", o.id),
+                    props: None,
+                    deps: r.deps.clone(),
+                    observed: Some(o.clone()),
+                    fields: vec![],
+                }
+            }
+            (None, None) => continue,
+        };
+        changes.push(change);
+    }
+    Plan {
+        format: PLAN_FORMAT,
+        installation: installation.into(),
+        purpose: Purpose::Destroy,
+        spec_digest: spec_digest.into(),
+        observed_digest: observed_digest(observed),
+        changes,
+    }
+}
+
+fn deletion(
+    addr: &Address,
+    entry: &super::state::Entry,
+    observed: &Observations,
+    why: &str,
+) -> Change {
+    let found = observed.get(addr).cloned().flatten();
+    let reason = match &found {
+        Some(_) => why.to_string(),
+        None => format!("{why}; already gone, only the state entry is removed"),
+    };
+    Change {
+        address: addr.clone(),
+        kind: entry.kind.clone(),
+        action: Action::Delete,
+        reason,
+        props: None,
+        deps: entry.deps.clone(),
+        observed: found,
+        fields: vec![],
+    }
+}
+
+fn field_names(fields: &[super::FieldChange]) -> String {
+    fields
+        .iter()
+        .map(|f| f.field.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

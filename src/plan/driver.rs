@@ -1,0 +1,196 @@
+//! The seam between the engine and every external system: a driver reads,
+//! diffs, creates, updates and deletes one kind of resource.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::state::Entry;
+use super::{Address, FieldChange, Resource};
+
+/// What exists in the cloud or cluster for one address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The provider's id (vpc-…, an ARN, a namespace/name).
+    pub id: String,
+    /// The configuration as observed, comparable with the desired props.
+    pub props: Value,
+    /// Values dependents need (ids, endpoints). Never secrets.
+    pub outputs: Value,
+}
+
+/// Why a driver call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Retrying will not help (bad input, permission, quota).
+    Permanent,
+    /// Throttled, a 5xx, a timeout on the way: retrying may help.
+    Transient,
+    /// A deadline passed while waiting.
+    Timeout,
+    /// Something else holds on to the resource (delete blocked).
+    Blocked,
+    /// The run stopped (crash injection, interruption).
+    Aborted,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DriverError {
+    pub failure: Failure,
+    pub message: String,
+    pub hint: Option<String>,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DriverError {
+    pub fn new(failure: Failure, message: impl Into<String>) -> Self {
+        DriverError {
+            failure,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::new(Failure::Permanent, message)
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+/// What a driver is told when asked to read a resource.
+pub struct Lookup<'a> {
+    pub installation: &'a str,
+    pub address: &'a Address,
+    pub kind: &'a str,
+    /// Desired props, when the resource is wanted.
+    pub props: Option<&'a Value>,
+    /// What the state file recorded, when anything.
+    pub recorded: Option<&'a Entry>,
+}
+
+/// Hands a create's id to the state file before any waiting, and reports
+/// progress while waiting.
+#[async_trait]
+pub trait Recorder: Send + Sync {
+    /// Call as soon as the create call returned an id.
+    async fn created(&self, id: &str, outputs: Value) -> Result<(), DriverError>;
+    /// A short status line ("pending", "3/5 nodes ready").
+    fn progress(&self, message: &str);
+}
+
+/// Everything a create/update/delete needs besides the resource.
+pub struct Context<'a> {
+    pub installation: &'a str,
+    /// Outputs of the resource's dependencies, by address.
+    pub deps: &'a BTreeMap<Address, Value>,
+    /// Deterministic: the same installation and address give the same token.
+    pub idempotency_token: String,
+    pub recorder: &'a dyn Recorder,
+}
+
+impl Context<'_> {
+    /// One output of a dependency, e.g. `ctx.dep_output("aws.vpc", "id")`.
+    pub fn dep_output(&self, address: &str, key: &str) -> Result<&Value, DriverError> {
+        self.deps
+            .get(&Address::new(address))
+            .and_then(|o| o.get(key))
+            .ok_or_else(|| {
+                DriverError::permanent(format!("dependency {address} has no output `{key}`"))
+            })
+    }
+}
+
+/// A driver for one family of resources.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// Finds the resource: by the recorded id first, then by ownership tags.
+    async fn read(&self, lookup: &Lookup<'_>) -> Result<Option<Observed>, DriverError>;
+
+    /// Fields that differ. The default compares the desired props' top-level
+    /// keys with the observed ones; `immutable` fields force a replace.
+    fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
+        diff_props(&desired.props, &observed.props, &[])
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &Context<'_>)
+    -> Result<Observed, DriverError>;
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        ctx: &Context<'_>,
+    ) -> Result<Observed, DriverError>;
+
+    async fn delete(
+        &self,
+        kind: &str,
+        observed: &Observed,
+        ctx: &Context<'_>,
+    ) -> Result<(), DriverError>;
+}
+
+/// Compares desired top-level keys against observed ones.
+pub fn diff_props(desired: &Value, observed: &Value, immutable: &[&str]) -> Vec<FieldChange> {
+    let Some(want) = desired.as_object() else {
+        return Vec::new();
+    };
+    want.iter()
+        .filter_map(|(k, v)| {
+            let have = observed.get(k).cloned().unwrap_or(Value::Null);
+            (have != *v).then(|| FieldChange {
+                field: k.clone(),
+                from: have,
+                to: v.clone(),
+                forces_replace: immutable.contains(&k.as_str()),
+            })
+        })
+        .collect()
+}
+
+/// The drivers available to this run, each for the kinds under a prefix.
+#[derive(Clone, Default)]
+pub struct Drivers {
+    by_prefix: Vec<(String, Arc<dyn Driver>)>,
+}
+
+impl Drivers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `driver` for every kind starting with `prefix` (longest wins).
+    pub fn register(&mut self, prefix: &str, driver: Arc<dyn Driver>) {
+        self.by_prefix.push((prefix.to_string(), driver));
+        self.by_prefix
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+
+    pub fn for_kind(&self, kind: &str) -> Result<&Arc<dyn Driver>, DriverError> {
+        self.by_prefix.iter().find(|(p, _)| kind.starts_with(p.as_str())).map(|(_, d)| d).ok_or_else(|| {
+            DriverError::permanent(format!("no driver for `{kind}` in this build"))
+                .with_hint("this build of liftoff lacks that provider (cargo features) or it is not implemented yet")
+        })
+    }
+}
+
+/// A deterministic idempotency token for a create. `nonce` tells apart two
+/// lives of the same address (it is the state serial when the intent was
+/// written, and is kept in the state so a retried create reuses it).
+pub fn idempotency_token(installation: &str, address: &Address, nonce: u64) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("liftoff/{installation}/{address}/{nonce}"));
+    hex::encode(&d[..16])
+}

@@ -1,0 +1,163 @@
+//! Plans: what liftoff will create, adopt, change or delete, as a value
+//! computed from the resolved spec and the observed state, and the engine
+//! that carries one out.
+
+pub mod apply;
+pub mod compute;
+pub mod display;
+pub mod driver;
+pub mod events;
+pub mod graph;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A resource's stable name, e.g. `aws.subnet.private[a]` or `cluster.secret.tls`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(pub String);
+
+impl Address {
+    pub fn new(s: impl Into<String>) -> Self {
+        Address(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One resource liftoff wants to exist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub address: Address,
+    /// Which driver handles it, e.g. `aws.subnet`.
+    pub kind: String,
+    /// Desired configuration. Never holds a secret value.
+    pub props: Value,
+    /// Resources that must exist first.
+    pub deps: Vec<Address>,
+}
+
+/// What a plan does to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    /// Found by its ownership tags but not in the state file: take it over.
+    Adopt,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Adopt => "=",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+        }
+    }
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Adopt => "adopt",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no change",
+        }
+    }
+}
+
+/// One field whose observed value differs from the desired one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Value,
+    pub to: Value,
+    /// The cloud cannot change it in place.
+    pub forces_replace: bool,
+}
+
+/// The plan for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub kind: String,
+    pub action: Action,
+    pub reason: String,
+    /// Desired configuration (absent for a delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<Value>,
+    pub deps: Vec<Address>,
+    /// What exists now (absent for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<driver::Observed>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+impl Change {
+    pub fn resource(&self) -> Resource {
+        Resource {
+            address: self.address.clone(),
+            kind: self.kind.clone(),
+            props: self.props.clone().unwrap_or(Value::Null),
+            deps: self.deps.clone(),
+        }
+    }
+}
+
+/// The format version of saved plans.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// A plan: computed from spec + observed state, applied exactly as saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub installation: String,
+    /// `install` or `destroy`.
+    pub purpose: Purpose,
+    /// Digest of the resolved spec the plan was made from.
+    pub spec_digest: String,
+    /// Digest of everything observed; a saved plan is stale when it moved.
+    pub observed_digest: String,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    Install,
+    Destroy,
+}
+
+impl Plan {
+    /// How many resources each action touches, in display order.
+    pub fn counts(&self) -> BTreeMap<Action, usize> {
+        let mut m = BTreeMap::new();
+        for c in &self.changes {
+            *m.entry(c.action).or_default() += 1;
+        }
+        m
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::NoOp)
+    }
+}

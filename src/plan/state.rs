@@ -1,0 +1,276 @@
+//! The state file: one per installation, JSON, written atomically with mode
+//! 0600 and guarded by an advisory lock that the kernel drops when the
+//! holder dies (so a killed run never leaves a stale lock behind).
+//!
+//! A create is recorded twice: its intent (with the idempotency token)
+//! before the call, and its id as soon as the call returns, before any
+//! waiting. A crash at any point leaves enough to find the resource again.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Address;
+
+pub const STATE_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The create call is about to be made (or was made and we crashed).
+    Intent,
+    /// The create returned an id; the resource may still be coming up.
+    Creating,
+    Ready,
+    Deleting,
+}
+
+/// What liftoff knows about one resource it manages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub kind: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The idempotency token of the create in flight.
+    pub token: String,
+    #[serde(default)]
+    pub props: Value,
+    #[serde(default)]
+    pub outputs: Value,
+    #[serde(default)]
+    pub deps: Vec<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    pub installation: String,
+    /// Bumped on every write.
+    pub serial: u64,
+    pub resources: BTreeMap<Address, Entry>,
+}
+
+impl State {
+    pub fn empty(installation: &str) -> Self {
+        State {
+            format: STATE_FORMAT,
+            installation: installation.into(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("another liftoff run holds the lock on {}", path.display())]
+    Locked { path: PathBuf },
+    #[error("cannot use state file {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state file {} is corrupt", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("state file {} belongs to installation `{found}`, not `{expected}`", path.display())]
+    WrongInstallation {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+}
+
+/// The open, locked state of one installation.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    state: Mutex<State>,
+    _lock: File,
+}
+
+impl Store {
+    /// `<dir>/<installation>.state.json`, locked through `<…>.lock`.
+    pub fn open(dir: &Path, installation: &str) -> Result<Store, StateError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StateError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(format!("{installation}.state.json"));
+        let lock_path = dir.join(format!("{installation}.lock"));
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StateError::Locked { path: lock_path });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+        let state = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let s: State =
+                    serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+                        path: path.clone(),
+                        source,
+                    })?;
+                if s.installation != installation {
+                    return Err(StateError::WrongInstallation {
+                        path,
+                        found: s.installation,
+                        expected: installation.into(),
+                    });
+                }
+                s
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(installation),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        Ok(Store {
+            path,
+            state: Mutex::new(state),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn snapshot(&self) -> State {
+        self.state.lock().expect("state lock").clone()
+    }
+
+    pub fn get(&self, address: &Address) -> Option<Entry> {
+        self.state
+            .lock()
+            .expect("state lock")
+            .resources
+            .get(address)
+            .cloned()
+    }
+
+    /// Sets (or with `None` removes) one entry and writes the file.
+    pub fn put(&self, address: &Address, entry: Option<Entry>) -> Result<(), StateError> {
+        let mut state = self.state.lock().expect("state lock");
+        match entry {
+            Some(e) => state.resources.insert(address.clone(), e),
+            None => state.resources.remove(address),
+        };
+        state.serial += 1;
+        write_atomic(
+            &self.path,
+            &serde_json::to_vec_pretty(&*state).expect("state serializes"),
+        )
+        .map_err(|source| StateError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Removes the state file once nothing is left in it.
+    pub fn remove_if_empty(&self) -> Result<(), StateError> {
+        let state = self.state.lock().expect("state lock");
+        if state.resources.is_empty() && self.path.exists() {
+            std::fs::remove_file(&self.path).map_err(|source| StateError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` through a 0600 temporary file, fsync and rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
+    ));
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_0600_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Address::new("aws.vpc");
+        {
+            let s = Store::open(dir.path(), "demo").unwrap();
+            let e = Entry {
+                kind: "aws.vpc".into(),
+                status: Status::Creating,
+                id: Some("vpc-1".into()),
+                token: "t".into(),
+                props: Value::Null,
+                outputs: Value::Null,
+                deps: vec![],
+            };
+            s.put(&a, Some(e)).unwrap();
+            let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let s = Store::open(dir.path(), "demo").unwrap();
+        assert_eq!(s.get(&a).unwrap().id.as_deref(), Some("vpc-1"));
+        assert_eq!(s.snapshot().serial, 1);
+    }
+
+    #[test]
+    fn a_second_holder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path(), "demo").unwrap();
+        assert!(matches!(
+            Store::open(dir.path(), "demo"),
+            Err(StateError::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_another_installations_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("demo.state.json"),
+            serde_json::to_vec(&State::empty("other")).unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            Store::open(dir.path(), "demo"),
+            Err(StateError::WrongInstallation { .. })
+        ));
+    }
+}

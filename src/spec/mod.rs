@@ -1,0 +1,294 @@
+//! The installation spec: reading it, layering it on its profile, and
+//! validating it with every problem reported at once.
+
+pub mod de;
+pub mod merge;
+pub mod model;
+pub mod profiles;
+pub mod validate;
+pub mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+use yaml::{Node, Pos};
+
+/// A spec that parsed and validated, with the tree it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub spec: Spec,
+    /// The merged tree (profile + spec), for `render --resolved`.
+    pub tree: Node,
+    /// The folder relative paths in the spec are resolved against.
+    pub base_dir: PathBuf,
+    /// sha256 of the resolved spec: a saved plan is only valid for it.
+    pub digest: String,
+    /// Problems that do not stop an install.
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding about the spec, pointing at a file, line and column.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    #[serde(serialize_with = "pos_string")]
+    pub pos: Pos,
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn pos_string<S: serde::Serializer>(p: &Pos, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(p)
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}: {sev}: {}", self.pos, self.message)?;
+        if !self.path.is_empty() {
+            write!(f, " (at `{}`)", self.path)?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n    hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Error)
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.0 {
+            writeln!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Syntax(#[from] yaml::SyntaxError),
+    #[error("the spec has {} error(s)", .0.errors().count())]
+    Invalid(Diagnostics),
+}
+
+impl SpecError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SpecError::Read { .. } => Some(
+                "pass the spec with -f FILE, or create one with `liftoff init --profile NAME`"
+                    .into(),
+            ),
+            SpecError::Syntax(_) => {
+                Some("check the indentation and quoting around that line".into())
+            }
+            SpecError::Invalid(_) => {
+                Some("fix the errors above; `liftoff validate` lists them again".into())
+            }
+        }
+    }
+}
+
+/// Reads, merges and validates the spec at `path`.
+pub fn load(path: &Path) -> Result<Loaded, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    load_str(&path.display().to_string(), &text, &base_dir)
+}
+
+/// Like [`load`], from text (`file` names it in messages).
+pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecError> {
+    let user = yaml::parse(file, text)?;
+    let mut diags = Vec::new();
+    let tree = match user.get("profile").map(|n| (n, n.resolve())) {
+        Some((node, Some(yaml::Resolved::Str(name)))) => match profiles::find(name, base_dir) {
+            Some(profiles::Source::Builtin(n, t)) => {
+                merge::merge(&yaml::parse(&format!("profiles/{n}.yaml"), t)?, &user)
+            }
+            Some(profiles::Source::File(p)) => match std::fs::read_to_string(&p) {
+                Ok(t) => merge::merge(&yaml::parse(&p.display().to_string(), &t)?, &user),
+                Err(e) => {
+                    diags.push(error_at(
+                        node.pos.clone(),
+                        "profile",
+                        format!("cannot read profile {}: {e}", p.display()),
+                        None,
+                    ));
+                    user
+                }
+            },
+            None => {
+                let names = profiles::names();
+                let hint = match de::did_you_mean(name, &names) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? Built-in profiles: {}",
+                        names.join(", ")
+                    ),
+                    None => format!(
+                        "built-in profiles: {}; or give a path to a profile file",
+                        names.join(", ")
+                    ),
+                };
+                diags.push(error_at(
+                    node.pos.clone(),
+                    "profile",
+                    format!("unknown profile `{name}`"),
+                    Some(hint),
+                ));
+                user
+            }
+        },
+        _ => user,
+    };
+
+    let (spec, problems) = de::from_node::<Spec>(&tree);
+    diags.extend(problems.into_iter().map(|p| Diagnostic {
+        severity: Severity::Error,
+        pos: p.pos,
+        path: p.path,
+        message: p.message,
+        hint: p.hint,
+    }));
+    if let Some(spec) = &spec {
+        diags.extend(validate::validate(spec, &tree, base_dir));
+    }
+    diags.sort_by(|a, b| {
+        (&*a.pos.file, a.pos.line, a.pos.col).cmp(&(&*b.pos.file, b.pos.line, b.pos.col))
+    });
+    let (errors, warnings): (Vec<_>, Vec<_>) = diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    match spec {
+        Some(spec) if errors.is_empty() => {
+            let digest = digest(&spec);
+            Ok(Loaded {
+                spec,
+                tree,
+                base_dir: base_dir.to_path_buf(),
+                digest,
+                warnings,
+            })
+        }
+        _ => Err(SpecError::Invalid(Diagnostics(
+            errors.into_iter().chain(warnings).collect(),
+        ))),
+    }
+}
+
+fn error_at(pos: Pos, path: &str, message: String, hint: Option<String>) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        pos,
+        path: path.into(),
+        message,
+        hint,
+    }
+}
+
+/// sha256 over the canonical JSON of the resolved spec.
+pub fn digest(spec: &Spec) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_vec(spec).expect("spec serializes");
+    hex::encode(sha2::Sha256::digest(json))
+}
+
+/// Writes a JSON value as block-style YAML (for `render --resolved`).
+pub fn to_yaml(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    emit(v, 0, &mut out);
+    out
+}
+
+fn emit(v: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value as J;
+    let pad = " ".repeat(indent);
+    match v {
+        J::Object(m) if m.is_empty() => out.push_str(&format!("{pad}{{}}\n")),
+        J::Object(m) => {
+            for (k, v) in m {
+                match v {
+                    J::Object(c) if !c.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        emit(v, indent + 2, out);
+                    }
+                    J::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        emit(v, indent, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(v))),
+                }
+            }
+        }
+        J::Array(a) => {
+            for item in a {
+                match item {
+                    J::Object(m) if !m.is_empty() => {
+                        let mut inner = String::new();
+                        emit(item, indent + 2, &mut inner);
+                        out.push_str(&format!("{pad}- {}", &inner[indent + 2..]));
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
+                }
+            }
+        }
+        _ => out.push_str(&format!("{pad}{}\n", scalar(v))),
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => {
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./@".contains(c))
+                && yaml::parse("", s)
+                    .map(|n| n.resolve() == Some(yaml::Resolved::Str(s)))
+                    .unwrap_or(false);
+            if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).expect("string")
+            }
+        }
+        J::Object(_) => "{}".into(),
+        J::Array(_) => "[]".into(),
+        other => other.to_string(),
+    }
+}
