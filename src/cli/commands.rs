@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::plan::apply::{Engine, Fault, Options};
 use crate::plan::driver::Drivers;
 use crate::plan::state::Store;
-use crate::plan::{self, Plan, Purpose, Resource, compute, display};
+use crate::plan::{self, Plan, Resource, compute, display};
 use crate::spec::{self, Loaded, SpecError};
 
 pub async fn run(cli: &Cli) -> Result<(), Error> {
@@ -244,27 +244,12 @@ async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<
         None => session.plan_install(parallelism, cli).await?,
         Some(path) => {
             let saved = read_plan(path)?;
-            let stale = |reason: String| Error::StalePlan {
-                path: path.into(),
-                reason,
-            };
-            if saved.installation != session.name() {
-                return Err(stale(format!(
-                    "it is for installation `{}`",
-                    saved.installation
-                )));
-            }
-            if saved.purpose != Purpose::Install {
-                return Err(stale("it is a destroy plan".into()));
-            }
-            if saved.spec_digest != session.loaded.digest {
-                return Err(stale("the spec changed since it was made".into()));
-            }
             let fresh = session.plan_install(parallelism, cli).await?;
-            if fresh.observed_digest != saved.observed_digest {
-                return Err(stale(
-                    "the infrastructure or the state changed since it was made".into(),
-                ));
+            if let Some(reason) = plan::staleness(&saved, &fresh) {
+                return Err(Error::StalePlan {
+                    path: path.into(),
+                    reason,
+                });
             }
             saved
         }

@@ -161,3 +161,25 @@ impl Plan {
         self.changes.iter().all(|c| c.action == Action::NoOp)
     }
 }
+
+/// Why a saved plan may no longer be applied, if it may not: it must be for
+/// this installation and purpose, made from this exact spec, and the world
+/// must look as it did when the plan was made.
+pub fn staleness(saved: &Plan, fresh: &Plan) -> Option<String> {
+    if saved.installation != fresh.installation {
+        return Some(format!(
+            "it is for installation `{}`, not `{}`",
+            saved.installation, fresh.installation
+        ));
+    }
+    if saved.purpose != fresh.purpose {
+        return Some(format!("it is a {:?} plan", saved.purpose).to_lowercase());
+    }
+    if saved.spec_digest != fresh.spec_digest {
+        return Some("the spec changed since it was made".into());
+    }
+    if saved.observed_digest != fresh.observed_digest {
+        return Some("the infrastructure or the state changed since it was made".into());
+    }
+    None
+}

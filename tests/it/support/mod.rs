@@ -1,0 +1,3 @@
+//! Test harness pieces shared by the integration tests.
+
+pub mod memory;
