@@ -24,7 +24,12 @@ impl Checker<'_> {
         message: impl Into<String>,
         hint: Option<&str>,
     ) {
-        let pos = self.tree.locate(path).pos.clone();
+        // A scalar is pointed at directly; a block at the key that names it.
+        let node = self.tree.locate(path);
+        let pos = match node.value {
+            super::yaml::Value::Scalar { .. } => node.pos.clone(),
+            _ => self.tree.key_pos(path).unwrap_or_else(|| node.pos.clone()),
+        };
         self.out.push(Diagnostic {
             severity,
             pos,

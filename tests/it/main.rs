@@ -2,4 +2,5 @@
 
 mod cli;
 mod engine;
+mod spec;
 mod support;
