@@ -128,8 +128,9 @@ fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
         .unwrap_or_else(|| loaded.base_dir.join(".liftoff"))
 }
 
+/// One JSON document per line: `--output json` is a stream of JSON lines.
 fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
+    println!("{}", serde_json::to_string(v).expect("serializable"));
 }
 
 fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> {
