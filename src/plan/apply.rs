@@ -144,6 +144,7 @@ impl Engine<'_> {
             let change = &changes[i];
             match result {
                 Ok(()) => {
+                    tracing::info!(address = %change.address, elapsed = ?started.elapsed(), "done");
                     step[i] = Step::Done;
                     summary.done += 1;
                     self.events.emit(Event::Finished {
@@ -160,6 +161,7 @@ impl Engine<'_> {
                 }
                 Err(e) if e.failure == Failure::Aborted => return Err(e),
                 Err(e) => {
+                    tracing::warn!(address = %change.address, error = %error_chain(&e), "failed");
                     step[i] = Step::Failed;
                     summary.failed += 1;
                     self.events.emit(Event::Failed {

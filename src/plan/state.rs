@@ -175,6 +175,7 @@ impl Store {
             None => state.resources.remove(address),
         };
         state.serial += 1;
+        tracing::debug!(%address, serial = state.serial, "state written");
         write_atomic(
             &self.path,
             &serde_json::to_vec_pretty(&*state).expect("state serializes"),
