@@ -10,5 +10,6 @@ pub mod plan;
 pub mod providers;
 pub mod secret;
 pub mod spec;
+pub mod tls;
 
 pub use error::Error;
