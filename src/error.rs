@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::plan::compute::ObserveError;
 use crate::plan::driver::DriverError;
 use crate::plan::state::StateError;
+use crate::render::RenderError;
 use crate::spec::SpecError;
 use crate::tls::TlsError;
 
@@ -30,6 +31,8 @@ pub enum Error {
     State(#[from] StateError),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
     #[error("cannot find out what exists")]
     Observe(#[from] ObserveError),
     #[error("{0}")]
@@ -62,6 +65,10 @@ impl Error {
             Error::Spec(_) | Error::Tls(_) | Error::PlanFile { .. } | Error::Input(..) => {
                 exit::INVALID_INPUT
             }
+            Error::Render(RenderError::UnsupportedChart(_) | RenderError::ValuesNotMapping) => {
+                exit::INVALID_INPUT
+            }
+            Error::Render(_) => exit::FAILURE,
             Error::State(StateError::Locked { .. }) => exit::LOCKED,
             Error::State(_) | Error::Io { .. } => exit::FAILURE,
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
@@ -75,6 +82,7 @@ impl Error {
         match self {
             Error::Spec(e) => e.hint(),
             Error::Tls(e) => e.hint(),
+            Error::Render(e) => e.hint(),
             Error::State(StateError::Locked { .. }) => Some(
                 "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
             ),

@@ -26,7 +26,12 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         Command::Install { plan, parallelism } => install(cli, plan.as_deref(), *parallelism).await,
         Command::Destroy { yes, parallelism } => destroy(cli, *yes, *parallelism).await,
         Command::Status => status(cli),
-        Command::Render { resolved: _ } => render_resolved(cli),
+        Command::Render { resolved: true, .. } => render_resolved(cli),
+        Command::Render {
+            resolved: false,
+            manifests,
+            out,
+        } => render(cli, *manifests, out.as_deref()),
     }
 }
 
@@ -411,6 +416,57 @@ fn render_resolved(cli: &Cli) -> Result<(), Error> {
         ),
     }
     Ok(())
+}
+
+/// The chart values (to `out` or stdout) and, with `manifests`, the
+/// namespace and secrets, redacted. Touches no cloud or cluster.
+fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
+    use crate::render;
+    let loaded = load(cli)?;
+    let material = crate::tls::load(&loaded.spec, &loaded.base_dir)?;
+    if cli.output == Output::Text {
+        for w in &material.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let inputs = render::Inputs {
+        private_ca: material.private_ca_pem.is_some(),
+    };
+    let spec = &loaded.spec;
+    if cli.output == Output::Json {
+        let mut doc = json!({"values": render::values(spec, &inputs)?});
+        if manifests {
+            doc["manifests"] = json!(render::manifests::manifests(spec, inputs.private_ca));
+        }
+        if let Some(path) = out {
+            write_file(path, &render::values_yaml(spec, &inputs)?)?;
+            doc["written"] = json!(path);
+        }
+        print_json(&doc);
+        return Ok(());
+    }
+    let values = render::values_yaml(spec, &inputs)?;
+    match out {
+        Some(path) => {
+            write_file(path, &values)?;
+            eprintln!("Wrote the chart values to {}.", path.display());
+        }
+        None => print!("{values}"),
+    }
+    if manifests {
+        print!(
+            "{}",
+            render::manifests::manifests_yaml(spec, inputs.private_ca)
+        );
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        what: format!("cannot write {}", path.display()),
+        source,
+    })
 }
 
 /// The error as one JSON object (for `--output json`).
