@@ -434,7 +434,10 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
     };
     let spec = &loaded.spec;
     if cli.output == Output::Json {
-        let mut doc = json!({"values": render::values(spec, &inputs)?});
+        let mut doc = json!({
+            "values": render::values(spec, &inputs)?,
+            "warnings": material.warnings,
+        });
         if manifests {
             doc["manifests"] = json!(render::manifests::manifests(spec, inputs.private_ca));
         }

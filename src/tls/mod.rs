@@ -194,7 +194,6 @@ impl TlsError {
             | TlsError::NotPem {
                 field: "keyFile", ..
             } => "platform.tls.keyFile",
-            TlsError::WrongHost { .. } => "platform.baseDomain",
             _ => "platform.tls.certFile",
         }
     }
@@ -250,8 +249,8 @@ pub fn diagnose(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
             .into_iter()
             .map(|message| Diagnostic {
                 severity: Severity::Warning,
-                pos: at("platform.tls"),
-                path: "platform.tls".into(),
+                pos: at("platform.tls.certFile"),
+                path: "platform.tls.certFile".into(),
                 message,
                 hint: None,
             })
