@@ -373,3 +373,19 @@ fn manifests_are_adoptable_and_redacted() {
     );
     assert_eq!(without.len(), 3);
 }
+
+#[test]
+fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "").unwrap();
+    std::fs::write(dir.path().join("key.pem"), "").unwrap();
+    let text = "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: existing-cluster\nmetadata:\n  name: w\nplatform:\n  baseDomain: astro.example.com\n  tls: {certFile: cert.pem, keyFile: key.pem}\n  values:\n    global:\n      tlsSecret: mine\n";
+    let loaded = spec::load_str("liftoff.yaml", text, dir.path()).unwrap();
+    let w: Vec<_> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        w,
+        [
+            "liftoff.yaml:11:18: warning: platform.values overrides global.tlsSecret, a secret name liftoff sets (at `platform.values.global.tlsSecret`)\n    hint: liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself"
+        ]
+    );
+}
