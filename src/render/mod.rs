@@ -98,7 +98,7 @@ impl ChartLine {
 }
 
 #[derive(Serialize)]
-struct Provider_ {
+struct AuthProviderCtx {
     key: String,
     client_id: Option<String>,
     discovery_url: Option<String>,
@@ -172,7 +172,7 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
     let airgap = spec.airgap.as_ref().filter(|a| a.enabled);
     let registry = spec.airgap.as_ref().and_then(|a| a.registry.as_ref());
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    let providers: Vec<Provider_> = p
+    let providers: Vec<AuthProviderCtx> = p
         .auth
         .providers
         .iter()
@@ -185,7 +185,7 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
             };
             let n = counts.entry(base).or_default();
             *n += 1;
-            Provider_ {
+            AuthProviderCtx {
                 key: if *n == 1 {
                     base.into()
                 } else {

@@ -97,13 +97,26 @@ fn self_signed(cert: &X509Certificate) -> bool {
     cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok()
 }
 
+/// `der` equals `content`, or is `content` with its tag and length in front
+/// (trust anchors store names and keys without them).
+fn same_der(der: &[u8], content: &[u8]) -> bool {
+    der == content || der.ends_with(content) && der.len() - content.len() <= 4
+}
+
 /// Whether `cert` is one of the publicly trusted roots browsers ship.
 fn publicly_trusted(cert: &X509Certificate) -> bool {
     let spki = cert.public_key().raw;
-    webpki_roots::TLS_SERVER_ROOTS.iter().any(|anchor| {
-        let a: &[u8] = anchor.subject_public_key_info.as_ref();
-        a == spki || spki.ends_with(a) && spki.len() - a.len() <= 4
-    })
+    webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .any(|anchor| same_der(spki, anchor.subject_public_key_info.as_ref()))
+}
+
+/// Whether `cert` names a publicly trusted root as its issuer.
+fn issued_by_public_root(cert: &X509Certificate) -> bool {
+    let issuer = cert.issuer().as_raw();
+    webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .any(|anchor| same_der(issuer, anchor.subject.as_ref()))
 }
 
 fn subject(cert: &X509Certificate) -> String {
@@ -290,7 +303,15 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
         }
         Some(read::encode(&blocks[last]))
     } else {
-        if chain.len() == 1 {
+        if !self_signed(root) && !issued_by_public_root(root) {
+            warnings.push(format!(
+                "the chain in {} ends at #{} `{}`, issued by `{}`, which is neither in the file nor a publicly trusted root: append that certificate (and its issuers up to the root), or clients and the platform's own components will not trust the chain",
+                o.cert_path.display(),
+                last + 1,
+                subject(root),
+                root.issuer()
+            ));
+        } else if chain.len() == 1 {
             warnings.push(format!(
                 "{} holds only the leaf certificate: add the intermediate certificates after it, or some clients will not trust it",
                 o.cert_path.display()

@@ -115,7 +115,7 @@ fn leak_free(e: &TlsError, key: &str) {
 }
 
 #[test]
-fn a_good_chain_with_a_private_root_loads() {
+fn a_good_chain_with_a_private_root_loads_and_never_shows_its_key() {
     let p = pki();
     let key = rsa_pem(0);
     let leaf = Leaf::new(&key).sign(&p.intermediate);
@@ -138,27 +138,34 @@ fn a_good_chain_with_a_private_root_loads() {
     assert!(!m.self_signed);
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
     assert_eq!(format!("{:?}", m.key_pem), "(redacted)");
+    assert!(!format!("{m:?}").contains(key.serialize_pem().lines().nth(1).unwrap()));
 }
 
 #[test]
-fn a_chain_without_its_root_is_not_a_private_ca_but_a_lone_leaf_warns() {
+fn a_chain_stopping_short_of_a_private_root_warns() {
     let p = pki();
     let key = rsa_pem(0);
     let leaf = Leaf::new(&key).sign(&p.intermediate);
+    let want = |last: usize, subject: &str, issuer: &str| {
+        vec![format!(
+            "the chain in cert.pem ends at #{last} `{subject}`, issued by `{issuer}`, which is neither in the file nor a publicly trusted root: append that certificate (and its issuers up to the root), or clients and the platform's own components will not trust the chain"
+        )]
+    };
     let m = load(
         &format!("{}{}", leaf.pem(), p.intermediate.cert.pem()),
         &key.serialize_pem(),
     )
     .unwrap();
     assert_eq!(m.private_ca_pem, None);
-    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    assert_eq!(
+        m.warnings,
+        want(2, "CN=Test Intermediate CA", "CN=Test Root CA")
+    );
 
     let m = load(&leaf.pem(), &key.serialize_pem()).unwrap();
     assert_eq!(
         m.warnings,
-        vec![
-            "cert.pem holds only the leaf certificate: add the intermediate certificates after it, or some clients will not trust it"
-        ]
+        want(1, &format!("CN=*.{DOMAIN}"), "CN=Test Intermediate CA")
     );
 }
 
@@ -169,9 +176,10 @@ fn a_certificate_ending_soon_draws_a_warning() {
     let mut leaf = Leaf::new(&key);
     leaf.not_after = OffsetDateTime::now_utc() + Duration::days(10) - Duration::hours(1);
     let chain = format!(
-        "{}{}",
+        "{}{}{}",
         leaf.sign(&p.intermediate).pem(),
-        p.intermediate.cert.pem()
+        p.intermediate.cert.pem(),
+        p.root.cert.pem()
     );
     let m = load(&chain, &key.serialize_pem()).unwrap();
     assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
@@ -188,9 +196,10 @@ fn ecdsa_is_accepted_only_when_allowed() {
     let p = pki();
     let key = KeyPair::generate().unwrap();
     let chain = format!(
-        "{}{}",
+        "{}{}{}",
         Leaf::new(&key).sign(&p.intermediate).pem(),
-        p.intermediate.cert.pem()
+        p.intermediate.cert.pem(),
+        p.root.cert.pem()
     );
     let dir = tempfile::tempdir().unwrap();
     let loaded = spec_with(
