@@ -18,15 +18,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Two certificates for *.astro.example.com, generated once for all tests
+/// (RSA key generation is slow).
+pub fn materials() -> &'static [liftoff::tls::Material; 2] {
+    static M: std::sync::OnceLock<[liftoff::tls::Material; 2]> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        [0, 1].map(|_| liftoff::tls::self_signed_wildcard("astro.example.com").unwrap())
+    })
+}
+
 /// An existing-cluster spec whose certificate and key come from two
 /// different generated certificates when `mismatched`.
 fn setup(dir: &Path, mismatched: bool) -> String {
-    let a = liftoff::tls::self_signed_wildcard("astro.example.com").unwrap();
-    let key = if mismatched {
-        liftoff::tls::self_signed_wildcard("astro.example.com").unwrap()
-    } else {
-        a.clone()
-    };
+    let [a, b] = materials();
+    let key = if mismatched { b } else { a };
     std::fs::write(dir.join("cert.pem"), &a.chain_pem).unwrap();
     std::fs::write(dir.join("key.pem"), key.key_pem.expose()).unwrap();
     std::fs::write(

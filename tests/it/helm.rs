@@ -89,7 +89,7 @@ fn images(objects: &[Value]) -> Vec<String> {
 
 /// Writes a certificate chain and key for *.astro.example.com into `dir`.
 fn write_certificate(dir: &Path) -> String {
-    let m = liftoff::tls::self_signed_wildcard("astro.example.com").unwrap();
+    let m = &crate::cli_render::materials()[0];
     std::fs::write(dir.join("cert.pem"), &m.chain_pem).unwrap();
     std::fs::write(dir.join("key.pem"), m.key_pem.expose()).unwrap();
     m.key_pem.expose().clone()
