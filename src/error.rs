@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use crate::plan::compute::ObserveError;
 use crate::plan::driver::DriverError;
 use crate::plan::state::StateError;
+use crate::render::RenderError;
 use crate::spec::SpecError;
+use crate::tls::TlsError;
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -27,6 +29,10 @@ pub enum Error {
     Spec(#[from] SpecError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
     #[error("cannot find out what exists")]
     Observe(#[from] ObserveError),
     #[error("{0}")]
@@ -56,7 +62,13 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spec(_) | Error::PlanFile { .. } | Error::Input(..) => exit::INVALID_INPUT,
+            Error::Spec(_) | Error::Tls(_) | Error::PlanFile { .. } | Error::Input(..) => {
+                exit::INVALID_INPUT
+            }
+            Error::Render(RenderError::UnsupportedChart(_) | RenderError::ValuesNotMapping) => {
+                exit::INVALID_INPUT
+            }
+            Error::Render(_) => exit::FAILURE,
             Error::State(StateError::Locked { .. }) => exit::LOCKED,
             Error::State(_) | Error::Io { .. } => exit::FAILURE,
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
@@ -69,6 +81,8 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Spec(e) => e.hint(),
+            Error::Tls(e) => e.hint(),
+            Error::Render(e) => e.hint(),
             Error::State(StateError::Locked { .. }) => Some(
                 "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
             ),

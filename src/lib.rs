@@ -8,7 +8,9 @@ pub mod cli;
 pub mod error;
 pub mod plan;
 pub mod providers;
+pub mod render;
 pub mod secret;
 pub mod spec;
+pub mod tls;
 
 pub use error::Error;

@@ -26,7 +26,12 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         Command::Install { plan, parallelism } => install(cli, plan.as_deref(), *parallelism).await,
         Command::Destroy { yes, parallelism } => destroy(cli, *yes, *parallelism).await,
         Command::Status => status(cli),
-        Command::Render { resolved: _ } => render_resolved(cli),
+        Command::Render { resolved: true, .. } => render_resolved(cli),
+        Command::Render {
+            resolved: false,
+            manifests,
+            out,
+        } => render(cli, *manifests, out.as_deref()),
     }
 }
 
@@ -165,7 +170,23 @@ fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> 
 }
 
 fn validate(cli: &Cli) -> Result<(), Error> {
-    let loaded = match spec::load(&cli.file) {
+    let loaded = spec::load(&cli.file).and_then(|mut l| {
+        // The certificate is checked here rather than in spec::load: reading
+        // and verifying it is the command's job, not every loader's.
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            crate::tls::diagnose(&l.spec, &l.tree, &l.base_dir)
+                .into_iter()
+                .partition(|d| d.severity == spec::Severity::Error);
+        l.warnings.extend(warnings);
+        if errors.is_empty() {
+            Ok(l)
+        } else {
+            Err(SpecError::Invalid(spec::Diagnostics(
+                errors.into_iter().chain(l.warnings).collect(),
+            )))
+        }
+    });
+    let loaded = match loaded {
         Ok(l) => l,
         Err(SpecError::Invalid(d)) if cli.output == Output::Json => {
             print_json(&json!({"valid": false, "diagnostics": d.0}));
@@ -381,6 +402,60 @@ fn render_resolved(cli: &Cli) -> Result<(), Error> {
         ),
     }
     Ok(())
+}
+
+/// The chart values (to `out` or stdout) and, with `manifests`, the
+/// namespace and secrets, redacted. Touches no cloud or cluster.
+fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
+    use crate::render;
+    let loaded = load(cli)?;
+    let material = crate::tls::load(&loaded.spec, &loaded.base_dir)?;
+    if cli.output == Output::Text {
+        for w in &material.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let inputs = render::Inputs {
+        private_ca: material.private_ca_pem.is_some(),
+    };
+    let spec = &loaded.spec;
+    if cli.output == Output::Json {
+        let mut doc = json!({
+            "values": render::values(spec, &inputs)?,
+            "warnings": material.warnings,
+        });
+        if manifests {
+            doc["manifests"] = json!(render::manifests::manifests(spec, inputs.private_ca));
+        }
+        if let Some(path) = out {
+            write_file(path, &render::values_yaml(spec, &inputs)?)?;
+            doc["written"] = json!(path);
+        }
+        print_json(&doc);
+        return Ok(());
+    }
+    let values = render::values_yaml(spec, &inputs)?;
+    match out {
+        Some(path) => {
+            write_file(path, &values)?;
+            eprintln!("Wrote the chart values to {}.", path.display());
+        }
+        None => print!("{values}"),
+    }
+    if manifests {
+        print!(
+            "{}",
+            render::manifests::manifests_yaml(spec, inputs.private_ca)
+        );
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        what: format!("cannot write {}", path.display()),
+        source,
+    })
 }
 
 /// The error as one JSON object (for `--output json`).

@@ -86,11 +86,18 @@ pub enum Command {
     },
     /// Show what the state file records, without calling any cloud.
     Status,
-    /// Print what liftoff derives from the spec, without touching anything.
+    /// Print what liftoff derives from the spec, without touching anything:
+    /// the platform chart's values (after checking the certificate).
     Render {
-        /// The spec merged onto its profile.
-        #[arg(long, required = true)]
+        /// Print the spec merged onto its profile instead.
+        #[arg(long, conflicts_with_all = ["manifests", "out"])]
         resolved: bool,
+        /// Also print the namespace and secrets liftoff creates (values redacted).
+        #[arg(long)]
+        manifests: bool,
+        /// Write the values to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

@@ -685,6 +685,22 @@ fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
     if !p.values.is_null() && !p.values.is_object() {
         c.error("platform.values", "values overrides must be a mapping", "");
     }
+    // Secrets liftoff creates under fixed names: renaming them in the values
+    // would point the chart at secrets that do not exist.
+    for key in ["tlsSecret", "privateCaCerts", "privateRegistry.secretName"] {
+        let path = format!("platform.values.global.{key}");
+        let set = key
+            .split('.')
+            .try_fold(&p.values["global"], |v, k| v.get(k))
+            .is_some();
+        if set {
+            c.warn(
+                &path,
+                format!("platform.values overrides global.{key}, a secret name liftoff sets"),
+                "liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself",
+            );
+        }
+    }
 }
 
 fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {

@@ -44,10 +44,16 @@ platform:
     keyFile: ./tls/key.pem
 ";
 
-fn with_tls_files(dir: &Path) {
+/// A good wildcard certificate for astro.example.com at `dir/<cert>` and `dir/<key>`.
+fn write_tls(dir: &Path, cert: &str, key: &str) {
+    let m = &crate::cli_render::materials()[0];
     std::fs::create_dir_all(dir.join("tls")).unwrap();
-    std::fs::write(dir.join("tls/cert.pem"), "").unwrap();
-    std::fs::write(dir.join("tls/key.pem"), "").unwrap();
+    std::fs::write(dir.join(cert), &m.chain_pem).unwrap();
+    std::fs::write(dir.join(key), m.key_pem.expose()).unwrap();
+}
+
+fn with_tls_files(dir: &Path) {
+    write_tls(dir, "tls/cert.pem", "tls/key.pem");
 }
 
 #[test]
@@ -131,9 +137,7 @@ fn init_writes_a_starter_spec_for_every_profile() {
 }
 
 fn with_placeholders(dir: &Path, profile: &str) {
-    std::fs::create_dir_all(dir.join("tls")).unwrap();
-    std::fs::write(dir.join("tls/fullchain.pem"), "").unwrap();
-    std::fs::write(dir.join("tls/privkey.pem"), "").unwrap();
+    write_tls(dir, "tls/fullchain.pem", "tls/privkey.pem");
     if profile == "airgapped" {
         std::fs::create_dir_all(dir.join("liftoff-bundle")).unwrap();
         std::fs::write(dir.join("astronomer-0.37.7.tgz"), "").unwrap();

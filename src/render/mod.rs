@@ -1,0 +1,385 @@
+//! The platform chart's values, rendered from the spec with the Tera
+//! templates in `templates/` (embedded in the binary), then the user's
+//! `platform.values` deep-merged last.
+//!
+//! Two chart lines are supported, chosen by `platform.chart.version`:
+//! 0.37.x (flat `global` keys) and 1.x/2.x (nested keys). Secrets are
+//! referenced by name only: no secret value is ever part of the values.
+
+pub mod manifests;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::spec::{AuthKind, Provider, Spec};
+
+pub const TLS_SECRET: &str = "astronomer-tls";
+pub const BOOTSTRAP_SECRET: &str = "astronomer-bootstrap";
+pub const SMTP_SECRET: &str = "astronomer-smtp";
+pub const PRIVATE_CA_SECRET: &str = "private-root-ca";
+pub const REGISTRY_SECRET: &str = "astronomer-registry";
+
+const TEMPLATE_0_37: &str = include_str!("../../templates/values-0.37.yaml.tera");
+const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");
+
+/// What the values depend on besides the spec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// The certificate chain ends in a private CA (see [`crate::tls::Material`]):
+    /// the platform is told to trust the `private-root-ca` secret.
+    pub private_ca: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("chart version `{0}` is not supported")]
+    UnsupportedChart(String),
+    #[error("cannot render template {template}: {message}")]
+    Template { template: String, message: String },
+    #[error("template {template} rendered invalid YAML: {message}")]
+    Yaml { template: String, message: String },
+    #[error("platform.values must be a mapping")]
+    ValuesNotMapping,
+}
+
+impl RenderError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::UnsupportedChart(_) => Some(
+                "liftoff renders values for the platform chart 0.37.x, 1.x and 2.x; pin one of those in platform.chart.version".into(),
+            ),
+            RenderError::Template { .. } | RenderError::Yaml { .. } => {
+                Some("this is a bug in liftoff's templates; please report it with the spec".into())
+            }
+            RenderError::ValuesNotMapping => {
+                Some("write platform.values as chart keys, e.g. `values: {nginx: {replicas: 3}}`".into())
+            }
+        }
+    }
+}
+
+/// The chart line a version belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLine {
+    /// 0.37.x: flat `global` keys.
+    V0_37,
+    /// 1.x or 2.x (the major version): nested keys.
+    V1Plus(u64),
+}
+
+impl ChartLine {
+    pub fn of(version: &str) -> Result<ChartLine, RenderError> {
+        let unsupported = || RenderError::UnsupportedChart(version.into());
+        let v = version.trim_start_matches('v');
+        let mut parts = v.split(['.', '-', '+']);
+        let major: u64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(unsupported)?;
+        let minor: u64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(unsupported)?;
+        match (major, minor) {
+            (0, 37) => Ok(ChartLine::V0_37),
+            (1 | 2, _) => Ok(ChartLine::V1Plus(major)),
+            _ => Err(unsupported()),
+        }
+    }
+
+    fn template(self) -> (&'static str, &'static str) {
+        match self {
+            ChartLine::V0_37 => ("values-0.37.yaml", TEMPLATE_0_37),
+            ChartLine::V1Plus(_) => ("values-1.x.yaml", TEMPLATE_1_X),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuthProviderCtx {
+    key: String,
+    client_id: Option<String>,
+    discovery_url: Option<String>,
+    display_name: Option<String>,
+}
+
+/// Image repositories the platform hands to Airflow deployments, by the
+/// chart's key, under `registry`.
+fn images(registry: &str) -> Value {
+    let r = |image: &str| format!("{}/{image}", registry.trim_end_matches('/'));
+    json!({
+        "airflow": {
+            "airflow": r("astro-runtime"),
+            "statsd": r("ap-statsd-exporter"),
+            "redis": r("ap-redis"),
+            "pgbouncer": r("ap-pgbouncer"),
+            "pgbouncerExporter": r("ap-pgbouncer-exporter"),
+            "gitSync": r("ap-git-sync"),
+        },
+        "git_sync_relay": {
+            "gitDaemon": r("ap-git-daemon"),
+            "gitSync": r("ap-git-sync"),
+        },
+        "certgenerator": r("ap-certgenerator"),
+    })
+}
+
+/// The load balancer Service annotations for the cloud and exposure.
+fn ingress_annotations(provider: Provider, private: bool) -> Map<String, Value> {
+    let pairs: &[(&str, &str)] = match (provider, private) {
+        (Provider::Aws, true) => &[
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internal",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+        ],
+        (Provider::Aws, false) => &[
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internet-facing",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+        ],
+        (Provider::Gcp, true) => &[("networking.gke.io/load-balancer-type", "Internal")],
+        _ => &[],
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
+}
+
+/// The template context: every variable the templates use, always defined.
+fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
+    let p = &spec.platform;
+    let airgap = spec.airgap.as_ref().filter(|a| a.enabled);
+    let registry = spec.airgap.as_ref().and_then(|a| a.registry.as_ref());
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let providers: Vec<AuthProviderCtx> = p
+        .auth
+        .providers
+        .iter()
+        .map(|a| {
+            let base = match a.kind {
+                AuthKind::Google => "google",
+                AuthKind::Okta => "okta",
+                AuthKind::Auth0 => "auth0",
+                AuthKind::Oidc => "custom",
+            };
+            let n = counts.entry(base).or_default();
+            *n += 1;
+            AuthProviderCtx {
+                key: if *n == 1 {
+                    base.into()
+                } else {
+                    format!("{base}{n}")
+                },
+                client_id: a.client_id.clone(),
+                discovery_url: a.discovery_url.clone(),
+                display_name: a.display_name.clone(),
+            }
+        })
+        .collect();
+    let release_host = format!(
+        "http://astronomer-releases.{}.svc.cluster.local",
+        p.namespace
+    );
+    json!({
+        "chart_major": match line { ChartLine::V0_37 => 0, ChartLine::V1Plus(m) => m },
+        "base_domain": p.base_domain,
+        "secrets": {
+            "tls": TLS_SECRET,
+            "bootstrap": BOOTSTRAP_SECRET,
+            "smtp": SMTP_SECRET,
+            "private_ca": PRIVATE_CA_SECRET,
+            "registry": REGISTRY_SECRET,
+        },
+        "database_ssl": spec.database.as_ref().is_none_or(|d| d.ssl),
+        "least_privilege": p.least_privilege,
+        "cluster_roles": !p.least_privilege,
+        "node_selector": p.node_selector,
+        "private_ca": inputs.private_ca,
+        "registry": registry.map(|r| json!({
+            "repository": r.repository,
+            "pull_secret": r.pull_secret.is_some(),
+        })),
+        "airgap": airgap.is_some() && registry.is_some(),
+        "images": registry.map_or_else(|| json!({"airflow": {}, "git_sync_relay": {}, "certgenerator": ""}), |r| images(&r.repository)),
+        "update_urls": {
+            "airflow": format!("{release_host}/astronomer-certified"),
+            "runtime": format!("{release_host}/astronomer-runtime"),
+        },
+        "private_load_balancer": p.private_load_balancer,
+        "ingress_annotations": ingress_annotations(spec.cloud.provider, p.private_load_balancer),
+        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| spec.cloud.provider == Provider::Gcp),
+        "auth": {
+            "local": p.auth.local,
+            "public_signups": p.auth.public_signups,
+            "providers": providers,
+        },
+        "email": {
+            "enabled": p.smtp.is_some(),
+            "reply": p.smtp.as_ref().and_then(|s| s.from.clone()),
+        },
+        "alert_emails": p.alert_emails,
+        "log_retention_days": p.log_retention_days,
+    })
+}
+
+/// Renders one template with `ctx`; an undefined variable is an error.
+pub fn render_template(name: &str, text: &str, ctx: &Value) -> Result<String, RenderError> {
+    let template_err = |e: tera::Error| {
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            message.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        RenderError::Template {
+            template: name.into(),
+            message,
+        }
+    };
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template(name, text).map_err(template_err)?;
+    let ctx = tera::Context::from_value(ctx.clone()).map_err(template_err)?;
+    tera.render(name, &ctx).map_err(template_err)
+}
+
+/// Deep-merges `over` onto `base`: maps merge key by key, anything else
+/// replaces, and a null removes the key (as Helm does).
+pub fn deep_merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(slot) = b.get_mut(k) {
+                    deep_merge(slot, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// The chart values for `spec`, with `platform.values` merged last.
+pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
+    let line = ChartLine::of(&spec.platform.chart.version)?;
+    let (name, text) = line.template();
+    let rendered = render_template(name, text, &context(spec, inputs, line))?;
+    let mut values = crate::spec::yaml::parse(name, &rendered)
+        .map_err(|e| RenderError::Yaml {
+            template: name.into(),
+            message: e.to_string(),
+        })?
+        .to_json();
+    match &spec.platform.values {
+        Value::Null => {}
+        over @ Value::Object(_) => deep_merge(&mut values, over),
+        _ => return Err(RenderError::ValuesNotMapping),
+    }
+    Ok(values)
+}
+
+/// [`values`] as a YAML document.
+pub fn values_yaml(spec: &Spec, inputs: &Inputs) -> Result<String, RenderError> {
+    let v = values(spec, inputs)?;
+    Ok(format!(
+        "# Values for the {} chart {}, rendered by liftoff from the spec.\n{}",
+        spec.platform.chart.name,
+        spec.platform.chart.version,
+        crate::spec::to_yaml(&v)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_lines() {
+        assert_eq!(ChartLine::of("0.37.7").unwrap(), ChartLine::V0_37);
+        assert_eq!(ChartLine::of("1.0.2").unwrap(), ChartLine::V1Plus(1));
+        assert_eq!(ChartLine::of("2.1.0-rc1").unwrap(), ChartLine::V1Plus(2));
+        for bad in ["0.36.4", "3.0.0", "latest", "1"] {
+            let e = ChartLine::of(bad).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("chart version `{bad}` is not supported")
+            );
+        }
+    }
+
+    #[test]
+    fn an_undefined_variable_is_an_error_not_an_empty_string() {
+        let e = render_template("t", "a: {{ nope }}\n", &json!({"yes": 1})).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        assert_eq!(
+            render_template("t", "a: {{ yes }}\n", &json!({"yes": 1})).unwrap(),
+            "a: 1\n"
+        );
+    }
+
+    #[test]
+    fn the_real_templates_fail_on_a_missing_variable() {
+        let spec = crate::spec::load_str(
+            "t.yaml",
+            "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: sandbox\nmetadata: {name: t}\nplatform: {baseDomain: astro.example.com}\n",
+            std::path::Path::new("."),
+        )
+        .unwrap()
+        .spec;
+        // Variables the templates print on every spec (those only tested by
+        // `if` count as false when missing, which is Tera's rule).
+        let printed = [
+            "base_domain",
+            "secrets",
+            "database_ssl",
+            "cluster_roles",
+            "private_load_balancer",
+            "ingress_annotations",
+            "auth",
+            "email",
+            "log_retention_days",
+        ];
+        for line in [ChartLine::V0_37, ChartLine::V1Plus(1), ChartLine::V1Plus(2)] {
+            let (name, text) = line.template();
+            let full = context(&spec, &Inputs::default(), line);
+            assert!(render_template(name, text, &full).is_ok());
+            for key in printed {
+                let mut ctx = full.clone();
+                assert!(ctx.as_object_mut().unwrap().remove(key).is_some(), "{key}");
+                let e = render_template(name, text, &ctx).unwrap_err();
+                assert!(e.to_string().contains(key), "{key}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn user_values_merge_last_and_null_removes() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1, 2]});
+        deep_merge(&mut base, &json!({"a": {"b": 9, "c": null}, "d": [3]}));
+        assert_eq!(base, json!({"a": {"b": 9}, "d": [3]}));
+    }
+}

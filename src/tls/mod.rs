@@ -1,0 +1,266 @@
+//! The platform's wildcard TLS certificate: reading it from the spec's files
+//! (or generating one for the sandbox), and checking it before anything is
+//! installed: the key matches the leaf, the leaf covers `*.<baseDomain>` and
+//! `<baseDomain>`, every certificate is valid now, the key is RSA, and the
+//! chain links leaf → intermediates → root.
+//!
+//! The key stays in a [`Redacted`] from the moment it is read: no error,
+//! warning or log line carries it.
+
+mod check;
+mod generate;
+mod read;
+
+use std::path::{Path, PathBuf};
+
+use crate::secret::Redacted;
+use crate::spec::yaml::Node;
+use crate::spec::{Diagnostic, Severity, Spec};
+
+pub use generate::{rsa_key, self_signed_wildcard};
+
+/// Certificates expiring within this many days draw a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// A checked certificate chain and its key, ready to be packaged as secrets.
+#[derive(Debug, Clone)]
+pub struct Material {
+    /// PEM certificates in order: leaf, intermediates, then the root if given.
+    pub chain_pem: String,
+    /// The leaf's private key, PEM.
+    pub key_pem: Redacted<String>,
+    /// The chain's root when it is a private (not publicly trusted) CA: the
+    /// platform's components must be told to trust it.
+    pub private_ca_pem: Option<String>,
+    /// Generated for the sandbox rather than read from files.
+    pub self_signed: bool,
+    /// Problems that do not stop an install (expiry soon, missing intermediates...).
+    pub warnings: Vec<String>,
+}
+
+/// Why a certificate or key cannot be used. Messages name files as the spec
+/// gives them and never include key material.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error(
+        "platform.tls needs certFile and keyFile (or `selfSigned: true` on the sandbox profile)"
+    )]
+    NotConfigured,
+    #[error("a self-signed certificate is only allowed with the sandbox profile")]
+    SelfSignedNotAllowed,
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        /// `certFile` or `keyFile`.
+        field: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is not PEM: {detail}", path.display())]
+    NotPem {
+        /// `certFile` or `keyFile`.
+        field: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("{} holds no certificate (no `-----BEGIN CERTIFICATE-----` block)", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("certificate #{index} in {} cannot be parsed: {detail}", path.display())]
+    BadCertificate {
+        path: PathBuf,
+        index: usize,
+        detail: String,
+    },
+    #[error("{} holds no private key", path.display())]
+    NoKey { path: PathBuf },
+    #[error("the private key in {} is encrypted with a passphrase", path.display())]
+    EncryptedKey { path: PathBuf },
+    #[error("the private key in {} cannot be read: {detail}", path.display())]
+    BadKey { path: PathBuf, detail: String },
+    #[error("the private key in {} is ECDSA; the platform needs an RSA key", path.display())]
+    EcdsaKey { path: PathBuf },
+    #[error("the private key in {} is {algorithm}; the platform needs an RSA key", path.display())]
+    UnsupportedKey { path: PathBuf, algorithm: String },
+    #[error("the private key in {} does not match the certificate `{subject}` in {}", key.display(), cert.display())]
+    KeyMismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        subject: String,
+    },
+    #[error("the certificate `{subject}` does not cover {}; it names {}", list(missing), if names.is_empty() { "no host".to_string() } else { list(names) })]
+    WrongHost {
+        subject: String,
+        missing: Vec<String>,
+        names: Vec<String>,
+    },
+    #[error("certificate #{index} `{subject}` expired on {not_after}")]
+    Expired {
+        index: usize,
+        subject: String,
+        not_after: String,
+    },
+    #[error("certificate #{index} `{subject}` is not valid before {not_before}")]
+    NotYetValid {
+        index: usize,
+        subject: String,
+        not_before: String,
+    },
+    #[error("the certificates in {} are out of order; the chain is {order}", path.display())]
+    OutOfOrder {
+        path: PathBuf,
+        /// `#2 `CN=leaf` → #1 `CN=CA``
+        order: String,
+        /// Where a copy in the right order was written, if it could be.
+        reordered: Option<PathBuf>,
+    },
+    #[error("the chain in {} is broken: certificate #{index} `{subject}` is issued by `{issuer}`, which is not in the file (left over: {})", path.display(), list(unlinked))]
+    MissingLink {
+        path: PathBuf,
+        index: usize,
+        subject: String,
+        issuer: String,
+        unlinked: Vec<String>,
+    },
+    #[error(
+        "certificate #{index} `{subject}` is not signed by certificate #{issuer_index} `{issuer}`, although it names it as issuer"
+    )]
+    BadSignature {
+        index: usize,
+        subject: String,
+        issuer_index: usize,
+        issuer: String,
+    },
+    #[error("cannot generate the sandbox certificate: {0}")]
+    Generate(String),
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl TlsError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            TlsError::NotConfigured => "set platform.tls.certFile and keyFile to your wildcard certificate and key (PEM)".into(),
+            TlsError::SelfSignedNotAllowed => "give your wildcard certificate with certFile and keyFile".into(),
+            TlsError::Read { .. } => "paths are relative to the spec's folder".into(),
+            TlsError::NotPem { .. } | TlsError::NoCertificate { .. } | TlsError::BadCertificate { .. } => {
+                "certFile must be PEM text: the leaf certificate first, then the intermediates (`openssl x509 -in FILE -text` shows one)".into()
+            }
+            TlsError::NoKey { .. } | TlsError::BadKey { .. } => {
+                "keyFile must hold the certificate's private key as PEM (`-----BEGIN PRIVATE KEY-----` or `-----BEGIN RSA PRIVATE KEY-----`)".into()
+            }
+            TlsError::EncryptedKey { path } => format!(
+                "liftoff cannot prompt for a passphrase: decrypt it once with `openssl pkey -in {} -out key.decrypted.pem`, point keyFile at that file and keep it private",
+                path.display()
+            ),
+            TlsError::EcdsaKey { .. } => "the platform's registry needs an RSA key: reissue the certificate with an RSA 2048+ key, or set platform.tls.allowEcdsa: true to accept it anyway".into(),
+            TlsError::UnsupportedKey { .. } => "reissue the certificate with an RSA 2048+ key".into(),
+            TlsError::KeyMismatch { .. } => "keyFile must be the key the certificate was issued for; check you did not mix files of two renewals".into(),
+            TlsError::WrongHost { .. } => "the platform answers on app.<baseDomain>, houston.<baseDomain>, ...: get a certificate for *.<baseDomain> and <baseDomain>, or change platform.baseDomain".into(),
+            TlsError::Expired { .. } => "renew the certificate".into(),
+            TlsError::NotYetValid { .. } => "check the machine's clock, or wait until the certificate is valid".into(),
+            TlsError::OutOfOrder { reordered: Some(p), .. } => format!(
+                "a copy in the right order was written to {}; point certFile at it",
+                p.display()
+            ),
+            TlsError::OutOfOrder { reordered: None, .. } => {
+                "put the certificates in that order: the leaf first, each followed by its issuer".into()
+            }
+            TlsError::MissingLink { issuer, .. } => format!(
+                "add the certificate `{issuer}` (from your CA's bundle) right after the one it issued"
+            ),
+            TlsError::BadSignature { .. } => "the file mixes certificates of two CAs with the same name: take the chain your CA issued with this certificate".into(),
+            TlsError::Generate(_) => return None,
+        })
+    }
+
+    /// The spec field the problem is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            TlsError::NotConfigured => "platform.tls",
+            TlsError::SelfSignedNotAllowed | TlsError::Generate(_) => "platform.tls.selfSigned",
+            TlsError::NoKey { .. }
+            | TlsError::EncryptedKey { .. }
+            | TlsError::BadKey { .. }
+            | TlsError::EcdsaKey { .. }
+            | TlsError::UnsupportedKey { .. } => "platform.tls.keyFile",
+            TlsError::Read {
+                field: "keyFile", ..
+            }
+            | TlsError::NotPem {
+                field: "keyFile", ..
+            } => "platform.tls.keyFile",
+            _ => "platform.tls.certFile",
+        }
+    }
+}
+
+/// Reads and checks the spec's certificate, or generates one for a sandbox
+/// spec with `selfSigned: true`. Relative paths are resolved against `base_dir`.
+pub fn load(spec: &Spec, base_dir: &Path) -> Result<Material, TlsError> {
+    let tls = &spec.platform.tls;
+    let domain = &spec.platform.base_domain;
+    if tls.self_signed {
+        if spec.profile.as_deref() != Some("sandbox") {
+            return Err(TlsError::SelfSignedNotAllowed);
+        }
+        return self_signed_wildcard(domain);
+    }
+    let (Some(cert_file), Some(key_file)) = (&tls.cert_file, &tls.key_file) else {
+        return Err(TlsError::NotConfigured);
+    };
+    let read = |field, p: &PathBuf| {
+        std::fs::read(base_dir.join(p)).map_err(|error| TlsError::Read {
+            field,
+            path: p.clone(),
+            error,
+        })
+    };
+    let cert_bytes = read("certFile", cert_file)?;
+    let key_bytes = read("keyFile", key_file)?;
+    let certs = read::certificates(cert_file, &cert_bytes)?;
+    let key = read::private_key(key_file, &key_bytes)?;
+    let options = check::Options {
+        base_domain: domain,
+        allow_ecdsa: tls.allow_ecdsa,
+        now: check::unix_now(),
+        cert_path: cert_file,
+        key_path: key_file,
+        reorder_to: Some(&base_dir.join(cert_file)),
+    };
+    check::check(&certs, &key, &options)
+}
+
+/// The certificate problems of a loaded spec as diagnostics on the spec's
+/// lines (for `liftoff validate`): errors, then the warnings of a good one.
+/// A generated sandbox certificate is not checked here: it is made at install.
+pub fn diagnose(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
+    if spec.platform.tls.self_signed {
+        return Vec::new();
+    }
+    let at = |field: &str| tree.locate(field).pos.clone();
+    match load(spec, base_dir) {
+        Ok(m) => m
+            .warnings
+            .into_iter()
+            .map(|message| Diagnostic {
+                severity: Severity::Warning,
+                pos: at("platform.tls.certFile"),
+                path: "platform.tls.certFile".into(),
+                message,
+                hint: None,
+            })
+            .collect(),
+        Err(e) => vec![Diagnostic {
+            severity: Severity::Error,
+            pos: at(e.field()),
+            path: e.field().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }],
+    }
+}

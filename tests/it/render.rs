@@ -1,0 +1,391 @@
+//! Rendered chart values: a snapshot per built-in profile and chart line,
+//! and the behaviour behind them (air-gap images, private load balancers,
+//! auth, user values last, no secrets).
+
+use std::path::Path;
+
+use liftoff::render::{self, Inputs};
+use liftoff::spec::{self, Spec};
+use serde_json::{Value, json};
+
+pub const CHARTS: [&str; 3] = ["0.37.7", "1.0.2", "2.0.0"];
+
+/// What each profile needs besides itself to be a valid spec.
+fn profile_extra(profile: &str) -> &'static str {
+    match profile {
+        "sandbox" => "",
+        "gcp-standard" => "cloud:\n  project: my-project\n",
+        "aws-existing-network" => {
+            "network:\n  vpcId: vpc-0123456789abcdef0\n  privateSubnetIds: [subnet-a, subnet-b]\n  publicSubnetIds: [subnet-c, subnet-d]\n"
+        }
+        "airgapped" => {
+            "airgap:\n  registry:\n    repository: registry.internal.example.com/astronomer\n    pullSecret: {fromEnv: REGISTRY_AUTH}\n"
+        }
+        _ => "",
+    }
+}
+
+/// A valid spec on `profile` for chart `version`, with files in `dir`.
+pub fn profile_spec(dir: &Path, profile: &str, version: &str, extra_platform: &str) -> Spec {
+    std::fs::write(dir.join("astronomer-0.37.7.tgz"), "").unwrap();
+    std::fs::write(dir.join("cert.pem"), "").unwrap();
+    std::fs::write(dir.join("key.pem"), "").unwrap();
+    let tls = if profile == "sandbox" {
+        ""
+    } else {
+        "  tls:\n    certFile: cert.pem\n    keyFile: key.pem\n"
+    };
+    let text = format!(
+        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: {profile}\nmetadata:\n  name: snap\n{}platform:\n  baseDomain: astro.example.com\n  chart:\n    version: {version}\n{tls}{extra_platform}",
+        profile_extra(profile)
+    );
+    match spec::load_str("liftoff.yaml", &text, dir) {
+        Ok(l) => l.spec,
+        Err(spec::SpecError::Invalid(d)) => panic!("{profile}: {d}"),
+        Err(e) => panic!("{profile}: {e}"),
+    }
+}
+
+fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+#[test]
+fn values_of_every_profile_and_chart_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    for (profile, _) in spec::profiles::BUILTIN {
+        for version in CHARTS {
+            let spec = profile_spec(dir.path(), profile, version, "");
+            let inputs = Inputs {
+                private_ca: profile == &"sandbox",
+            };
+            let yaml = render::values_yaml(&spec, &inputs).unwrap();
+            insta::assert_snapshot!(format!("values-{profile}-{version}"), yaml);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, spec::profiles::BUILTIN.len() * CHARTS.len());
+}
+
+const FULL: &str = "  privateLoadBalancer: true
+  loadBalancerIp: 10.20.30.40
+  leastPrivilege: true
+  nodeSelector:
+    astronomer.io/multi-tenant: \"false\"
+  alertEmails: [ops@example.com, oncall@example.com]
+  smtp:
+    url: {fromEnv: SMTP_URL}
+    from: noreply@example.com
+  auth:
+    local: false
+    providers:
+      - {type: google, clientId: g-123}
+      - {type: okta, clientId: o-123, discoveryUrl: \"https://acme.okta.com/.well-known/openid-configuration\"}
+      - {type: auth0, clientId: a-123, discoveryUrl: \"https://acme.auth0.com/.well-known/openid-configuration\"}
+      - {type: oidc, clientId: c-123, discoveryUrl: \"https://sso.acme.example/.well-known/openid-configuration\", displayName: Acme SSO}
+  values:
+    nginx:
+      replicas: 4
+    global:
+      tlsSecret: user-tls
+";
+
+#[test]
+fn values_with_every_option_on_gcp() {
+    let dir = tempfile::tempdir().unwrap();
+    for version in CHARTS {
+        let spec = profile_spec(dir.path(), "gcp-standard", version, FULL);
+        let yaml = render::values_yaml(&spec, &Inputs { private_ca: true }).unwrap();
+        insta::assert_snapshot!(format!("values-full-gcp-{version}"), yaml);
+    }
+}
+
+#[test]
+fn the_chart_lines_differ_where_the_charts_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let v037 = render::values(
+        &profile_spec(dir.path(), "existing-cluster", "0.37.7", FULL),
+        &Inputs::default(),
+    )
+    .unwrap();
+    let v1 = render::values(
+        &profile_spec(dir.path(), "existing-cluster", "1.0.2", FULL),
+        &Inputs::default(),
+    )
+    .unwrap();
+    let v2 = render::values(
+        &profile_spec(dir.path(), "existing-cluster", "2.0.0", FULL),
+        &Inputs::default(),
+    )
+    .unwrap();
+    assert_eq!(at(&v037, "global.postgresqlEnabled"), &json!(false));
+    assert_eq!(at(&v037, "global.postgresql"), &Value::Null);
+    for v in [&v1, &v2] {
+        assert_eq!(at(v, "global.postgresql.enabled"), &json!(false));
+        assert_eq!(at(v, "global.plane.mode"), &json!("unified"));
+        assert_eq!(at(v, "global.postgresqlEnabled"), &Value::Null);
+    }
+    assert_eq!(
+        at(&v037, "global.features.namespacePools.enabled"),
+        &json!(true)
+    );
+    assert_eq!(
+        at(&v1, "global.features.namespacePools.enabled"),
+        &json!(true)
+    );
+    assert_eq!(
+        at(&v2, "global.namespaceManagement.namespacePools.enabled"),
+        &json!(true)
+    );
+    assert_eq!(
+        at(&v037, "astronomer.houston.config.publicSignups"),
+        &json!(false)
+    );
+    assert_eq!(
+        at(&v2, "astronomer.houston.config.publicSignups.enabled"),
+        &json!(false)
+    );
+    for v in [&v037, &v1, &v2] {
+        assert_eq!(at(v, "global.clusterRoles"), &json!(false));
+        assert_eq!(at(v, "elasticsearch.curator.age.count"), &json!(15));
+        // The user's values come last: they win over liftoff's.
+        assert_eq!(at(v, "global.tlsSecret"), &json!("user-tls"));
+        assert_eq!(at(v, "nginx.replicas"), &json!(4));
+        assert_eq!(
+            at(v, "astronomer.houston.config.auth.local.enabled"),
+            &json!(false)
+        );
+        let oidc = at(v, "astronomer.houston.config.auth.openidConnect");
+        assert_eq!(oidc["google"]["clientId"], json!("g-123"));
+        assert_eq!(oidc["custom"]["displayName"], json!("Acme SSO"));
+        assert_eq!(
+            at(v, "astronomer.houston.secret"),
+            &json!([{"envName": "EMAIL__SMTP_URL", "secretName": render::SMTP_SECRET, "secretKey": "connection"}])
+        );
+        // An existing cluster's cloud is unknown: no cloud annotations, no static IP.
+        assert_eq!(at(v, "nginx.privateLoadBalancer"), &json!(true));
+        assert_eq!(at(v, "nginx.ingressAnnotations"), &json!({}));
+        assert_eq!(at(v, "nginx.loadBalancerIP"), &Value::Null);
+    }
+}
+
+#[test]
+fn private_load_balancers_get_their_cloud_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = render::values(
+        &profile_spec(
+            dir.path(),
+            "aws-standard",
+            "0.37.7",
+            "  privateLoadBalancer: true\n",
+        ),
+        &Inputs::default(),
+    )
+    .unwrap();
+    let a = at(&aws, "nginx.ingressAnnotations");
+    assert_eq!(
+        a["service.beta.kubernetes.io/aws-load-balancer-scheme"],
+        json!("internal")
+    );
+    assert_eq!(
+        a["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"],
+        json!("ip")
+    );
+    assert_eq!(at(&aws, "nginx.privateLoadBalancer"), &json!(true));
+
+    let gcp = render::values(
+        &profile_spec(dir.path(), "gcp-standard", "1.0.2", FULL),
+        &Inputs::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        at(&gcp, "nginx.ingressAnnotations"),
+        &json!({"networking.gke.io/load-balancer-type": "Internal"})
+    );
+    assert_eq!(at(&gcp, "nginx.loadBalancerIP"), &json!("10.20.30.40"));
+}
+
+/// Every string under `v` with its dotted path.
+pub fn strings(v: &Value, path: String, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.push((path, s.clone())),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                strings(x, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                strings(x, format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn air_gapped_values_name_only_the_private_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    for version in CHARTS {
+        let v = render::values(
+            &profile_spec(dir.path(), "airgapped", version, ""),
+            &Inputs::default(),
+        )
+        .unwrap();
+        let reg = "registry.internal.example.com/astronomer";
+        assert_eq!(at(&v, "global.privateRegistry.enabled"), &json!(true));
+        assert_eq!(at(&v, "global.privateRegistry.repository"), &json!(reg));
+        assert_eq!(
+            at(&v, "global.privateRegistry.secretName"),
+            &json!(render::REGISTRY_SECRET)
+        );
+        assert_eq!(
+            at(&v, "astronomer.commander.airGapped.enabled"),
+            &json!(true)
+        );
+        assert_eq!(
+            at(&v, "astronomer.houston.updateCheck.enabled"),
+            &json!(false)
+        );
+        let url = at(&v, "astronomer.houston.updateRuntimeCheck.url")
+            .as_str()
+            .unwrap();
+        assert!(
+            url.ends_with(".svc.cluster.local/astronomer-runtime"),
+            "{url}"
+        );
+        let mut all = Vec::new();
+        strings(&v, String::new(), &mut all);
+        let repos: Vec<_> = all
+            .iter()
+            .filter(|(p, _)| p.ends_with(".repository") || p.ends_with("Repository"))
+            .collect();
+        assert!(repos.len() >= 8, "{version}: {repos:?}");
+        for (path, repo) in repos {
+            assert!(repo.starts_with(reg), "{version}: {path} = {repo}");
+        }
+        assert!(
+            at(
+                &v,
+                "astronomer.houston.config.deployments.helm.airflow.defaultAirflowRepository"
+            )
+            .as_str()
+            .unwrap()
+            .starts_with(reg)
+        );
+        let certgen = at(&v, "global.certgenerator.images.repository");
+        if version.starts_with("0.37") {
+            assert_eq!(certgen, &json!(format!("{reg}/ap-certgenerator")));
+        } else {
+            assert_eq!(certgen, &Value::Null);
+        }
+    }
+}
+
+#[test]
+fn private_ca_is_trusted_only_when_there_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
+    let with = render::values(&spec, &Inputs { private_ca: true }).unwrap();
+    let without = render::values(&spec, &Inputs { private_ca: false }).unwrap();
+    assert_eq!(
+        at(&with, "global.privateCaCerts"),
+        &json!([render::PRIVATE_CA_SECRET])
+    );
+    assert_eq!(at(&without, "global.privateCaCerts"), &Value::Null);
+    // Sign-ups stay closed by default; e-mail confirmation needs SMTP.
+    assert_eq!(
+        at(&without, "astronomer.houston.config.publicSignups"),
+        &json!(false)
+    );
+    assert_eq!(
+        at(&without, "astronomer.houston.config.emailConfirmation"),
+        &json!(false)
+    );
+}
+
+#[test]
+fn unsupported_chart_versions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(dir.path(), "existing-cluster", "0.36.4", "");
+    let e = render::values(&spec, &Inputs::default()).unwrap_err();
+    assert_eq!(e.to_string(), "chart version `0.36.4` is not supported");
+    assert!(e.hint().unwrap().contains("0.37.x, 1.x and 2.x"));
+}
+
+#[test]
+fn manifests_are_adoptable_and_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(
+        dir.path(),
+        "airgapped",
+        "0.37.7",
+        "  namespace: astro\n  releaseName: platform\n  smtp:\n    url: {fromEnv: SMTP_URL}\n",
+    );
+    let m = render::manifests::manifests(&spec, true);
+    let names: Vec<_> = m
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Namespace/astro",
+            "Secret/astronomer-tls",
+            "Secret/astronomer-bootstrap",
+            "Secret/astronomer-smtp",
+            "Secret/private-root-ca",
+            "Secret/astronomer-registry",
+        ]
+    );
+    for o in &m {
+        let md = &o["metadata"];
+        assert_eq!(md["labels"]["app.kubernetes.io/managed-by"], json!("Helm"));
+        assert_eq!(
+            md["annotations"]["meta.helm.sh/release-name"],
+            json!("platform")
+        );
+        assert_eq!(
+            md["annotations"]["meta.helm.sh/release-namespace"],
+            json!("astro")
+        );
+        if o["kind"] == "Secret" {
+            assert_eq!(md["namespace"], json!("astro"));
+            for (_, v) in o["data"].as_object().unwrap() {
+                assert_eq!(v, &json!(render::manifests::REDACTED));
+            }
+        }
+    }
+    assert_eq!(
+        m[4]["data"],
+        json!({"cert.pem": render::manifests::REDACTED})
+    );
+    let without = render::manifests::manifests(
+        &profile_spec(dir.path(), "existing-cluster", "0.37.7", ""),
+        false,
+    );
+    assert_eq!(without.len(), 3);
+}
+
+#[test]
+fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "").unwrap();
+    std::fs::write(dir.path().join("key.pem"), "").unwrap();
+    let text = "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: existing-cluster\nmetadata:\n  name: w\nplatform:\n  baseDomain: astro.example.com\n  tls: {certFile: cert.pem, keyFile: key.pem}\n  values:\n    global:\n      tlsSecret: mine\n";
+    let loaded = spec::load_str("liftoff.yaml", text, dir.path()).unwrap();
+    let w: Vec<_> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        w,
+        [
+            "liftoff.yaml:11:18: warning: platform.values overrides global.tlsSecret, a secret name liftoff sets (at `platform.values.global.tlsSecret`)\n    hint: liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself"
+        ]
+    );
+}
