@@ -27,6 +27,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         Command::Destroy { yes, parallelism } => destroy(cli, *yes, *parallelism).await,
         Command::Status => status(cli),
         Command::Render { resolved: _ } => render_resolved(cli),
+        Command::Doctor => doctor(cli).await,
     }
 }
 
@@ -112,7 +113,14 @@ fn open(cli: &Cli) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
     let store = Store::open(&dir, &loaded.spec.metadata.name)?;
-    let drivers = crate::providers::drivers(&loaded.spec);
+    let mut drivers = crate::providers::drivers(&loaded.spec);
+    crate::cluster::register(
+        &mut drivers,
+        &loaded.spec,
+        &loaded.base_dir,
+        None,
+        Default::default(),
+    );
     let desired = plan::graph::desired(&loaded.spec);
     Ok(Session {
         loaded,
@@ -395,6 +403,22 @@ fn render_resolved(cli: &Cli) -> Result<(), Error> {
         ),
     }
     Ok(())
+}
+
+async fn doctor(cli: &Cli) -> Result<(), Error> {
+    let loaded = load(cli)?;
+    let report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
+    match cli.output {
+        Output::Text => print!("{}", report.render()),
+        Output::Json => print_json(&report),
+    }
+    match report.failed().len() {
+        0 => Ok(()),
+        n => Err(Error::Input(
+            format!("{n} preflight check(s) failed"),
+            Some("fix the failed checks above, then run `liftoff doctor` again".into()),
+        )),
+    }
 }
 
 /// The error as one JSON object (for `--output json`).
