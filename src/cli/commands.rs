@@ -288,6 +288,19 @@ async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<
     }
     session.apply(&plan, parallelism, cli).await?;
     report_done(cli, &session, "installed");
+    if cli.output == Output::Text {
+        let state = session.store.snapshot();
+        if let Some(release) = state
+            .resources
+            .get(&plan::Address::new("cluster.helm_release"))
+        {
+            let lb = release.outputs.get("loadBalancer").and_then(|v| v.as_str());
+            print!(
+                "\n{}",
+                crate::cluster::loadbalancer::next_steps(&session.loaded.spec, lb)
+            );
+        }
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! `helm`, moto's Route53 and a throwaway PostgreSQL.
 
 mod apply;
+mod cli;
 mod database;
 #[cfg(feature = "aws")]
 mod dns;
