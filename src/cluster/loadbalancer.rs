@@ -86,9 +86,43 @@ pub fn next_steps(spec: &Spec, load_balancer: Option<&str>) -> String {
             "\nPoint a wildcard DNS record `*.{base}` at the load balancer.\n"
         ));
     }
-    s.push_str("\nNext steps:\n  1. Open https://app.".to_string().as_str());
     s.push_str(&format!(
-        "{base} and sign in. The first user to sign in becomes the system admin, so do it now.\n  2. liftoff created no default password anywhere: there is nothing to rotate.\n"
+        "\nNext steps:\n  1. Open https://app.{base} and sign in. The first user to sign in becomes the system admin, so do it now.\n  2. liftoff created no default password anywhere: there is nothing to rotate.\n"
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(version: &str, dns: bool) -> Spec {
+        let mut v = serde_json::json!({
+            "apiVersion": "liftoff.dev/v1", "kind": "Installation", "metadata": {"name": "a"},
+            "cloud": {"provider": "existing"}, "cluster": {"mode": "existing"},
+            "platform": {"chart": {"repository": "r", "version": version}, "baseDomain": "astro.example.com", "tls": {}},
+        });
+        if dns {
+            v["dns"] = serde_json::json!({"zone": "example.com"});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn nginx_service_follows_the_chart_major() {
+        assert_eq!(nginx_service(&spec("0.37.7", false)), "astronomer-nginx");
+        assert_eq!(nginx_service(&spec("1.1.0", false)), "astronomer-cp-nginx");
+        assert_eq!(nginx_service(&spec("2.0.0", false)), "astronomer-cp-nginx");
+    }
+
+    #[test]
+    fn next_steps_name_the_urls_and_the_first_admin() {
+        let s = next_steps(&spec("0.37.7", false), Some("lb.example"));
+        assert!(s.contains("https://app.astro.example.com"));
+        assert!(s.contains("Load balancer: lb.example"));
+        assert!(s.contains("*.astro.example.com"));
+        assert!(s.contains("first user to sign in becomes the system admin"));
+        assert!(s.contains("no default password"));
+        assert!(!next_steps(&spec("0.37.7", true), None).contains("Point a wildcard"));
+    }
 }
