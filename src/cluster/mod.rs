@@ -18,6 +18,7 @@ pub mod helm;
 pub mod inputs;
 pub mod loadbalancer;
 pub mod objects;
+mod pgtls;
 pub mod pods;
 pub mod preflight;
 

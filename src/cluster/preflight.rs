@@ -386,8 +386,9 @@ pub async fn helm(helm: &Helm) -> Check {
     }
 }
 
-/// Reaches the database: TCP, then (without TLS) a login and the rights the
-/// platform needs. A private database that cannot be reached is skipped.
+/// Reaches the database: TCP, then a login (with TLS when `ssl`, as
+/// libpq's `sslmode=require`) and the rights the platform needs. A private
+/// database that cannot be reached from here is skipped, saying why.
 pub async fn database(login: Option<&DbLogin>) -> Check {
     const NAME: &str = "database";
     let Some(login) = login else {
@@ -436,15 +437,6 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
             .hint("check the host, port and firewall or security group rules");
         }
     }
-    if login.ssl {
-        return Check::new(
-            NAME,
-            Status::Pass,
-            format!(
-                "{target} accepts connections; login not checked (TLS logins are not checked from here yet)"
-            ),
-        );
-    }
     let mut config = tokio_postgres::Config::new();
     config
         .host(&login.host)
@@ -453,22 +445,43 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
         .password(login.password.expose())
         .dbname("postgres")
         .connect_timeout(Duration::from_secs(5));
-    let (client, connection) = match config.connect(tokio_postgres::NoTls).await {
+    let connected = if login.ssl {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        match super::pgtls::require() {
+            Ok(tls) => config
+                .connect(tls)
+                .await
+                .map(|(c, conn)| (c, tokio::spawn(async move { conn.await.map(|_| ()) }))),
+            Err(e) => {
+                return Check::new(NAME, Status::Fail, format!("cannot set up TLS: {e}"));
+            }
+        }
+    } else {
+        config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map(|(c, conn)| (c, tokio::spawn(async move { conn.await.map(|_| ()) })))
+    };
+    let (client, conn) = match connected {
         Ok(c) => c,
         Err(e) => {
             let msg = match e.as_db_error() {
                 Some(db) => db.message().to_string(),
-                None => e.to_string(),
+                None => error_chain(&e),
+            };
+            let hint = if login.ssl {
+                "check the database user and password, and that the server accepts TLS (database.ssl)"
+            } else {
+                "check the database user and password"
             };
             return Check::new(
                 NAME,
                 Status::Fail,
                 format!("login as {} at {target} failed: {msg}", login.user),
             )
-            .hint("check the database user and password");
+            .hint(hint);
         }
     };
-    let conn = tokio::spawn(connection);
     let row = client
         .query_one(
             "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user",
@@ -508,6 +521,17 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
             format!("cannot read the rights of {}: {e}", login.user),
         ),
     }
+}
+
+/// An error and its causes, `: `-joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        msg.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    msg
 }
 
 pub async fn dns_zone(lookup: &dyn ZoneLookup, zone: &str) -> Check {

@@ -21,7 +21,7 @@ fn login(port: u16, user: &str, password: &str) -> DbLogin {
 
 #[tokio::test]
 async fn logs_in_and_checks_the_rights() {
-    let pg = tokio::task::spawn_blocking(|| Postgres::start(ADMIN_PW))
+    let pg = tokio::task::spawn_blocking(|| Postgres::start(ADMIN_PW, false))
         .await
         .unwrap();
 
@@ -57,4 +57,30 @@ async fn logs_in_and_checks_the_rights() {
     let c = preflight::database(Some(&login(pg.port, "weak", "pw2"))).await;
     assert_eq!(c.status, Status::Fail, "{}", c.message);
     assert!(c.hint.unwrap().contains("CREATEDB"));
+
+    // Asking for TLS from a server without it fails, saying so in the hint.
+    let mut tls = login(pg.port, "admin", ADMIN_PW);
+    tls.ssl = true;
+    let c = preflight::database(Some(&tls)).await;
+    assert_eq!(c.status, Status::Fail, "{}", c.message);
+    assert!(c.hint.unwrap().contains("accepts TLS"));
+}
+
+#[tokio::test]
+async fn logs_in_over_tls() {
+    let pg = tokio::task::spawn_blocking(|| Postgres::start(ADMIN_PW, true))
+        .await
+        .unwrap();
+    let mut l = login(pg.port, "admin", ADMIN_PW);
+    l.ssl = true;
+    let c = preflight::database(Some(&l)).await;
+    assert_eq!(c.status, Status::Pass, "{}", c.message);
+    l.password = Redacted::new("bad".into());
+    let c = preflight::database(Some(&l)).await;
+    assert_eq!(c.status, Status::Fail, "{}", c.message);
+    assert!(
+        c.message.contains("password authentication failed"),
+        "{}",
+        c.message
+    );
 }

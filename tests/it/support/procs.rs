@@ -47,13 +47,44 @@ impl Postgres {
         cmd.args(args).stdin(Stdio::null()).output().unwrap()
     }
 
-    /// Starts a cluster whose superuser `admin` has `password`.
-    pub fn start(password: &str) -> Postgres {
+    /// Starts a cluster whose superuser `admin` has `password`; with `tls`,
+    /// it also accepts TLS with a self-signed certificate made here.
+    pub fn start(password: &str, tls: bool) -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         let as_postgres = unsafe_is_root();
         let data = dir.path().join("data");
         let pwfile = dir.path().join("pw");
         std::fs::write(&pwfile, password).unwrap();
+        if tls {
+            let out = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=localhost",
+                ])
+                .arg("-keyout")
+                .arg(dir.path().join("server.key"))
+                .arg("-out")
+                .arg(dir.path().join("server.crt"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::set_permissions(
+                dir.path().join("server.key"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .unwrap();
+        }
         if as_postgres {
             // The postgres user needs to enter the directory and own its files.
             Command::new("chown")
@@ -89,11 +120,17 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
             pg.port,
             pg.data.display()
         );
+        if tls {
+            let d = pg.data.parent().unwrap().display().to_string();
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={d}/server.crt -c ssl_key_file={d}/server.key"
+            ));
+        }
         let log = pg.data.join("log");
         let out = pg.run(
             "pg_ctl",
