@@ -17,6 +17,7 @@ use crate::plan::driver::{Context, Driver, DriverError, Failure, Lookup, Observe
 /// Route53, for the zone named in the spec.
 pub struct Route53 {
     endpoint_url: Option<String>,
+    region: Option<String>,
     client: tokio::sync::OnceCell<aws_sdk_route53::Client>,
 }
 
@@ -50,15 +51,18 @@ impl Route53 {
     pub fn new(client: aws_sdk_route53::Client) -> Self {
         Route53 {
             endpoint_url: None,
+            region: None,
             client: tokio::sync::OnceCell::new_with(Some(client)),
         }
     }
 
     /// A client from the usual AWS configuration (environment, profile),
-    /// made on first use; optionally at another endpoint (tests).
-    pub fn from_env(endpoint_url: Option<String>) -> Self {
+    /// made on first use, in `region` (the spec's `cloud.region`) when given;
+    /// optionally at another endpoint (tests).
+    pub fn from_env(region: Option<String>, endpoint_url: Option<String>) -> Self {
         Route53 {
             endpoint_url,
+            region,
             client: tokio::sync::OnceCell::new(),
         }
     }
@@ -67,6 +71,9 @@ impl Route53 {
         self.client
             .get_or_init(|| async {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(r) = &self.region {
+                    loader = loader.region(aws_config::Region::new(r.clone()));
+                }
                 if let Some(url) = &self.endpoint_url {
                     loader = loader.endpoint_url(url);
                 }

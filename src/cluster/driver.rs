@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use super::connect::{Connection, Connector};
 use super::helm::{Helm, HelmError};
 use super::inputs::Inputs;
+use super::objects::INSTALLATION_LABEL;
 use super::objects::{self, SecretKind};
 use super::preflight::{self, Check, ZoneLookup};
 use super::{ClusterError, FIELD_MANAGER, loadbalancer, pods};
@@ -418,7 +419,7 @@ impl Driver for ClusterDriver {
         &self,
         kind: &str,
         observed: &Observed,
-        _ctx: &Context<'_>,
+        ctx: &Context<'_>,
     ) -> Result<(), DriverError> {
         let (conn, client) = self.require().await?;
         let dp = DeleteParams::default();
@@ -429,10 +430,29 @@ impl Driver for ClusterDriver {
         };
         match kind {
             "cluster.namespace" => {
-                let r = Api::<Namespace>::all(client.clone())
-                    .delete(&observed.id, &dp)
+                // Only a namespace liftoff made for this installation: one
+                // that existed before (leastPrivilege, or adopted) stays.
+                let api = Api::<Namespace>::all(client.clone());
+                let live = api
+                    .get_opt(&observed.id)
                     .await
-                    .map(|_| ());
+                    .map_err(api_err(format!("read namespace {}", observed.id)))?;
+                let ours = live.is_some_and(|ns| {
+                    ns.metadata
+                        .labels
+                        .unwrap_or_default()
+                        .get(INSTALLATION_LABEL)
+                        .map(String::as_str)
+                        == Some(ctx.installation)
+                });
+                if !ours || self.spec.platform.least_privilege {
+                    ctx.recorder.progress(&format!(
+                        "namespace {} was not created by liftoff: left in place",
+                        observed.id
+                    ));
+                    return Ok(());
+                }
+                let r = api.delete(&observed.id, &dp).await.map(|_| ());
                 gone(r, format!("delete namespace {}", observed.id))
             }
             "cluster.secret" => {

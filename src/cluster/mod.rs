@@ -82,7 +82,7 @@ pub fn register(
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs);
     #[cfg(feature = "aws")]
     if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
-        let r53 = Arc::new(dns::Route53::from_env(None));
+        let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
         driver = driver.with_zone_lookup(r53.clone());
         drivers.register("dns.record", r53);
     }
@@ -115,7 +115,7 @@ pub async fn doctor(
     let helm = helm::Helm::default();
     #[cfg(feature = "aws")]
     let r53 = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
-        .then(|| dns::Route53::from_env(None));
+        .then(|| dns::Route53::from_env(spec.cloud.region.clone(), None));
     #[cfg(feature = "aws")]
     let lookup = r53.as_ref().map(|r| r as &dyn preflight::ZoneLookup);
     #[cfg(not(feature = "aws"))]

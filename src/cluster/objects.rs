@@ -193,12 +193,15 @@ pub fn secret_manifest(
     })
 }
 
+/// The label on a namespace liftoff created, naming the installation.
+pub const INSTALLATION_LABEL: &str = "liftoff.dev/installation";
+
 /// The namespace to server-side apply.
 pub fn namespace_manifest(name: &str, installation: &str) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": {"liftoff.dev/installation": installation}},
+        "metadata": {"name": name, "labels": {INSTALLATION_LABEL: installation}},
     })
 }
 

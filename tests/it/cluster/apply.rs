@@ -413,3 +413,48 @@ async fn connects_through_a_kubeconfig_context() {
         ]
     );
 }
+
+#[tokio::test]
+async fn destroy_uninstalls_and_deletes_only_what_liftoff_made() {
+    for preexisting in [false, true] {
+        let (kube, helm) = world("31", "v3.16.2").await;
+        if preexisting {
+            kube.put("/api/v1/namespaces", serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "astronomer"}}));
+        }
+        let spec = spec(|_| {});
+        let state = tempfile::tempdir().unwrap();
+        let drivers = drivers(driver(&spec, &kube, &helm, inputs()));
+        let r = run(&spec, &drivers, state.path()).await;
+        assert_eq!(r.summary.failed, 0, "{:?}", failures(&r.events));
+        let ns = r
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address.as_str() == "cluster.namespace")
+            .unwrap();
+        assert_eq!(
+            ns.action,
+            if preexisting {
+                Action::Adopt
+            } else {
+                Action::Create
+            }
+        );
+
+        let d = destroy(&spec, &drivers, state.path()).await;
+        assert_eq!(d.summary.failed, 0, "{:?}", failures(&d.events));
+        assert!(
+            helm.calls().iter().any(|c| c
+                .starts_with("uninstall astronomer --namespace astronomer --wait --kubeconfig ")),
+            "{:?}",
+            helm.calls()
+        );
+        assert!(!helm.installed());
+        assert!(kube.names(SECRETS).is_empty(), "{:?}", kube.names(SECRETS));
+        assert_eq!(
+            kube.get("/api/v1/namespaces", "astronomer").is_some(),
+            preexisting,
+            "preexisting={preexisting}"
+        );
+    }
+}

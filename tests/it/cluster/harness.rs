@@ -139,3 +139,27 @@ pub fn failures(events: &[Event]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Plans and applies a destroy of what the state records.
+pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
+    let desired = liftoff::cluster::graph::resources(spec, &[]);
+    let store = Store::open(state_dir, "acme").unwrap();
+    let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
+        .await
+        .unwrap();
+    let plan = compute::plan_destroy("acme", "d", &desired, &store.snapshot(), &observed);
+    let events = Recording::default();
+    let engine = Engine {
+        installation: "acme",
+        drivers,
+        store: &store,
+        events: &events,
+        options: Options::default(),
+    };
+    let summary = engine.apply(&plan).await.unwrap();
+    Run {
+        plan,
+        summary,
+        events: events.events(),
+    }
+}
