@@ -314,3 +314,24 @@ impl Driver for Route53 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cname_for_a_hostname_a_for_an_address() {
+        let r = record_for("*.astro.example.com.", "lb-1.elb.amazonaws.com.");
+        assert_eq!(
+            (r.name.as_str(), r.kind.as_str(), r.value.as_str(), r.ttl),
+            (
+                "*.astro.example.com",
+                "CNAME",
+                "lb-1.elb.amazonaws.com",
+                300
+            )
+        );
+        assert_eq!(record_for("*.a.b", "34.1.2.3").kind, "A");
+        assert_eq!(normalize("\\052.Astro.Example.com."), "*.astro.example.com");
+    }
+}

@@ -1,5 +1,5 @@
 //! `liftoff doctor` and `liftoff plan` through the binary, against the
-//! fake API server (via a kubeconfig) and the fake helm (`LIFTOFF_HELM`).
+//! fake API server (via a kubeconfig) and the fake helm (first on PATH).
 
 use serde_json::Value;
 
@@ -34,7 +34,15 @@ async fn liftoff(s: &Setup, args: &[&str], db_port: u16) -> (i32, String, String
         .arg(s.dir.path().join("liftoff.yaml"))
         .arg("--state-dir")
         .arg(s.dir.path().join("state"))
-        .env("LIFTOFF_HELM", s.helm.program())
+        // The fake helm first on PATH, found as plain `helm`.
+        .env_remove("LIFTOFF_HELM")
+        .env("PATH", {
+            let mut paths = vec![s.helm.path().to_path_buf()];
+            paths.extend(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            ));
+            std::env::join_paths(paths).unwrap()
+        })
         .env(
             "LIFTOFF_DATABASE_URL",
             format!("postgres://astro:Hunter2Secret@127.0.0.1:{db_port}/postgres"),
