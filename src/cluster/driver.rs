@@ -90,25 +90,31 @@ impl ClusterDriver {
     }
 
     /// The connection and client; `None` while the cluster does not exist.
-    async fn connect(&self) -> Result<Option<&(Connection, kube::Client)>, DriverError> {
+    /// A kubeconfig connection is kept; a token connection is asked for
+    /// anew each time, so a connector can hand out fresh (short-lived,
+    /// e.g. EKS) tokens during a long install.
+    async fn connect(&self) -> Result<Option<(Connection, kube::Client)>, DriverError> {
         if let Some(c) = self.connected.get() {
-            return Ok(Some(c));
+            return Ok(Some(c.clone()));
         }
         let Some(conn) = self.connector.connection().await.map_err(to_driver)? else {
             return Ok(None);
         };
         let client = conn.client().await.map_err(to_driver)?;
-        Ok(Some(
-            self.connected
-                .get_or_init(|| async { (conn, client) })
-                .await,
-        ))
+        if matches!(conn, Connection::Kubeconfig { .. }) {
+            let _ = self.connected.set((conn.clone(), client.clone()));
+        }
+        Ok(Some((conn, client)))
     }
 
-    async fn require(&self) -> Result<&(Connection, kube::Client), DriverError> {
-        self.connect()
-            .await?
-            .ok_or_else(|| DriverError::new(Failure::Transient, "the cluster is not reachable yet"))
+    async fn require(&self) -> Result<(Connection, kube::Client), DriverError> {
+        self.connect().await?.ok_or_else(|| {
+            DriverError::new(
+                Failure::Transient,
+                "no connection to the cluster was handed to the cluster phase",
+            )
+            .with_hint("the cluster must exist first; re-run once the cloud phase has created it")
+        })
     }
 
     /// Runs the preflight once; every write waits for it to pass.
@@ -119,7 +125,7 @@ impl ClusterDriver {
             database: self.inputs.database.as_ref(),
             dns: self.zone_lookup.as_deref(),
         };
-        let mut report = preflight::run(client, &self.spec, &env).await;
+        let mut report = preflight::run(&client, &self.spec, &env).await;
         preflight::add_certificate_checks(&mut report, self.extra_checks.clone());
         Ok(report)
     }
@@ -270,7 +276,7 @@ impl ClusterDriver {
                 ctx.recorder.created(&o.id, o.outputs.clone()).await?;
                 Ok(o)
             }
-            "cluster.helm_release" => self.install_release(resource, conn, client, ctx).await,
+            "cluster.helm_release" => self.install_release(resource, &conn, ctx).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }
@@ -279,7 +285,6 @@ impl ClusterDriver {
         &self,
         resource: &Resource,
         conn: &Connection,
-        client: &kube::Client,
         ctx: &Context<'_>,
     ) -> Result<Observed, DriverError> {
         let values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
@@ -304,7 +309,11 @@ impl ClusterDriver {
             )
             .await
         {
-            let reasons = pods::explain(client, self.ns()).await;
+            // A fresh client: the install may have outlived a short token.
+            let reasons = match self.require().await {
+                Ok((_, client)) => pods::explain(&client, self.ns()).await,
+                Err(e) => vec![format!("cannot read the pods: {e}")],
+            };
             let mut message = e.to_string();
             if !reasons.is_empty() {
                 message.push_str("\nfailing pods:\n  ");
@@ -318,7 +327,8 @@ impl ClusterDriver {
         let base = json!({"release": self.release(), "namespace": self.ns()});
         ctx.recorder.created(&id, base.clone()).await?;
         let service = loadbalancer::nginx_service(&self.spec);
-        let lb = loadbalancer::wait(client, self.ns(), &service, self.lb_deadline, self.lb_poll, &progress)
+        let (_, client) = self.require().await?;
+        let lb = loadbalancer::wait(&client, self.ns(), &service, self.lb_deadline, self.lb_poll, &progress)
             .await
             .map_err(|e| {
                 DriverError::new(Failure::Timeout, e.to_string())
@@ -388,12 +398,12 @@ impl Driver for ClusterDriver {
             return Ok(None);
         };
         match lookup.kind {
-            "cluster.namespace" => self.read_namespace(client).await,
+            "cluster.namespace" => self.read_namespace(&client).await,
             "cluster.secret" => match SecretKind::from_address(lookup.address.as_str()) {
-                Some(kind) => self.read_secret(client, kind).await,
+                Some(kind) => self.read_secret(&client, kind).await,
                 None => Ok(None),
             },
-            "cluster.helm_release" => self.read_release(conn, client, lookup).await,
+            "cluster.helm_release" => self.read_release(&conn, &client, lookup).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }

@@ -458,3 +458,51 @@ async fn destroy_uninstalls_and_deletes_only_what_liftoff_made() {
         );
     }
 }
+
+/// Hands out a new token on every call, as an EKS connector would.
+struct Minting {
+    url: String,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl liftoff::cluster::Connector for Minting {
+    async fn connection(
+        &self,
+    ) -> Result<Option<liftoff::cluster::Connection>, liftoff::cluster::ClusterError> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(liftoff::cluster::Connection::Token {
+            endpoint: self.url.clone(),
+            ca_pem: None,
+            token: liftoff::secret::Redacted::new(format!("token-{n}")),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_token_connector_is_asked_again_for_each_use() {
+    let (kube, helm) = world("31", "v3.16.2").await;
+    let spec = spec(|_| {});
+    let minting = std::sync::Arc::new(Minting {
+        url: kube.url.clone(),
+        calls: 0.into(),
+    });
+    let d = liftoff::cluster::ClusterDriver::new(
+        spec.clone(),
+        helm.path().to_path_buf(),
+        minting.clone(),
+        inputs(),
+    )
+    .with_helm(liftoff::cluster::helm::Helm {
+        program: helm.program(),
+    })
+    .with_load_balancer_wait(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(20),
+    );
+    let state = tempfile::tempdir().unwrap();
+    let r = run(&spec, &drivers(d), state.path()).await;
+    assert_eq!(r.summary.failed, 0, "{:?}", failures(&r.events));
+    // Six reads, the preflight, six writes and the load balancer wait.
+    assert!(minting.calls.load(std::sync::atomic::Ordering::SeqCst) >= 14);
+}
