@@ -33,6 +33,7 @@ pub struct ClusterDriver {
     helm: Helm,
     zone_lookup: Option<Arc<dyn ZoneLookup>>,
     extra_checks: Vec<Check>,
+    input_problems: Vec<String>,
     lb_deadline: Duration,
     lb_poll: Duration,
     connected: OnceCell<(Connection, kube::Client)>,
@@ -54,6 +55,7 @@ impl ClusterDriver {
             helm: Helm::default(),
             zone_lookup: None,
             extra_checks: Vec::new(),
+            input_problems: Vec::new(),
             lb_deadline: Duration::from_secs(600),
             lb_poll: Duration::from_secs(5),
             connected: OnceCell::new(),
@@ -73,6 +75,12 @@ impl ClusterDriver {
     /// the preflight; a failing one stops the phase like any other.
     pub fn with_extra_checks(mut self, checks: Vec<Check>) -> Self {
         self.extra_checks = checks;
+        self
+    }
+    /// Why some inputs could not be read (named sources, never values):
+    /// told when a secret lacks its data.
+    pub fn with_input_problems(mut self, problems: Vec<String>) -> Self {
+        self.input_problems = problems;
         self
     }
     /// How long to wait for the load balancer's address, and how often to look.
@@ -266,7 +274,14 @@ impl ClusterDriver {
                     SecretKind::from_address(resource.address.as_str()).ok_or_else(|| {
                         DriverError::permanent(format!("unknown secret {}", resource.address))
                     })?;
-                let data = kind.data(&self.inputs).map_err(to_driver)?;
+                let data = kind.data(&self.inputs).map_err(|e| {
+                    let mut d = to_driver(e);
+                    if !self.input_problems.is_empty() {
+                        d.message
+                            .push_str(&format!(" ({})", self.input_problems.join("; ")));
+                    }
+                    d
+                })?;
                 let manifest = objects::secret_manifest(kind, &data, self.ns(), self.release());
                 let live = Api::<Secret>::namespaced(client.clone(), self.ns())
                     .patch(kind.name(), &params, &Patch::Apply(&manifest))

@@ -129,14 +129,31 @@ pub fn read_secret(src: &SecretSource, base_dir: &Path) -> Result<Redacted<Strin
 /// pull secret, from their files or variables). TLS material and the chart
 /// values come from their own phases and are set by the caller.
 pub fn from_spec(spec: &crate::spec::Spec, base_dir: &Path) -> Result<Inputs, ClusterError> {
+    let (inputs, mut problems) = from_spec_partial(spec, base_dir);
+    match problems.is_empty() {
+        true => Ok(inputs),
+        false => Err(problems.remove(0)),
+    }
+}
+
+/// Like [`from_spec`], reading every source it can and returning the
+/// problems with the others (each names its source, never a value).
+pub fn from_spec_partial(spec: &crate::spec::Spec, base_dir: &Path) -> (Inputs, Vec<ClusterError>) {
     let mut inputs = Inputs::default();
+    let mut problems = Vec::new();
     if let Some(db) = &spec.database
         && let Some(src) = &db.connection
     {
-        inputs.database = Some(DbLogin::from_url(&read_secret(src, base_dir)?, db.ssl)?);
+        match read_secret(src, base_dir).and_then(|url| DbLogin::from_url(&url, db.ssl)) {
+            Ok(login) => inputs.database = Some(login),
+            Err(e) => problems.push(e),
+        }
     }
     if let Some(smtp) = &spec.platform.smtp {
-        inputs.smtp_url = Some(read_secret(&smtp.url, base_dir)?);
+        match read_secret(&smtp.url, base_dir) {
+            Ok(url) => inputs.smtp_url = Some(url),
+            Err(e) => problems.push(e),
+        }
     }
     if let Some(src) = spec
         .airgap
@@ -145,9 +162,12 @@ pub fn from_spec(spec: &crate::spec::Spec, base_dir: &Path) -> Result<Inputs, Cl
         .and_then(|a| a.registry.as_ref())
         .and_then(|r| r.pull_secret.as_ref())
     {
-        inputs.registry_dockerconfig = Some(read_secret(src, base_dir)?);
+        match read_secret(src, base_dir) {
+            Ok(config) => inputs.registry_dockerconfig = Some(config),
+            Err(e) => problems.push(e),
+        }
     }
-    Ok(inputs)
+    (inputs, problems)
 }
 
 impl Inputs {
@@ -215,5 +235,38 @@ mod tests {
         let err =
             DbLogin::from_url(&Redacted::new("mysql://a:hunter2@h".into()), true).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn partial_inputs_name_each_unreadable_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("smtp"), "smtps://u:SECRET@mail:465\n").unwrap();
+        let spec: crate::spec::Spec = serde_json::from_value(serde_json::json!({
+            "apiVersion": "liftoff.dev/v1", "kind": "Installation", "metadata": {"name": "a"},
+            "cloud": {"provider": "existing"}, "cluster": {"mode": "existing"},
+            "database": {"mode": "external", "connection": {"fromEnv": "LIFTOFF_TEST_UNSET_DB_URL"}},
+            "platform": {"chart": {"repository": "r", "version": "1.0.0"}, "baseDomain": "a.example.com", "tls": {},
+                "smtp": {"url": {"fromFile": "smtp"}}},
+            "airgap": {"enabled": true, "registry": {"repository": "r.local", "pullSecret": {"fromFile": "missing.json"}}},
+        }))
+        .unwrap();
+        let (inputs, problems) = from_spec_partial(&spec, dir.path());
+        assert_eq!(
+            inputs.smtp_url.unwrap().expose(),
+            "smtps://u:SECRET@mail:465"
+        );
+        assert!(inputs.database.is_none() && inputs.registry_dockerconfig.is_none());
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert_eq!(
+            text[0],
+            "environment variable LIFTOFF_TEST_UNSET_DB_URL is not set"
+        );
+        assert!(
+            text[1].starts_with("cannot read ") && text[1].contains("missing.json"),
+            "{}",
+            text[1]
+        );
+        assert!(from_spec(&spec, dir.path()).is_err());
     }
 }

@@ -55,9 +55,9 @@ impl ClusterError {
 /// `dns.record` on AWS builds. The connection is the spec's kubeconfig for
 /// an existing cluster; for a cluster the cloud phase creates, `connector`
 /// must come from that phase (see [`Connector`]), else reads find nothing
-/// and writes fail as "not reachable yet". Secrets the spec names by file
-/// or variable are read now; one that cannot be read is reported when the
-/// secret is applied.
+/// and writes fail saying so. Secrets the spec names by file or variable
+/// are read now; why one could not be read is told when that secret is
+/// applied.
 pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
@@ -66,20 +66,15 @@ pub fn register(
     extra: Inputs,
 ) {
     use std::sync::Arc;
-    let mut inputs = match inputs::from_spec(spec, base_dir) {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::warn!("cluster inputs: {e}");
-            Inputs::default()
-        }
-    };
+    let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
     let connector = connector.unwrap_or_else(|| match spec.cluster.mode {
         crate::spec::Mode::Existing => Arc::new(Connection::from_spec(spec, base_dir)),
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     #[allow(unused_mut)]
-    let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs);
+    let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
+        .with_input_problems(problems.iter().map(ToString::to_string).collect());
     #[cfg(feature = "aws")]
     if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
         let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
@@ -108,10 +103,10 @@ pub async fn doctor(
 ) -> preflight::Report {
     use preflight::{Check, Status};
     let mut pre = Vec::new();
-    let inputs = inputs::from_spec(spec, base_dir).unwrap_or_else(|e| {
-        pre.push(Check::new("inputs", Status::Fail, e.to_string()));
-        Inputs::default()
-    });
+    let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
+    for p in problems {
+        pre.push(Check::new("inputs", Status::Fail, p.to_string()));
+    }
     let helm = helm::Helm::default();
     #[cfg(feature = "aws")]
     let r53 = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
