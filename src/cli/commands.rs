@@ -120,6 +120,7 @@ fn open(cli: &Cli) -> Result<Session, Error> {
         &loaded.base_dir,
         None,
         Default::default(),
+        Vec::new(),
     );
     let desired = plan::graph::desired(&loaded.spec);
     Ok(Session {

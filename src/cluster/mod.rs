@@ -57,13 +57,15 @@ impl ClusterError {
 /// must come from that phase (see [`Connector`]), else reads find nothing
 /// and writes fail saying so. Secrets the spec names by file or variable
 /// are read now; why one could not be read is told when that secret is
-/// applied.
+/// applied. `extra` brings the other phases' products (TLS material, chart
+/// values); `certificate_checks` join the preflight.
 pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
     connector: Option<std::sync::Arc<dyn Connector>>,
     extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
 ) {
     use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
@@ -74,7 +76,8 @@ pub fn register(
     });
     #[allow(unused_mut)]
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(ToString::to_string).collect());
+        .with_input_problems(problems.iter().map(ToString::to_string).collect())
+        .with_extra_checks(certificate_checks);
     #[cfg(feature = "aws")]
     if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
         let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
