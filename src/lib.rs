@@ -5,6 +5,7 @@
 //! carries it out ([`plan::apply`]) through drivers ([`providers`]).
 
 pub mod cli;
+pub mod cluster;
 pub mod error;
 pub mod plan;
 pub mod providers;

@@ -32,6 +32,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             manifests,
             out,
         } => render(cli, *manifests, out.as_deref()),
+        Command::Doctor => doctor(cli).await,
     }
 }
 
@@ -117,7 +118,15 @@ fn open(cli: &Cli) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
     let store = Store::open(&dir, &loaded.spec.metadata.name)?;
-    let drivers = crate::providers::drivers(&loaded.spec);
+    let mut drivers = crate::providers::drivers(&loaded.spec);
+    crate::cluster::register(
+        &mut drivers,
+        &loaded.spec,
+        &loaded.base_dir,
+        None,
+        Default::default(),
+        Vec::new(),
+    );
     let desired = plan::graph::desired(&loaded.spec);
     Ok(Session {
         loaded,
@@ -287,6 +296,19 @@ async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<
     }
     session.apply(&plan, parallelism, cli).await?;
     report_done(cli, &session, "installed");
+    if cli.output == Output::Text {
+        let state = session.store.snapshot();
+        if let Some(release) = state
+            .resources
+            .get(&plan::Address::new("cluster.helm_release"))
+        {
+            let lb = release.outputs.get("loadBalancer").and_then(|v| v.as_str());
+            print!(
+                "\n{}",
+                crate::cluster::loadbalancer::next_steps(&session.loaded.spec, lb)
+            );
+        }
+    }
     Ok(())
 }
 
@@ -456,6 +478,22 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
         what: format!("cannot write {}", path.display()),
         source,
     })
+}
+
+async fn doctor(cli: &Cli) -> Result<(), Error> {
+    let loaded = load(cli)?;
+    let report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
+    match cli.output {
+        Output::Text => print!("{}", report.render()),
+        Output::Json => print_json(&report),
+    }
+    match report.failed().len() {
+        0 => Ok(()),
+        n => Err(Error::Input(
+            format!("{n} preflight check(s) failed"),
+            Some("fix the failed checks above, then run `liftoff doctor` again".into()),
+        )),
+    }
 }
 
 /// The error as one JSON object (for `--output json`).

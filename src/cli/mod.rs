@@ -86,6 +86,9 @@ pub enum Command {
     },
     /// Show what the state file records, without calling any cloud.
     Status,
+    /// Run the preflight checks alone (cluster version, permissions, storage
+    /// class, Helm, database, DNS zone), changing nothing.
+    Doctor,
     /// Print what liftoff derives from the spec, without touching anything:
     /// the platform chart's values (after checking the certificate).
     Render {

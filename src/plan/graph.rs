@@ -69,6 +69,8 @@ pub fn desired(spec: &Spec) -> Vec<Resource> {
         Provider::Existing => {}
     }
     b.out
+        .extend(crate::cluster::graph::after_cloud(spec, &b.out));
+    b.out
 }
 
 fn aws(spec: &Spec, b: &mut Builder) {

@@ -220,51 +220,6 @@ platform:
 ";
 
 #[test]
-fn a_saved_plan_is_refused_once_the_spec_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    with_tls_files(dir.path());
-    std::fs::write(dir.path().join("s.yaml"), EXISTING).unwrap();
-    let out = liftoff(dir.path(), &["plan", "-f", "s.yaml", "--out", "p.json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("p.json")).unwrap()).unwrap();
-    assert_eq!(saved["installation"], "onprem");
-
-    std::fs::write(
-        dir.path().join("s.yaml"),
-        EXISTING.replace("astro.example.com", "data.example.com"),
-    )
-    .unwrap();
-    let out = liftoff(dir.path(), &["install", "p.json", "-f", "s.yaml"]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(text(&out.stderr).contains("is stale: the spec changed since it was made"));
-
-    std::fs::write(dir.path().join("garbage.json"), "{").unwrap();
-    assert_eq!(
-        liftoff(dir.path(), &["install", "garbage.json", "-f", "s.yaml"])
-            .status
-            .code(),
-        Some(3)
-    );
-}
-
-#[test]
-fn plan_json_is_valid_json() {
-    let dir = tempfile::tempdir().unwrap();
-    with_tls_files(dir.path());
-    std::fs::write(dir.path().join("s.yaml"), EXISTING).unwrap();
-    let out = liftoff(dir.path(), &["plan", "-f", "s.yaml", "--output", "json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let plan = lines.last().unwrap();
-    assert_eq!(plan["purpose"], "install");
-    assert!(plan["changes"].is_array());
-}
-
-#[test]
 fn a_second_run_is_refused_while_the_state_is_locked() {
     let dir = tempfile::tempdir().unwrap();
     with_tls_files(dir.path());

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_render;
+mod cluster;
 mod engine;
 mod helm;
 mod render;

@@ -1,0 +1,140 @@
+//! The cluster phase's desired resources: the namespace, the platform's
+//! secrets, the Helm release and the wildcard DNS record. Pure; props never
+//! hold secret values (a secret's `content: current` is checked by the
+//! driver against the live object).
+
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use super::objects::SecretKind;
+use crate::plan::{Address, Resource};
+use crate::spec::{Provider, Spec};
+
+/// Which of the platform's secrets the spec needs.
+pub fn secrets_wanted(spec: &Spec) -> Vec<SecretKind> {
+    let mut out = vec![SecretKind::Tls];
+    if spec.database.is_some() {
+        out.push(SecretKind::Bootstrap);
+    }
+    if spec.platform.smtp.is_some() {
+        out.push(SecretKind::Smtp);
+    }
+    // A self-signed certificate is issued by a private CA the platform's
+    // components must trust.
+    if spec.platform.tls.self_signed {
+        out.push(SecretKind::PrivateCa);
+    }
+    if spec
+        .airgap
+        .as_ref()
+        .is_some_and(|a| a.enabled && a.registry.as_ref().is_some_and(|r| r.pull_secret.is_some()))
+    {
+        out.push(SecretKind::Registry);
+    }
+    out
+}
+
+/// Desired props of a secret: never its values.
+pub fn secret_props(kind: SecretKind, namespace: &str) -> Value {
+    json!({
+        "name": kind.name(),
+        "namespace": namespace,
+        "type": kind.secret_type(),
+        "keys": kind.keys(),
+        "helmAdoption": true,
+        "content": "current",
+    })
+}
+
+/// A digest of everything the chart values are rendered from (the spec's
+/// platform, air gap and DNS sections: no secret values, only references).
+pub fn values_digest(spec: &Spec) -> String {
+    let basis = json!({
+        "platform": spec.platform,
+        "airgap": spec.airgap,
+        "dns": spec.dns,
+        "database": spec.database.as_ref().map(|d| json!({"mode": d.mode, "ssl": d.ssl})),
+    });
+    hex::encode(&sha2::Sha256::digest(basis.to_string())[..16])
+}
+
+/// Desired props of the Helm release.
+pub fn release_props(spec: &Spec) -> Value {
+    let p = &spec.platform;
+    json!({
+        "release": p.release_name,
+        "namespace": p.namespace,
+        "chart": {"repository": p.chart.repository, "name": p.chart.name, "version": p.chart.version},
+        "valuesDigest": values_digest(spec),
+        "status": "deployed",
+    })
+}
+
+/// The wildcard record's name, `*.<baseDomain>`.
+pub fn wildcard_name(spec: &Spec) -> String {
+    format!("*.{}", spec.platform.base_domain.trim_end_matches('.'))
+}
+
+/// Every cluster-phase resource, dependencies first. `after` are addresses
+/// of the cloud phase the cluster needs first (its node groups, database).
+pub fn resources(spec: &Spec, after: &[Address]) -> Vec<Resource> {
+    let ns = &spec.platform.namespace;
+    let mut out = Vec::new();
+    let namespace = Address::new("cluster.namespace");
+    out.push(Resource {
+        address: namespace.clone(),
+        kind: "cluster.namespace".into(),
+        props: json!({"name": ns}),
+        deps: after.to_vec(),
+    });
+    let mut release_deps = vec![namespace.clone()];
+    for kind in secrets_wanted(spec) {
+        let address = Address::new(kind.address());
+        release_deps.push(address.clone());
+        out.push(Resource {
+            address,
+            kind: "cluster.secret".into(),
+            props: secret_props(kind, ns),
+            deps: vec![namespace.clone()],
+        });
+    }
+    let release = Address::new("cluster.helm_release");
+    out.push(Resource {
+        address: release.clone(),
+        kind: "cluster.helm_release".into(),
+        props: release_props(spec),
+        deps: release_deps,
+    });
+    if let Some(dns) = &spec.dns
+        && spec.cloud.provider == Provider::Aws
+    {
+        out.push(Resource {
+            address: Address::new("dns.record.wildcard"),
+            kind: "dns.record".into(),
+            props: json!({"zone": dns.zone, "name": wildcard_name(spec), "target": release.as_str()}),
+            deps: vec![release],
+        });
+    }
+    out
+}
+
+/// The cluster phase after the cloud phase's resources in `cloud`: it waits
+/// for every node group and the database, when liftoff creates them.
+pub fn after_cloud(spec: &Spec, cloud: &[Resource]) -> Vec<Resource> {
+    let after: Vec<Address> = cloud
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.kind.as_str(),
+                "aws.eks_cluster"
+                    | "aws.eks_nodegroup"
+                    | "aws.database"
+                    | "gcp.gke_cluster"
+                    | "gcp.node_pool"
+                    | "gcp.sql_instance"
+            )
+        })
+        .map(|r| r.address.clone())
+        .collect();
+    resources(spec, &after)
+}

@@ -1,0 +1,298 @@
+//! Running the `helm` binary: its version, `upgrade --install` with the
+//! values in a private temporary file, `status` and `uninstall`. Output
+//! lines stream to a callback (the progress display).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::spec::Spec;
+
+/// The `helm` program: `$LIFTOFF_HELM`, else `helm` on PATH.
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub program: PathBuf,
+}
+
+impl Default for Helm {
+    fn default() -> Self {
+        Helm {
+            program: std::env::var_os("LIFTOFF_HELM")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("helm")),
+        }
+    }
+}
+
+/// Helm's version, e.g. 3.16 or 4.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Version {
+    /// Parses `helm version --short` (`v3.16.2+g13654a5`).
+    pub fn parse(text: &str) -> Option<Version> {
+        let v = text.trim().trim_start_matches('v');
+        let mut parts = v.split(['.', '+', '-']);
+        Some(Version {
+            major: parts.next()?.parse().ok()?,
+            minor: parts.next()?.parse().ok()?,
+        })
+    }
+
+    /// Helm 4 applies server-side by default; this chart needs client-side.
+    pub fn needs_client_side_apply(self) -> bool {
+        self.major >= 4
+    }
+}
+
+/// Why a helm call failed. The message is Helm's own error output.
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("helm {command} failed: {output}")]
+    Failed { command: String, output: String },
+}
+
+/// The chart reference and its extra arguments: `--repo URL NAME` for a
+/// Helm repository, `oci://…/NAME` for OCI, a path for a local `.tgz`.
+pub fn chart_args(spec: &Spec, base_dir: &Path) -> Vec<String> {
+    let c = &spec.platform.chart;
+    let repo = c.repository.trim_end_matches('/');
+    if repo.starts_with("oci://") {
+        if repo.ends_with(&format!("/{}", c.name)) {
+            vec![repo.to_string()]
+        } else {
+            vec![format!("{repo}/{}", c.name)]
+        }
+    } else if repo.ends_with(".tgz") {
+        vec![base_dir.join(repo).display().to_string()]
+    } else {
+        vec!["--repo".into(), repo.to_string(), c.name.clone()]
+    }
+}
+
+/// The `upgrade --install` arguments, without the values file.
+pub fn upgrade_args(spec: &Spec, base_dir: &Path, version: Version, values: &Path) -> Vec<String> {
+    let p = &spec.platform;
+    let mut args = vec!["upgrade".into(), "--install".into(), p.release_name.clone()];
+    args.extend(chart_args(spec, base_dir));
+    args.extend([
+        "--namespace".into(),
+        p.namespace.clone(),
+        "--version".into(),
+        p.chart.version.clone(),
+        "-f".into(),
+        values.display().to_string(),
+        "--wait".into(),
+        "--timeout".into(),
+        spec.timeouts.helm.clone(),
+    ]);
+    if version.needs_client_side_apply() {
+        args.push("--server-side=false".into());
+    }
+    args
+}
+
+/// Writes the values to a new temporary file only the owner can read.
+/// The file is removed when the returned handle drops.
+pub fn values_file(values_yaml: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    // tempfile creates files with mode 0600 on Unix.
+    let mut f = tempfile::Builder::new()
+        .prefix("liftoff-values-")
+        .suffix(".yaml")
+        .tempfile()?;
+    f.write_all(values_yaml.as_bytes())?;
+    f.flush()?;
+    Ok(f)
+}
+
+impl Helm {
+    /// `helm version --short`.
+    pub async fn version(&self) -> Result<(Version, String), HelmError> {
+        let out = self.output(&["version", "--short"], &[]).await?;
+        let text = out.trim().to_string();
+        Version::parse(&text)
+            .map(|v| (v, text.clone()))
+            .ok_or(HelmError::Failed {
+                command: "version".into(),
+                output: format!("unrecognised version `{text}`"),
+            })
+    }
+
+    async fn output(&self, args: &[&str], target: &[String]) -> Result<String, HelmError> {
+        let out = Command::new(&self.program)
+            .args(args)
+            .args(target)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|source| self.spawn_error(source))?;
+        if !out.status.success() {
+            return Err(HelmError::Failed {
+                command: args.first().copied().unwrap_or_default().into(),
+                output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> HelmError {
+        HelmError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        }
+    }
+
+    /// `helm status -o json`: `None` when the release does not exist.
+    pub async fn status(
+        &self,
+        release: &str,
+        namespace: &str,
+        target: &[String],
+    ) -> Result<Option<serde_json::Value>, HelmError> {
+        match self
+            .output(
+                &["status", release, "--namespace", namespace, "-o", "json"],
+                target,
+            )
+            .await
+        {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| HelmError::Failed {
+                    command: "status".into(),
+                    output: format!("unreadable output: {e}"),
+                }),
+            Err(HelmError::Failed { output, .. }) if output.contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn uninstall(
+        &self,
+        release: &str,
+        namespace: &str,
+        target: &[String],
+    ) -> Result<(), HelmError> {
+        self.output(
+            &["uninstall", release, "--namespace", namespace, "--wait"],
+            target,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs `helm upgrade --install` with `values_yaml` in a 0600 file that
+    /// is removed afterwards, handing every output line to `progress`.
+    pub async fn upgrade_install(
+        &self,
+        spec: &Spec,
+        base_dir: &Path,
+        version: Version,
+        values_yaml: &str,
+        target: &[String],
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), HelmError> {
+        let file = values_file(values_yaml).map_err(|source| self.spawn_error(source))?;
+        let mut args = upgrade_args(spec, base_dir, version, file.path());
+        args.extend(target.iter().cloned());
+        let mut child = Command::new(&self.program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| self.spawn_error(source))?;
+        let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let mut errors: Vec<String> = Vec::new();
+        let (mut out_open, mut err_open) = (true, true);
+        while out_open || err_open {
+            tokio::select! {
+                line = out.next_line(), if out_open => match line {
+                    Ok(Some(l)) => progress(l.trim()),
+                    _ => out_open = false,
+                },
+                line = err.next_line(), if err_open => match line {
+                    Ok(Some(l)) => {
+                        progress(l.trim());
+                        errors.push(l);
+                        if errors.len() > 40 {
+                            errors.remove(0);
+                        }
+                    }
+                    _ => err_open = false,
+                },
+            }
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|source| self.spawn_error(source))?;
+        drop(file);
+        if status.success() {
+            Ok(())
+        } else {
+            let output = errors
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            Err(HelmError::Failed {
+                command: "upgrade --install".into(),
+                output: if output.is_empty() {
+                    format!("exit status {status}")
+                } else {
+                    output
+                },
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(
+            Version::parse("v3.16.2+g13654a5"),
+            Some(Version {
+                major: 3,
+                minor: 16
+            })
+        );
+        assert_eq!(
+            Version::parse("v4.0.0"),
+            Some(Version { major: 4, minor: 0 })
+        );
+        assert_eq!(Version::parse("garbage"), None);
+        assert!(Version::parse("v4.0.1").unwrap().needs_client_side_apply());
+        assert!(!Version::parse("v3.6.0").unwrap().needs_client_side_apply());
+    }
+
+    #[test]
+    fn values_file_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = values_file("a: 1\n").unwrap();
+        let path = f.path().to_path_buf();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        drop(f);
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,150 @@
+//! The cluster phase: connect to Kubernetes, check it is fit for the
+//! platform (preflight), apply the namespace and the platform's secrets,
+//! install the Helm chart, then wait for the load balancer and point the
+//! wildcard DNS record at it.
+//!
+//! The engine sees this phase as resources under `cluster.` (and
+//! `dns.record.wildcard`), built by [`graph::resources`] and carried out by
+//! [`driver::ClusterDriver`]. Secret values reach it only through
+//! [`inputs::Inputs`], as [`Redacted`](crate::secret::Redacted) values, and
+//! never land in props, outputs, plans, state or errors.
+
+pub mod connect;
+#[cfg(feature = "aws")]
+pub mod dns;
+pub mod driver;
+pub mod graph;
+pub mod helm;
+pub mod inputs;
+pub mod loadbalancer;
+pub mod objects;
+mod pgtls;
+pub mod pods;
+pub mod preflight;
+
+pub use connect::{Connection, Connector};
+pub use driver::ClusterDriver;
+pub use inputs::{DbLogin, Inputs};
+
+/// The field manager of every server-side apply liftoff makes.
+pub const FIELD_MANAGER: &str = "liftoff";
+
+/// Why something in the cluster phase failed. Messages never hold secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot connect to Kubernetes: {0}")]
+    Connect(String),
+    #[error("Kubernetes API call failed: {what}")]
+    Api {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{0}")]
+    Input(String),
+}
+
+impl ClusterError {
+    pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> ClusterError {
+        let what = what.into();
+        move |source| ClusterError::Api { what, source }
+    }
+}
+
+/// Registers the cluster phase's drivers for a spec: `cluster.` always,
+/// `dns.record` on AWS builds. The connection is the spec's kubeconfig for
+/// an existing cluster; for a cluster the cloud phase creates, `connector`
+/// must come from that phase (see [`Connector`]), else reads find nothing
+/// and writes fail saying so. Secrets the spec names by file or variable
+/// are read now; why one could not be read is told when that secret is
+/// applied. `extra` brings the other phases' products (TLS material, chart
+/// values); `certificate_checks` join the preflight.
+pub fn register(
+    drivers: &mut crate::plan::driver::Drivers,
+    spec: &crate::spec::Spec,
+    base_dir: &std::path::Path,
+    connector: Option<std::sync::Arc<dyn Connector>>,
+    extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
+) {
+    use std::sync::Arc;
+    let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
+    inputs.merge(extra);
+    let connector = connector.unwrap_or_else(|| match spec.cluster.mode {
+        crate::spec::Mode::Existing => Arc::new(Connection::from_spec(spec, base_dir)),
+        crate::spec::Mode::Create => Arc::new(NotYet),
+    });
+    #[allow(unused_mut)]
+    let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
+        .with_input_problems(problems.iter().map(ToString::to_string).collect())
+        .with_extra_checks(certificate_checks);
+    #[cfg(feature = "aws")]
+    if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
+        let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
+        driver = driver.with_zone_lookup(r53.clone());
+        drivers.register("dns.record", r53);
+    }
+    drivers.register("cluster.", Arc::new(driver));
+}
+
+/// The connector of a cluster no phase has provided yet.
+pub struct NotYet;
+
+#[async_trait::async_trait]
+impl Connector for NotYet {
+    async fn connection(&self) -> Result<Option<Connection>, ClusterError> {
+        Ok(None)
+    }
+}
+
+/// `liftoff doctor`: every preflight check, changing nothing. When the
+/// cluster cannot be reached, the checks that do not need it still run.
+pub async fn doctor(
+    spec: &crate::spec::Spec,
+    base_dir: &std::path::Path,
+    connector: Option<std::sync::Arc<dyn Connector>>,
+) -> preflight::Report {
+    use preflight::{Check, Status};
+    let mut pre = Vec::new();
+    let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
+    for p in problems {
+        pre.push(Check::new("inputs", Status::Fail, p.to_string()));
+    }
+    let helm = helm::Helm::default();
+    #[cfg(feature = "aws")]
+    let r53 = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
+        .then(|| dns::Route53::from_env(spec.cloud.region.clone(), None));
+    #[cfg(feature = "aws")]
+    let lookup = r53.as_ref().map(|r| r as &dyn preflight::ZoneLookup);
+    #[cfg(not(feature = "aws"))]
+    let lookup: Option<&dyn preflight::ZoneLookup> = None;
+    let env = preflight::Env {
+        helm: &helm,
+        database: inputs.database.as_ref(),
+        dns: lookup,
+    };
+    let connection = match connector {
+        Some(c) => c.connection().await,
+        None => Ok(Some(Connection::from_spec(spec, base_dir))),
+    };
+    let client = match connection {
+        Ok(Some(c)) => c.client().await.map_err(|e| e.to_string()),
+        Ok(None) => Err("the cluster does not exist yet".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut report = match client {
+        Ok(client) => preflight::run(&client, spec, &env).await,
+        Err(e) => {
+            let mut checks = vec![
+                Check::new("cluster", Status::Fail, e)
+                    .hint("check cluster.kubeconfig and cluster.context, or $KUBECONFIG"),
+            ];
+            checks.push(preflight::helm(&helm).await);
+            checks.push(preflight::database(env.database).await);
+            preflight::Report { checks }
+        }
+    };
+    pre.append(&mut report.checks);
+    report.checks = pre;
+    report
+}

@@ -1,0 +1,190 @@
+//! `liftoff doctor` and `liftoff plan` through the binary, against the
+//! fake API server (via a kubeconfig) and the fake helm (first on PATH).
+
+use serde_json::Value;
+
+use crate::support::helm::FakeHelm;
+use crate::support::kube::FakeKube;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    helm: FakeHelm,
+}
+
+fn setup(kube: &FakeKube) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("kubeconfig"), format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\nusers:\n- name: me\n  user:\n    token: abc\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\ncurrent-context: fake\n",
+        kube.url
+    )).unwrap();
+    std::fs::write(p.join("tls.crt"), "cert").unwrap();
+    std::fs::write(p.join("tls.key"), "key").unwrap();
+    std::fs::write(p.join("liftoff.yaml"), "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: existing-cluster\nmetadata:\n  name: acme\ncluster:\n  mode: existing\n  kubeconfig: kubeconfig\n  context: fake\ndatabase:\n  ssl: false\nplatform:\n  baseDomain: astro.example.com\n  tls:\n    certFile: tls.crt\n    keyFile: tls.key\n").unwrap();
+    Setup {
+        dir,
+        helm: FakeHelm::new("v3.17.0"),
+    }
+}
+
+async fn liftoff(s: &Setup, args: &[&str], db_port: u16) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(args)
+        .arg("-f")
+        .arg(s.dir.path().join("liftoff.yaml"))
+        .arg("--state-dir")
+        .arg(s.dir.path().join("state"))
+        // The fake helm first on PATH, found as plain `helm`.
+        .env_remove("LIFTOFF_HELM")
+        .env("PATH", {
+            let mut paths = vec![s.helm.path().to_path_buf()];
+            paths.extend(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            ));
+            std::env::join_paths(paths).unwrap()
+        })
+        .env(
+            "LIFTOFF_DATABASE_URL",
+            format!("postgres://astro:Hunter2Secret@127.0.0.1:{db_port}/postgres"),
+        )
+        .env_remove("KUBECONFIG")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn doctor_reports_every_check_as_json_and_fails_on_a_failure() {
+    let kube = FakeKube::start("33").await;
+    kube.ready_cluster("astronomer", "astronomer-nginx", "lb");
+    let s = setup(&kube);
+    // Nothing listens on the database port: that check fails.
+    let closed = crate::support::procs::free_port();
+    let (code, stdout, stderr) = liftoff(&s, &["doctor", "--output", "json"], closed).await;
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    let first: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .take_while(|l| !l.starts_with("{\"event\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .unwrap();
+    let checks: Vec<(String, String)> = first["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = |n: &str, st: &str| {
+        assert!(
+            checks.contains(&(n.to_string(), st.to_string())),
+            "{n} {st} in {checks:?}"
+        )
+    };
+    expect("kubernetes-version", "pass");
+    expect("permissions", "pass");
+    expect("storage-class", "pass");
+    expect("helm", "pass");
+    expect("database", "fail");
+    assert!(stdout.contains("1 preflight check(s) failed"), "{stdout}");
+    assert!(!stdout.contains("Hunter2Secret") && !stderr.contains("Hunter2Secret"));
+    assert!(kube.writes().is_empty());
+
+    let (code, text, _) = liftoff(&s, &["doctor"], closed).await;
+    assert_eq!(code, 3);
+    assert!(
+        text.contains("[pass] kubernetes-version: Kubernetes 1.33"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[FAIL] database: cannot connect to 127.0.0.1:"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn plan_reads_the_cluster_and_proposes_the_cluster_phase() {
+    let kube = FakeKube::start("33").await;
+    let s = setup(&kube);
+    let (code, stdout, stderr) = liftoff(&s, &["plan", "--output", "json"], 1).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // Progress events come first, one JSON object a line; then the plan.
+    let plan: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{stdout}"
+    );
+    let changes: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let create = |a: &str| (a.to_string(), "create".to_string());
+    assert_eq!(
+        changes,
+        [
+            create("cluster.namespace"),
+            create("cluster.secret.tls"),
+            create("cluster.secret.bootstrap"),
+            create("cluster.helm_release")
+        ]
+    );
+    assert!(!stdout.contains("Hunter2Secret"));
+    assert!(kube.writes().is_empty());
+    // It asked helm for the release, pointed at the same cluster.
+    let calls = s.helm.calls();
+    assert!(
+        calls.iter().any(|c| c
+            .starts_with("status astronomer --namespace astronomer -o json --kubeconfig ")
+            && c.ends_with("--kube-context fake")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_once_the_spec_changed() {
+    let kube = FakeKube::start("33").await;
+    let s = setup(&kube);
+    let plan_file = s.dir.path().join("p.json");
+    let (code, stdout, stderr) =
+        liftoff(&s, &["plan", "--out", plan_file.to_str().unwrap()], 1).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["installation"], "acme");
+
+    let spec = s.dir.path().join("liftoff.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("astro.example.com", "data.example.com")).unwrap();
+    let (code, _, stderr) = liftoff(&s, &["install", plan_file.to_str().unwrap()], 1).await;
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("is stale: the spec changed since it was made"),
+        "{stderr}"
+    );
+    assert!(kube.writes().is_empty());
+
+    std::fs::write(s.dir.path().join("garbage.json"), "{").unwrap();
+    let garbage = s.dir.path().join("garbage.json");
+    let (code, _, _) = liftoff(&s, &["install", garbage.to_str().unwrap()], 1).await;
+    assert_eq!(code, 3);
+}
