@@ -114,26 +114,90 @@ fn load(cli: &Cli) -> Result<Loaded, Error> {
     Ok(loaded)
 }
 
-fn open(cli: &Cli) -> Result<Session, Error> {
+/// What a session is opened for: an install needs the certificate and the
+/// chart values; a destroy must work even when they no longer do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Intent {
+    Install,
+    Destroy,
+}
+
+fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
     let store = Store::open(&dir, &loaded.spec.metadata.name)?;
     let mut drivers = crate::providers::drivers(&loaded.spec);
+    let (inputs, checks, facts) = match intent {
+        Intent::Install => cluster_inputs(cli, &loaded, &dir)?,
+        // Every secret liftoff may have made is looked for.
+        Intent::Destroy => (
+            Default::default(),
+            Vec::new(),
+            plan::graph::Facts { private_ca: true },
+        ),
+    };
     crate::cluster::register(
         &mut drivers,
         &loaded.spec,
         &loaded.base_dir,
         None,
-        Default::default(),
-        Vec::new(),
+        inputs,
+        checks,
     );
-    let desired = plan::graph::desired(&loaded.spec);
+    let desired = plan::graph::desired(&loaded.spec, &facts);
     Ok(Session {
         loaded,
         drivers,
         store,
         desired,
     })
+}
+
+/// The certificate (checked; the sandbox's kept in the state folder) and
+/// the chart values rendered for it, as the cluster phase's inputs, with
+/// the certificate's warnings as preflight checks.
+fn cluster_inputs(
+    cli: &Cli,
+    loaded: &Loaded,
+    state_dir: &Path,
+) -> Result<
+    (
+        crate::cluster::Inputs,
+        Vec<crate::cluster::preflight::Check>,
+        plan::graph::Facts,
+    ),
+    Error,
+> {
+    use crate::cluster::preflight::{Check, Status};
+    let spec = &loaded.spec;
+    let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
+    let facts = plan::graph::Facts {
+        private_ca: material.private_ca_pem.is_some(),
+    };
+    let values = crate::render::values_yaml(
+        spec,
+        &crate::render::Inputs {
+            private_ca: facts.private_ca,
+        },
+    )?;
+    let checks = material
+        .warnings
+        .iter()
+        .map(|w| Check::new("certificate", Status::Warn, w.clone()))
+        .collect();
+    if cli.output == Output::Text {
+        for w in &material.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let inputs = crate::cluster::Inputs {
+        tls_chain_pem: Some(material.chain_pem),
+        tls_key_pem: Some(material.key_pem),
+        private_ca_pem: material.private_ca_pem,
+        values_yaml: Some(values),
+        ..Default::default()
+    };
+    Ok((inputs, checks, facts))
 }
 
 fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
@@ -226,7 +290,7 @@ fn validate(cli: &Cli) -> Result<(), Error> {
 }
 
 async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(), Error> {
-    let session = open(cli)?;
+    let session = open(cli, Intent::Install)?;
     let plan = session.plan_install(parallelism, cli).await?;
     match cli.output {
         Output::Text => print!("{}", display::render(&plan)),
@@ -270,7 +334,7 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
 }
 
 async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<(), Error> {
-    let session = open(cli)?;
+    let session = open(cli, Intent::Install)?;
     let plan = match saved {
         None => session.plan_install(parallelism, cli).await?,
         Some(path) => {
@@ -313,7 +377,7 @@ async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<
 }
 
 async fn destroy(cli: &Cli, yes: bool, parallelism: usize) -> Result<(), Error> {
-    let session = open(cli)?;
+    let session = open(cli, Intent::Destroy)?;
     let observed = session.observe(parallelism, cli).await?;
     let state = session.store.snapshot();
     let plan = compute::plan_destroy(
@@ -482,7 +546,11 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
+    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
+    crate::cluster::preflight::add_certificate_checks(
+        &mut report,
+        certificate_checks(cli, &loaded),
+    );
     match cli.output {
         Output::Text => print!("{}", report.render()),
         Output::Json => print_json(&report),
@@ -493,6 +561,35 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
             format!("{n} preflight check(s) failed"),
             Some("fix the failed checks above, then run `liftoff doctor` again".into()),
         )),
+    }
+}
+
+/// The certificate as preflight checks: a failure, or a pass and its warnings.
+fn certificate_checks(cli: &Cli, loaded: &Loaded) -> Vec<crate::cluster::preflight::Check> {
+    use crate::cluster::preflight::{Check, Status};
+    let spec = &loaded.spec;
+    match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
+        Err(e) => {
+            let check = Check::new("certificate", Status::Fail, e.to_string());
+            vec![match e.hint() {
+                Some(h) => check.hint(h),
+                None => check,
+            }]
+        }
+        Ok(m) => {
+            let base = &spec.platform.base_domain;
+            let mut out = vec![Check::new(
+                "certificate",
+                Status::Pass,
+                format!("covers *.{base} and {base}; the chain links up"),
+            )];
+            out.extend(
+                m.warnings
+                    .into_iter()
+                    .map(|w| Check::new("certificate", Status::Warn, w)),
+            );
+            out
+        }
     }
 }
 

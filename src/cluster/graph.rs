@@ -7,11 +7,12 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use super::objects::SecretKind;
+use crate::plan::graph::Facts;
 use crate::plan::{Address, Resource};
 use crate::spec::{Provider, Spec};
 
 /// Which of the platform's secrets the spec needs.
-pub fn secrets_wanted(spec: &Spec) -> Vec<SecretKind> {
+pub fn secrets_wanted(spec: &Spec, facts: &Facts) -> Vec<SecretKind> {
     let mut out = vec![SecretKind::Tls];
     if spec.database.is_some() {
         out.push(SecretKind::Bootstrap);
@@ -19,9 +20,9 @@ pub fn secrets_wanted(spec: &Spec) -> Vec<SecretKind> {
     if spec.platform.smtp.is_some() {
         out.push(SecretKind::Smtp);
     }
-    // A self-signed certificate is issued by a private CA the platform's
-    // components must trust.
-    if spec.platform.tls.self_signed {
+    // A chain ending in a private CA (the sandbox's self-signed one, or the
+    // customer's own): the platform's components must trust it.
+    if facts.private_ca {
         out.push(SecretKind::PrivateCa);
     }
     if spec
@@ -48,8 +49,9 @@ pub fn secret_props(kind: SecretKind, namespace: &str) -> Value {
 
 /// A digest of everything the chart values are rendered from (the spec's
 /// platform, air gap and DNS sections: no secret values, only references).
-pub fn values_digest(spec: &Spec) -> String {
+pub fn values_digest(spec: &Spec, facts: &Facts) -> String {
     let basis = json!({
+        "privateCa": facts.private_ca,
         "platform": spec.platform,
         "airgap": spec.airgap,
         "dns": spec.dns,
@@ -59,13 +61,13 @@ pub fn values_digest(spec: &Spec) -> String {
 }
 
 /// Desired props of the Helm release.
-pub fn release_props(spec: &Spec) -> Value {
+pub fn release_props(spec: &Spec, facts: &Facts) -> Value {
     let p = &spec.platform;
     json!({
         "release": p.release_name,
         "namespace": p.namespace,
         "chart": {"repository": p.chart.repository, "name": p.chart.name, "version": p.chart.version},
-        "valuesDigest": values_digest(spec),
+        "valuesDigest": values_digest(spec, facts),
         "status": "deployed",
     })
 }
@@ -77,7 +79,7 @@ pub fn wildcard_name(spec: &Spec) -> String {
 
 /// Every cluster-phase resource, dependencies first. `after` are addresses
 /// of the cloud phase the cluster needs first (its node groups, database).
-pub fn resources(spec: &Spec, after: &[Address]) -> Vec<Resource> {
+pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource> {
     let ns = &spec.platform.namespace;
     let mut out = Vec::new();
     let namespace = Address::new("cluster.namespace");
@@ -88,7 +90,7 @@ pub fn resources(spec: &Spec, after: &[Address]) -> Vec<Resource> {
         deps: after.to_vec(),
     });
     let mut release_deps = vec![namespace.clone()];
-    for kind in secrets_wanted(spec) {
+    for kind in secrets_wanted(spec, facts) {
         let address = Address::new(kind.address());
         release_deps.push(address.clone());
         out.push(Resource {
@@ -102,7 +104,7 @@ pub fn resources(spec: &Spec, after: &[Address]) -> Vec<Resource> {
     out.push(Resource {
         address: release.clone(),
         kind: "cluster.helm_release".into(),
-        props: release_props(spec),
+        props: release_props(spec, facts),
         deps: release_deps,
     });
     if let Some(dns) = &spec.dns
@@ -120,7 +122,7 @@ pub fn resources(spec: &Spec, after: &[Address]) -> Vec<Resource> {
 
 /// The cluster phase after the cloud phase's resources in `cloud`: it waits
 /// for every node group and the database, when liftoff creates them.
-pub fn after_cloud(spec: &Spec, cloud: &[Resource]) -> Vec<Resource> {
+pub fn after_cloud(spec: &Spec, cloud: &[Resource], facts: &Facts) -> Vec<Resource> {
     let after: Vec<Address> = cloud
         .iter()
         .filter(|r| {
@@ -136,5 +138,5 @@ pub fn after_cloud(spec: &Spec, cloud: &[Resource]) -> Vec<Resource> {
         })
         .map(|r| r.address.clone())
         .collect();
-    resources(spec, &after)
+    resources(spec, &after, facts)
 }

@@ -60,16 +60,24 @@ impl Builder {
     }
 }
 
+/// What the desired resources depend on besides the spec: facts found by
+/// reading the user's files (the certificate chain).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The certificate chain ends in a private CA the platform must trust.
+    pub private_ca: bool,
+}
+
 /// Every resource the spec asks for, dependencies first.
-pub fn desired(spec: &Spec) -> Vec<Resource> {
+pub fn desired(spec: &Spec, facts: &Facts) -> Vec<Resource> {
     let mut b = Builder { out: Vec::new() };
     match spec.cloud.provider {
         Provider::Aws => aws(spec, &mut b),
         Provider::Gcp => gcp(spec, &mut b),
         Provider::Existing => {}
     }
-    b.out
-        .extend(crate::cluster::graph::after_cloud(spec, &b.out));
+    let cluster = crate::cluster::graph::after_cloud(spec, &b.out, facts);
+    b.out.extend(cluster);
     b.out
 }
 

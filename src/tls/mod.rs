@@ -131,6 +131,11 @@ pub enum TlsError {
     },
     #[error("cannot generate the sandbox certificate: {0}")]
     Generate(String),
+    #[error("cannot keep the sandbox certificate in {}: {error}", path.display())]
+    Keep {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 fn list(items: &[String]) -> String {
@@ -175,6 +180,7 @@ impl TlsError {
             ),
             TlsError::BadSignature { .. } => "the file mixes certificates of two CAs with the same name: take the chain your CA issued with this certificate".into(),
             TlsError::Generate(_) => return None,
+            TlsError::Keep { .. } => "check that the state folder is writable".into(),
         })
     }
 
@@ -182,7 +188,9 @@ impl TlsError {
     pub fn field(&self) -> &'static str {
         match self {
             TlsError::NotConfigured => "platform.tls",
-            TlsError::SelfSignedNotAllowed | TlsError::Generate(_) => "platform.tls.selfSigned",
+            TlsError::SelfSignedNotAllowed | TlsError::Generate(_) | TlsError::Keep { .. } => {
+                "platform.tls.selfSigned"
+            }
             TlsError::NoKey { .. }
             | TlsError::EncryptedKey { .. }
             | TlsError::BadKey { .. }
@@ -213,10 +221,21 @@ pub fn load(spec: &Spec, base_dir: &Path) -> Result<Material, TlsError> {
     let (Some(cert_file), Some(key_file)) = (&tls.cert_file, &tls.key_file) else {
         return Err(TlsError::NotConfigured);
     };
-    let read = |field, p: &PathBuf| {
+    check_files(spec, base_dir, cert_file, key_file, true)
+}
+
+/// Reads and checks a certificate chain and key (paths relative to `base_dir`).
+fn check_files(
+    spec: &Spec,
+    base_dir: &Path,
+    cert_file: &Path,
+    key_file: &Path,
+    offer_reordered: bool,
+) -> Result<Material, TlsError> {
+    let read = |field, p: &Path| {
         std::fs::read(base_dir.join(p)).map_err(|error| TlsError::Read {
             field,
-            path: p.clone(),
+            path: p.to_path_buf(),
             error,
         })
     };
@@ -224,15 +243,52 @@ pub fn load(spec: &Spec, base_dir: &Path) -> Result<Material, TlsError> {
     let key_bytes = read("keyFile", key_file)?;
     let certs = read::certificates(cert_file, &cert_bytes)?;
     let key = read::private_key(key_file, &key_bytes)?;
+    let reorder_to = base_dir.join(cert_file);
     let options = check::Options {
-        base_domain: domain,
-        allow_ecdsa: tls.allow_ecdsa,
+        base_domain: &spec.platform.base_domain,
+        allow_ecdsa: spec.platform.tls.allow_ecdsa,
         now: check::unix_now(),
         cert_path: cert_file,
         key_path: key_file,
-        reorder_to: Some(&base_dir.join(cert_file)),
+        reorder_to: offer_reordered.then_some(reorder_to.as_path()),
     };
     check::check(&certs, &key, &options)
+}
+
+/// Like [`load`], except that a generated sandbox certificate is kept in
+/// `keep_dir` (`<name>.sandbox-tls.crt`, and its key in a 0600
+/// `<name>.sandbox-tls.key`) and reused while it still passes the checks,
+/// so a re-run changes nothing in the cluster.
+pub fn load_kept(spec: &Spec, base_dir: &Path, keep_dir: &Path) -> Result<Material, TlsError> {
+    if !spec.platform.tls.self_signed {
+        return load(spec, base_dir);
+    }
+    let name = &spec.metadata.name;
+    let cert = keep_dir.join(format!("{name}.sandbox-tls.crt"));
+    let key = keep_dir.join(format!("{name}.sandbox-tls.key"));
+    if cert.exists()
+        && key.exists()
+        && let Ok(mut kept) = check_files(spec, Path::new(""), &cert, &key, false)
+    {
+        kept.self_signed = true;
+        kept.warnings.push(format!(
+            "using the sandbox's self-signed wildcard certificate kept in {}",
+            cert.display()
+        ));
+        return Ok(kept);
+    }
+    let made = load(spec, base_dir)?;
+    let keep = |path: &Path, text: &str| {
+        std::fs::create_dir_all(keep_dir)
+            .and_then(|()| crate::plan::state::write_atomic(path, text.as_bytes()))
+            .map_err(|error| TlsError::Keep {
+                path: path.to_path_buf(),
+                error,
+            })
+    };
+    keep(&key, made.key_pem.expose())?;
+    keep(&cert, &made.chain_pem)?;
+    Ok(made)
 }
 
 /// The certificate problems of a loaded spec as diagnostics on the spec's

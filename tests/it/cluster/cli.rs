@@ -18,8 +18,9 @@ fn setup(kube: &FakeKube) -> Setup {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\nusers:\n- name: me\n  user:\n    token: abc\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\ncurrent-context: fake\n",
         kube.url
     )).unwrap();
-    std::fs::write(p.join("tls.crt"), "cert").unwrap();
-    std::fs::write(p.join("tls.key"), "key").unwrap();
+    let tls = &crate::cli_render::materials()[0];
+    std::fs::write(p.join("tls.crt"), &tls.chain_pem).unwrap();
+    std::fs::write(p.join("tls.key"), tls.key_pem.expose()).unwrap();
     std::fs::write(p.join("liftoff.yaml"), "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: existing-cluster\nmetadata:\n  name: acme\ncluster:\n  mode: existing\n  kubeconfig: kubeconfig\n  context: fake\ndatabase:\n  ssl: false\nplatform:\n  baseDomain: astro.example.com\n  tls:\n    certFile: tls.crt\n    keyFile: tls.key\n").unwrap();
     Setup {
         dir,
@@ -28,6 +29,11 @@ fn setup(kube: &FakeKube) -> Setup {
 }
 
 async fn liftoff(s: &Setup, args: &[&str], db_port: u16) -> (i32, String, String) {
+    let url = format!("postgres://astro:Hunter2Secret@127.0.0.1:{db_port}/postgres");
+    liftoff_with_db(s, args, &url).await
+}
+
+async fn liftoff_with_db(s: &Setup, args: &[&str], db_url: &str) -> (i32, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
         .args(args)
         .arg("-f")
@@ -43,10 +49,7 @@ async fn liftoff(s: &Setup, args: &[&str], db_port: u16) -> (i32, String, String
             ));
             std::env::join_paths(paths).unwrap()
         })
-        .env(
-            "LIFTOFF_DATABASE_URL",
-            format!("postgres://astro:Hunter2Secret@127.0.0.1:{db_port}/postgres"),
-        )
+        .env("LIFTOFF_DATABASE_URL", db_url)
         .env_remove("KUBECONFIG")
         .output()
         .await
@@ -146,6 +149,8 @@ async fn plan_reads_the_cluster_and_proposes_the_cluster_phase() {
             create("cluster.namespace"),
             create("cluster.secret.tls"),
             create("cluster.secret.bootstrap"),
+            // The test certificate's root is a private CA.
+            create("cluster.secret.private_ca"),
             create("cluster.helm_release")
         ]
     );
@@ -174,7 +179,11 @@ async fn a_saved_plan_is_refused_once_the_spec_changed() {
 
     let spec = s.dir.path().join("liftoff.yaml");
     let text = std::fs::read_to_string(&spec).unwrap();
-    std::fs::write(&spec, text.replace("astro.example.com", "data.example.com")).unwrap();
+    std::fs::write(
+        &spec,
+        text.replace("platform:\n", "platform:\n  releaseName: platform2\n"),
+    )
+    .unwrap();
     let (code, _, stderr) = liftoff(&s, &["install", plan_file.to_str().unwrap()], 1).await;
     assert_eq!(code, 5, "{stderr}");
     assert!(
@@ -187,4 +196,77 @@ async fn a_saved_plan_is_refused_once_the_spec_changed() {
     let garbage = s.dir.path().join("garbage.json");
     let (code, _, _) = liftoff(&s, &["install", garbage.to_str().unwrap()], 1).await;
     assert_eq!(code, 3);
+}
+
+#[tokio::test]
+async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
+    use base64::Engine as _;
+    let kube = FakeKube::start("33").await;
+    kube.ready_cluster("astronomer", "astronomer-nginx", "lb.example.com");
+    let pg = crate::support::procs::Postgres::start("Hunter2Secret", false);
+    let s = setup(&kube);
+    let url = format!(
+        "postgres://admin:Hunter2Secret@127.0.0.1:{}/postgres",
+        pg.port
+    );
+    let tls = &crate::cli_render::materials()[0];
+
+    let (code, stdout, stderr) = liftoff_with_db(&s, &["install"], &url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("https://app.astro.example.com"), "{stdout}");
+    for secret in ["astronomer-tls", "astronomer-bootstrap", "private-root-ca"] {
+        let obj = kube
+            .get("/api/v1/namespaces/astronomer/secrets", secret)
+            .unwrap_or_else(|| panic!("{secret} missing"));
+        assert_eq!(
+            obj["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm",
+            "{secret}"
+        );
+        assert_eq!(
+            obj["metadata"]["annotations"]["meta.helm.sh/release-name"], "astronomer",
+            "{secret}"
+        );
+    }
+    let tls_secret = kube
+        .get("/api/v1/namespaces/astronomer/secrets", "astronomer-tls")
+        .unwrap();
+    assert_eq!(tls_secret["type"], "kubernetes.io/tls");
+    let crt = base64::engine::general_purpose::STANDARD
+        .decode(tls_secret["data"]["tls.crt"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(crt).unwrap(), tls.chain_pem);
+    let (values, mode, path) = s.helm.values();
+    assert!(values.contains("tlsSecret: astronomer-tls"), "{values}");
+    assert!(values.contains("private-root-ca"), "{values}");
+    assert_eq!(mode, "600");
+    assert!(!path.exists(), "the values file is removed after helm ran");
+    assert_eq!(s.helm.upgrades().len(), 1);
+    // No secret anywhere it should not be.
+    let state = std::fs::read_to_string(s.dir.path().join("state/acme.state.json")).unwrap();
+    for text in [&stdout, &stderr, &state, &values] {
+        assert!(
+            !text.contains("Hunter2Secret")
+                && !text.contains(tls.key_pem.expose().lines().nth(1).unwrap())
+        );
+    }
+
+    let writes = kube.writes().len();
+    let (code, stdout, stderr) = liftoff_with_db(&s, &["install"], &url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("No changes"), "{stdout}");
+    assert_eq!(kube.writes().len(), writes, "a re-run writes nothing");
+    assert_eq!(s.helm.upgrades().len(), 1);
+
+    let (code, stdout, stderr) = liftoff_with_db(&s, &["destroy", "--yes"], &url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        s.helm.calls().iter().any(|c| c.starts_with("uninstall")),
+        "{:?}",
+        s.helm.calls()
+    );
+    assert!(
+        kube.get("/api/v1/namespaces/astronomer/secrets", "astronomer-tls")
+            .is_none()
+    );
+    assert!(!s.dir.path().join("state/acme.state.json").exists());
 }

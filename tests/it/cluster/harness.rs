@@ -9,6 +9,7 @@ use liftoff::cluster::{ClusterDriver, Connection, DbLogin, Inputs};
 use liftoff::plan::apply::{Engine, Options};
 use liftoff::plan::driver::{Driver, Drivers};
 use liftoff::plan::events::{Event, Recording, Silent, Summary};
+use liftoff::plan::graph::Facts;
 use liftoff::plan::state::Store;
 use liftoff::plan::{Plan, compute};
 use liftoff::secret::Redacted;
@@ -100,7 +101,13 @@ pub struct Run {
 
 /// Plans and applies the cluster phase once with `drivers`.
 pub async fn run(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
-    let desired = liftoff::cluster::graph::resources(spec, &[]);
+    let desired = liftoff::cluster::graph::resources(
+        spec,
+        &[],
+        &Facts {
+            private_ca: spec.platform.tls.self_signed,
+        },
+    );
     let store = Store::open(state_dir, "acme").unwrap();
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
@@ -142,7 +149,13 @@ pub fn failures(events: &[Event]) -> Vec<String> {
 
 /// Plans and applies a destroy of what the state records.
 pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
-    let desired = liftoff::cluster::graph::resources(spec, &[]);
+    let desired = liftoff::cluster::graph::resources(
+        spec,
+        &[],
+        &Facts {
+            private_ca: spec.platform.tls.self_signed,
+        },
+    );
     let store = Store::open(state_dir, "acme").unwrap();
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
