@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use liftoff::plan::apply::{Engine, Fault, Options};
-use liftoff::plan::compute::{observe, plan_destroy, plan_install};
+use liftoff::plan::compute::{Observations, observe, plan_destroy, plan_install};
 use liftoff::plan::driver::{Drivers, Failure};
-use liftoff::plan::events::{Event, Recording, Summary};
-use liftoff::plan::state::{Status, Store};
+use liftoff::plan::events::{Event, Recording, Silent, Summary};
+use liftoff::plan::state::{State, Status, Store};
 use liftoff::plan::{Action, Address, Plan, Resource, staleness};
 
 use crate::support::memory::{Cloud, MemoryDriver, res};
@@ -44,33 +44,21 @@ impl World {
         Store::open(self.dir.path(), NAME).unwrap()
     }
 
-    async fn plan(&self, store: &Store, desired: &[Resource]) -> Plan {
+    async fn observe(&self, store: &Store, desired: &[Resource]) -> (State, Observations) {
         let state = store.snapshot();
-        let observed = observe(
-            NAME,
-            desired,
-            &state,
-            &self.drivers,
-            4,
-            &liftoff::plan::events::Silent,
-        )
-        .await
-        .unwrap();
+        let observed = observe(NAME, desired, &state, &self.drivers, 4, &Silent)
+            .await
+            .unwrap();
+        (state, observed)
+    }
+
+    async fn plan(&self, store: &Store, desired: &[Resource]) -> Plan {
+        let (state, observed) = self.observe(store, desired).await;
         plan_install(NAME, "digest", desired, &state, &observed, &self.drivers).unwrap()
     }
 
     async fn destroy_plan(&self, store: &Store, desired: &[Resource]) -> Plan {
-        let state = store.snapshot();
-        let observed = observe(
-            NAME,
-            desired,
-            &state,
-            &self.drivers,
-            4,
-            &liftoff::plan::events::Silent,
-        )
-        .await
-        .unwrap();
+        let (state, observed) = self.observe(store, desired).await;
         plan_destroy(NAME, "digest", desired, &state, &observed)
     }
 
