@@ -222,6 +222,16 @@ fn aws(spec: &Spec, b: &mut Builder) {
         };
         deps = vec!["aws.db_subnet_group"];
         deps.extend(sg);
+        // Deleted before the NAT gateways go (destroy runs in reverse).
+        let routes: Vec<String> = if existing_net.is_none() {
+            zones
+                .iter()
+                .map(|(l, _)| format!("aws.route_table.private[{l}]"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        deps.extend(routes.iter().map(String::as_str));
         b.add(
             "aws.database",
             "aws.database",
@@ -280,6 +290,8 @@ fn aws(spec: &Spec, b: &mut Builder) {
             }),
             &deps,
         );
+        let mut group_deps: Vec<&str> = vec!["aws.eks_cluster", "aws.iam_role.nodes"];
+        group_deps.extend(private_subnets.iter().map(String::as_str));
         for g in &cl.node_groups {
             b.add(
                 format!("aws.eks_nodegroup[{}]", g.name),
@@ -296,7 +308,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
                     "labels": g.labels,
                     "taints": g.taints,
                 }),
-                &["aws.eks_cluster", "aws.iam_role.nodes"],
+                &group_deps,
             );
         }
     }

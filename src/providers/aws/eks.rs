@@ -1,0 +1,482 @@
+//! The EKS cluster and its managed node groups. Each create passes the
+//! idempotency token, is recorded as soon as AWS accepts it, then waited
+//! for until ACTIVE (`timeouts.cluster`, `timeouts.nodeGroup`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_eks::types::{
+    ClusterStatus, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging,
+    NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect, VpcConfigRequest,
+};
+use serde_json::{Value, json};
+
+use super::wait::{self, Poll};
+use super::{Aws, base_props, dep_ids, error, id_of, prop};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tags(a: &Aws, address: &str, name: &str) -> HashMap<String, String> {
+    a.opts.tags(address, name).into_iter().collect()
+}
+
+fn owned(a: &Aws, address: &str, t: Option<&HashMap<String, String>>) -> bool {
+    t.is_some_and(|t| {
+        a.opts
+            .owns(address, t.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    })
+}
+
+fn cluster_view(c: &aws_sdk_eks::types::Cluster) -> (Value, Value) {
+    let vpc = c.resources_vpc_config();
+    let props = json!({
+        "version": c.version(),
+        "endpointPrivate": vpc.map(|v| v.endpoint_private_access()),
+        "endpointPublic": vpc.map(|v| v.endpoint_public_access()),
+    });
+    let outputs = json!({
+        "id": c.name(), "name": c.name(), "arn": c.arn(), "endpoint": c.endpoint(), "version": c.version(),
+        "certificateAuthority": c.certificate_authority().and_then(|x| x.data()),
+    });
+    (props, outputs)
+}
+
+fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
+    let s = g.scaling_config();
+    let props = json!({
+        "version": g.version(),
+        "instanceTypes": g.instance_types(),
+        "min": s.and_then(|s| s.min_size()), "max": s.and_then(|s| s.max_size()), "desired": s.and_then(|s| s.desired_size()),
+    });
+    (
+        props,
+        json!({"id": g.nodegroup_name(), "arn": g.nodegroup_arn(), "version": g.version()}),
+    )
+}
+
+fn merge(mut base: serde_json::Map<String, Value>, seen: Value) -> Value {
+    for (k, v) in seen.as_object().into_iter().flatten() {
+        if base.contains_key(k) {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(base)
+}
+
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let props = base_props(l);
+    let name = props
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let eks = &a.c.eks;
+    if l.kind == "aws.eks_cluster" {
+        let out = match eks.describe_cluster().name(&name).send().await {
+            Err(e) if error::is_not_found(&e) => return Ok(None),
+            r => r.map_err(|e| error::map("DescribeCluster", e))?,
+        };
+        let Some(c) = out
+            .cluster()
+            .filter(|c| owned(a, l.address.as_str(), c.tags()))
+        else {
+            return Ok(None);
+        };
+        if c.status() == Some(&ClusterStatus::Deleting) {
+            return Ok(None);
+        }
+        let (seen, outputs) = cluster_view(c);
+        return Ok(Some(Observed {
+            id: name,
+            props: merge(props, seen),
+            outputs,
+        }));
+    }
+    let cluster = a.opts.installation.clone();
+    let out = match eks
+        .describe_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name(&name)
+        .send()
+        .await
+    {
+        Err(e) if error::is_not_found(&e) => return Ok(None),
+        r => r.map_err(|e| error::map("DescribeNodegroup", e))?,
+    };
+    let Some(g) = out
+        .nodegroup()
+        .filter(|g| owned(a, l.address.as_str(), g.tags()))
+    else {
+        return Ok(None);
+    };
+    if g.status() == Some(&NodegroupStatus::Deleting) {
+        return Ok(None);
+    }
+    let (seen, outputs) = group_view(g);
+    Ok(Some(Observed {
+        id: name,
+        props: merge(props, seen),
+        outputs,
+    }))
+}
+
+pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    let addr = r.address.as_str();
+    let name = prop(r, "name")?;
+    let p = &r.props;
+    let eks = &a.c.eks;
+    let role = ctx
+        .dep_output(prop(r, "role")?, "arn")?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if r.kind == "aws.eks_cluster" {
+        let mut vpc = VpcConfigRequest::builder()
+            .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
+            .endpoint_private_access(p["endpointPrivate"].as_bool().unwrap_or(true))
+            .endpoint_public_access(p["endpointPublic"].as_bool().unwrap_or(false));
+        if let Some(sg) = p["securityGroup"].as_str() {
+            vpc = vpc.security_group_ids(id_of(ctx, sg)?);
+        }
+        let cidrs = strings(&p["publicAccessCidrs"]);
+        if !cidrs.is_empty() {
+            vpc = vpc.set_public_access_cidrs(Some(cidrs));
+        }
+        let types: Vec<LogType> = strings(&p["logging"])
+            .iter()
+            .map(|t| LogType::from(t.as_str()))
+            .collect();
+        let mut call = eks
+            .create_cluster()
+            .name(name)
+            .role_arn(role)
+            .resources_vpc_config(vpc.build())
+            .logging(
+                Logging::builder()
+                    .cluster_logging(
+                        LogSetup::builder()
+                            .set_types(Some(types))
+                            .enabled(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .client_request_token(&ctx.idempotency_token)
+            .set_tags(Some(tags(a, addr, name)));
+        if let Some(v) = p["version"].as_str() {
+            call = call.version(v);
+        }
+        if let Some(c) = p["serviceCidr"].as_str() {
+            call = call.kubernetes_network_config(
+                KubernetesNetworkConfigRequest::builder()
+                    .service_ipv4_cidr(c)
+                    .build(),
+            );
+        }
+        let out = call
+            .send()
+            .await
+            .map_err(|e| error::map("CreateCluster", e))?;
+        let outputs = out
+            .cluster()
+            .map(|c| cluster_view(c).1)
+            .unwrap_or_else(|| json!({"id": name}));
+        ctx.recorder.created(name, outputs).await?;
+        let outputs = wait_cluster(a, name, ctx).await?;
+        return Ok(Observed {
+            id: name.into(),
+            props: r.props.clone(),
+            outputs,
+        });
+    }
+    let cluster = ctx
+        .dep_output("aws.eks_cluster", "name")?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let taints: Vec<Taint> = p["taints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let effect = match t["effect"].as_str() {
+                Some("NoExecute") => TaintEffect::NoExecute,
+                Some("PreferNoSchedule") => TaintEffect::PreferNoSchedule,
+                _ => TaintEffect::NoSchedule,
+            };
+            Taint::builder()
+                .key(t["key"].as_str().unwrap_or(""))
+                .value(t["value"].as_str().unwrap_or(""))
+                .effect(effect)
+                .build()
+        })
+        .collect();
+    let labels: HashMap<String, String> = p["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    let mut call = eks
+        .create_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name(name)
+        .node_role(role)
+        .set_subnets(Some(dep_ids(r, ctx, "subnets")?))
+        .scaling_config(scaling(p))
+        .set_instance_types(Some(strings(&p["instanceTypes"])))
+        .disk_size(p["diskGb"].as_i64().unwrap_or(100) as i32)
+        .set_labels((!labels.is_empty()).then_some(labels))
+        .set_taints((!taints.is_empty()).then_some(taints))
+        .client_request_token(&ctx.idempotency_token)
+        .set_tags(Some(tags(
+            a,
+            addr,
+            &format!("{}-{name}", a.opts.installation),
+        )));
+    if let Some(v) = p["version"].as_str() {
+        call = call.version(v);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| error::map("CreateNodegroup", e))?;
+    let outputs = out
+        .nodegroup()
+        .map(|g| group_view(g).1)
+        .unwrap_or_else(|| json!({"id": name}));
+    ctx.recorder.created(name, outputs).await?;
+    let outputs = wait_group(a, &cluster, name, ctx).await?;
+    Ok(Observed {
+        id: name.into(),
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+fn scaling(p: &Value) -> NodegroupScalingConfig {
+    let n = |k: &str| p[k].as_i64().map(|v| v as i32);
+    NodegroupScalingConfig::builder()
+        .set_min_size(n("min"))
+        .set_max_size(n("max"))
+        .set_desired_size(n("desired"))
+        .build()
+}
+
+async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
+    let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
+    wait::until(
+        &format!("EKS cluster {name}"),
+        "cluster",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let out =
+                a.c.eks
+                    .describe_cluster()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| error::map("DescribeCluster", e))?;
+            let Some(c) = out.cluster() else {
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            match c.status() {
+                Some(ClusterStatus::Active) => Ok(Poll::Ready(cluster_view(c).1)),
+                Some(ClusterStatus::Failed) => Err(DriverError::permanent(format!(
+                    "EKS cluster {name} failed to create"
+                ))
+                .with_hint(
+                    "see the cluster's health in the EKS console; destroy and install again",
+                )),
+                s => Ok(Poll::Pending(
+                    s.map_or("unknown", |s| s.as_str()).to_string(),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+async fn wait_group(
+    a: &Aws,
+    cluster: &str,
+    name: &str,
+    ctx: &Context<'_>,
+) -> Result<Value, DriverError> {
+    let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
+    wait::until(&format!("node group {name}"), "nodeGroup", limit, a.opts.backoff, ctx.recorder, || async {
+        let out = a.c.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await;
+        let out = out.map_err(|e| error::map("DescribeNodegroup", e))?;
+        let Some(g) = out.nodegroup() else { return Ok(Poll::Pending("not visible yet".into())) };
+        match g.status() {
+            Some(NodegroupStatus::Active) => Ok(Poll::Ready(group_view(g).1)),
+            Some(NodegroupStatus::CreateFailed | NodegroupStatus::Degraded) => Err(DriverError::permanent(format!(
+                "node group {name} is {}", g.status().map_or("failed", |s| s.as_str())
+            )).with_hint("check the node group's health issues in the EKS console (instance quota, subnet IPs)")),
+            s => Ok(Poll::Pending(s.map_or("unknown", |s| s.as_str()).to_string())),
+        }
+    })
+    .await
+}
+
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let changed = |k: &str| o.props.get(k) != r.props.get(k);
+    if r.kind == "aws.eks_nodegroup" && !changed("version") {
+        let cluster = a.opts.installation.clone();
+        if changed("min") || changed("max") || changed("desired") {
+            a.c.eks
+                .update_nodegroup_config()
+                .cluster_name(&cluster)
+                .nodegroup_name(&o.id)
+                .scaling_config(scaling(&r.props))
+                .send()
+                .await
+                .map_err(|e| error::map("UpdateNodegroupConfig", e))?;
+            wait_group(a, &cluster, &o.id, ctx).await?;
+        }
+        return Ok(Observed {
+            props: r.props.clone(),
+            ..o.clone()
+        });
+    }
+    Err(DriverError::permanent(format!("changing {} in place is not supported yet", r.address))
+        .with_hint("only node group scaling changes in place; revert the change, or upgrade Kubernetes with the EKS console"))
+}
+
+pub async fn delete(
+    a: &Aws,
+    kind: &str,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let eks = &a.c.eks;
+    let cluster = a.opts.installation.clone();
+    if kind == "aws.eks_nodegroup" {
+        match eks
+            .delete_nodegroup()
+            .cluster_name(&cluster)
+            .nodegroup_name(&o.id)
+            .send()
+            .await
+        {
+            Err(e) if error::is_not_found(&e) => return Ok(()),
+            r => {
+                r.map_err(|e| error::map("DeleteNodegroup", e))?;
+            }
+        }
+        let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
+        return wait::until(
+            &format!("node group {} deletion", o.id),
+            "nodeGroup",
+            limit,
+            a.opts.backoff,
+            ctx.recorder,
+            || async {
+                match eks
+                    .describe_nodegroup()
+                    .cluster_name(&cluster)
+                    .nodegroup_name(&o.id)
+                    .send()
+                    .await
+                {
+                    Err(e) if error::is_not_found(&e) => Ok(Poll::Ready(())),
+                    Err(e) => Err(error::map("DescribeNodegroup", e)),
+                    Ok(out) => Ok(Poll::Pending(
+                        out.nodegroup()
+                            .and_then(|g| g.status())
+                            .map_or("deleting", |s| s.as_str())
+                            .to_string(),
+                    )),
+                }
+            },
+        )
+        .await;
+    }
+    match eks.delete_cluster().name(&o.id).send().await {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        Err(e) if error::is_dependency_violation(&e) => {
+            let groups = eks
+                .list_nodegroups()
+                .cluster_name(&o.id)
+                .send()
+                .await
+                .map(|g| g.nodegroups().join(", "))
+                .unwrap_or_default();
+            return Err(DriverError::new(Failure::Blocked, format!("EKS cluster {} still has node groups: {groups}", o.id))
+                .with_hint("delete those node groups (EKS console or `aws eks delete-nodegroup`), then rerun `liftoff destroy`"));
+        }
+        r => {
+            r.map_err(|e| error::map("DeleteCluster", e))?;
+        }
+    }
+    let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
+    wait::until(
+        &format!("EKS cluster {} deletion", o.id),
+        "cluster",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            match eks.describe_cluster().name(&o.id).send().await {
+                Err(e) if error::is_not_found(&e) => Ok(Poll::Ready(())),
+                Err(e) => Err(error::map("DescribeCluster", e)),
+                Ok(out) => Ok(Poll::Pending(
+                    out.cluster()
+                        .and_then(|c| c.status())
+                        .map_or("deleting", |s| s.as_str())
+                        .to_string(),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+/// What the cluster phase needs to talk to the API server: the endpoint, the
+/// CA certificate (PEM) and a short-lived bearer token.
+pub async fn eks_access(
+    sdk: &aws_config::SdkConfig,
+    cluster: &str,
+) -> Result<(String, String, crate::secret::Redacted<String>), DriverError> {
+    use base64::Engine;
+    let eks = aws_sdk_eks::Client::new(sdk);
+    let out = eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .map_err(|e| error::map("DescribeCluster", e))?;
+    let c = out
+        .cluster()
+        .ok_or_else(|| DriverError::permanent(format!("EKS cluster {cluster} not found")))?;
+    let endpoint = c.endpoint().unwrap_or_default().to_string();
+    let ca = c
+        .certificate_authority()
+        .and_then(|x| x.data())
+        .unwrap_or_default();
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(ca)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let token = super::token::token(sdk, cluster).await?;
+    Ok((endpoint, pem, token))
+}
