@@ -1,0 +1,145 @@
+//! Destroy removes every tagged resource, in reverse dependency order, and
+//! nothing it did not create.
+
+use super::{Env, other_resources, sandbox_spec, tagged_ec2, text};
+
+/// Position of the first call starting with `name` (panics when absent).
+fn first(calls: &[String], name: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} call in {calls:#?}"))
+}
+
+fn last(calls: &[String], name: &str) -> usize {
+    calls
+        .iter()
+        .rposition(|c| c.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} call in {calls:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("gone", "per-zone"));
+    let out = env.liftoff(&["install"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let sdk = env.sdk().await;
+    // Something liftoff did not make, in the same account: must survive.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let other = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let other_id = other.vpc().unwrap().vpc_id().unwrap().to_string();
+    let before_vpcs = ec2.describe_vpcs().send().await.unwrap().vpcs().len();
+
+    env.proxy.clear();
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let counts = tagged_ec2(&sdk, "gone").await;
+    assert!(counts.values().all(|n| *n == 0), "left behind: {counts:?}");
+    assert_eq!(other_resources(&sdk, "gone").await, (0, 0, 0, 0));
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    assert!(
+        vpcs.vpcs().iter().any(|v| v.vpc_id() == Some(&other_id)),
+        "a foreign VPC was deleted"
+    );
+    assert!(
+        vpcs.vpcs().iter().any(|v| v.is_default() == Some(true)),
+        "the default VPC was deleted"
+    );
+    assert_eq!(vpcs.vpcs().len(), before_vpcs - 1);
+    assert!(
+        !env.state_dir().join("gone.db-password").exists(),
+        "password kept after --skip-final-snapshot"
+    );
+    assert!(!env.state_dir().join("gone.state.json").exists());
+
+    // moto has no dependency checks, so the order is asserted on the calls.
+    let calls = env.proxy.calls();
+    let cluster_delete = calls
+        .iter()
+        .position(|c| c == "DELETE /clusters/gone")
+        .expect("cluster deleted");
+    assert!(
+        last(&calls, "DELETE /clusters/gone/node-groups/") < cluster_delete,
+        "{calls:#?}"
+    );
+    // The cluster is waited for (gone) before its role and subnets go.
+    assert!(
+        cluster_delete < first(&calls, "DeleteRole") || cluster_delete < last(&calls, "DeleteRole")
+    );
+    assert!(cluster_delete < last(&calls, "DeleteSubnet"));
+    assert!(
+        calls[cluster_delete..]
+            .iter()
+            .any(|c| c == "GET /clusters/gone"),
+        "no wait after the cluster delete"
+    );
+    assert!(
+        last(&calls, "DeleteDBInstance") < first(&calls, "DeleteNatGateway"),
+        "{calls:#?}"
+    );
+    assert!(last(&calls, "DeleteDBInstance") < first(&calls, "DeleteDBSubnetGroup"));
+    // A NAT is waited for (gone) before its Elastic IP is released.
+    assert!(
+        last(&calls, "DeleteNatGateway") < first(&calls, "ReleaseAddress"),
+        "{calls:#?}"
+    );
+    let describe_after_delete = calls
+        [first(&calls, "DeleteNatGateway")..first(&calls, "ReleaseAddress")]
+        .iter()
+        .any(|c| c == "DescribeNatGateways");
+    assert!(
+        describe_after_delete,
+        "no wait between NAT delete and EIP release: {calls:#?}"
+    );
+    assert!(last(&calls, "ReleaseAddress") < first(&calls, "DetachInternetGateway"));
+    // Route tables go before the subnets they are associated with (the
+    // database subnets have none, so they may go earlier).
+    assert!(last(&calls, "DeleteRouteTable") < last(&calls, "DeleteSubnet"));
+    assert!(last(&calls, "DeleteNatGateway") < last(&calls, "DeleteSubnet"));
+    assert!(last(&calls, "DeleteDBSubnetGroup") < last(&calls, "DeleteSubnet"));
+    for before_vpc in [
+        "DeleteSubnet",
+        "DeleteInternetGateway",
+        "DeleteSecurityGroup",
+        "DeleteRouteTable",
+    ] {
+        assert!(
+            last(&calls, before_vpc) < first(&calls, "DeleteVpc"),
+            "{before_vpc}: {calls:#?}"
+        );
+    }
+    // A second destroy finds nothing to do.
+    let again = env.liftoff(&["destroy", "--yes"], &[]).await;
+    assert!(again.status.success(), "{}", text(&again));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_refuses_a_database_with_deletion_protection_and_says_how() {
+    let env = Env::start(vec![]).await;
+    env.write_spec(&format!(
+        "{}database:\n  deletionProtection: true\n",
+        sandbox_spec("kept", "single")
+    ));
+    let out = env.liftoff(&["install"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.liftoff(&["destroy", "--yes"], &[]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deletion protection"), "{}", text(&out));
+    assert!(err.contains("deletionProtection: false"), "{}", text(&out));
+    let sdk = env.sdk().await;
+    assert_eq!(
+        other_resources(&sdk, "kept").await.0,
+        1,
+        "the database must survive"
+    );
+}
