@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_eks::types::{
-    ClusterStatus, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging,
-    NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect, VpcConfigRequest,
+    ClusterStatus, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging, VpcConfigRequest,
 };
 use serde_json::{Value, json};
 
@@ -16,7 +15,7 @@ use super::{Aws, base_props, dep_ids, error, id_of, prop};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
 
-fn strings(v: &Value) -> Vec<String> {
+pub(super) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()
@@ -27,11 +26,11 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn tags(a: &Aws, address: &str, name: &str) -> HashMap<String, String> {
+pub(super) fn tags(a: &Aws, address: &str, name: &str) -> HashMap<String, String> {
     a.opts.tags(address, name).into_iter().collect()
 }
 
-fn owned(a: &Aws, address: &str, t: Option<&HashMap<String, String>>) -> bool {
+pub(super) fn owned(a: &Aws, address: &str, t: Option<&HashMap<String, String>>) -> bool {
     t.is_some_and(|t| {
         a.opts
             .owns(address, t.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -52,20 +51,7 @@ fn cluster_view(c: &aws_sdk_eks::types::Cluster) -> (Value, Value) {
     (props, outputs)
 }
 
-fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
-    let s = g.scaling_config();
-    let props = json!({
-        "version": g.version(),
-        "instanceTypes": g.instance_types(),
-        "min": s.and_then(|s| s.min_size()), "max": s.and_then(|s| s.max_size()), "desired": s.and_then(|s| s.desired_size()),
-    });
-    (
-        props,
-        json!({"id": g.nodegroup_name(), "arn": g.nodegroup_arn(), "version": g.version()}),
-    )
-}
-
-fn merge(mut base: serde_json::Map<String, Value>, seen: Value) -> Value {
+pub(super) fn merge(mut base: serde_json::Map<String, Value>, seen: Value) -> Value {
     for (k, v) in seen.as_object().into_iter().flatten() {
         if base.contains_key(k) {
             base.insert(k.clone(), v.clone());
@@ -82,48 +68,20 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         .unwrap_or_default()
         .to_string();
     let eks = &a.c.eks;
-    if l.kind == "aws.eks_cluster" {
-        let out = match eks.describe_cluster().name(&name).send().await {
-            Err(e) if error::is_not_found(&e) => return Ok(None),
-            r => r.map_err(|e| error::map("DescribeCluster", e))?,
-        };
-        let Some(c) = out
-            .cluster()
-            .filter(|c| owned(a, l.address.as_str(), c.tags()))
-        else {
-            return Ok(None);
-        };
-        if c.status() == Some(&ClusterStatus::Deleting) {
-            return Ok(None);
-        }
-        let (seen, outputs) = cluster_view(c);
-        return Ok(Some(Observed {
-            id: name,
-            props: merge(props, seen),
-            outputs,
-        }));
-    }
-    let cluster = a.opts.installation.clone();
-    let out = match eks
-        .describe_nodegroup()
-        .cluster_name(&cluster)
-        .nodegroup_name(&name)
-        .send()
-        .await
-    {
+    let out = match eks.describe_cluster().name(&name).send().await {
         Err(e) if error::is_not_found(&e) => return Ok(None),
-        r => r.map_err(|e| error::map("DescribeNodegroup", e))?,
+        r => r.map_err(|e| error::map("DescribeCluster", e))?,
     };
-    let Some(g) = out
-        .nodegroup()
-        .filter(|g| owned(a, l.address.as_str(), g.tags()))
+    let Some(c) = out
+        .cluster()
+        .filter(|c| owned(a, l.address.as_str(), c.tags()))
     else {
         return Ok(None);
     };
-    if g.status() == Some(&NodegroupStatus::Deleting) {
+    if c.status() == Some(&ClusterStatus::Deleting) {
         return Ok(None);
     }
-    let (seen, outputs) = group_view(g);
+    let (seen, outputs) = cluster_view(c);
     Ok(Some(Observed {
         id: name,
         props: merge(props, seen),
@@ -141,137 +99,63 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .as_str()
         .unwrap_or_default()
         .to_string();
-    if r.kind == "aws.eks_cluster" {
-        let mut vpc = VpcConfigRequest::builder()
-            .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
-            .endpoint_private_access(p["endpointPrivate"].as_bool().unwrap_or(true))
-            .endpoint_public_access(p["endpointPublic"].as_bool().unwrap_or(false));
-        if let Some(sg) = p["securityGroup"].as_str() {
-            vpc = vpc.security_group_ids(id_of(ctx, sg)?);
-        }
-        let cidrs = strings(&p["publicAccessCidrs"]);
-        if !cidrs.is_empty() {
-            vpc = vpc.set_public_access_cidrs(Some(cidrs));
-        }
-        let types: Vec<LogType> = strings(&p["logging"])
-            .iter()
-            .map(|t| LogType::from(t.as_str()))
-            .collect();
-        let mut call = eks
-            .create_cluster()
-            .name(name)
-            .role_arn(role)
-            .resources_vpc_config(vpc.build())
-            .logging(
-                Logging::builder()
-                    .cluster_logging(
-                        LogSetup::builder()
-                            .set_types(Some(types))
-                            .enabled(true)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .client_request_token(&ctx.idempotency_token)
-            .set_tags(Some(tags(a, addr, name)));
-        if let Some(v) = p["version"].as_str() {
-            call = call.version(v);
-        }
-        if let Some(c) = p["serviceCidr"].as_str() {
-            call = call.kubernetes_network_config(
-                KubernetesNetworkConfigRequest::builder()
-                    .service_ipv4_cidr(c)
-                    .build(),
-            );
-        }
-        let out = call
-            .send()
-            .await
-            .map_err(|e| error::map("CreateCluster", e))?;
-        let outputs = out
-            .cluster()
-            .map(|c| cluster_view(c).1)
-            .unwrap_or_else(|| json!({"id": name}));
-        ctx.recorder.created(name, outputs).await?;
-        let outputs = wait_cluster(a, name, ctx).await?;
-        return Ok(Observed {
-            id: name.into(),
-            props: r.props.clone(),
-            outputs,
-        });
+    let mut vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
+        .endpoint_private_access(p["endpointPrivate"].as_bool().unwrap_or(true))
+        .endpoint_public_access(p["endpointPublic"].as_bool().unwrap_or(false));
+    if let Some(sg) = p["securityGroup"].as_str() {
+        vpc = vpc.security_group_ids(id_of(ctx, sg)?);
     }
-    let cluster = ctx
-        .dep_output("aws.eks_cluster", "name")?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let taints: Vec<Taint> = p["taints"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            let effect = match t["effect"].as_str() {
-                Some("NoExecute") => TaintEffect::NoExecute,
-                Some("PreferNoSchedule") => TaintEffect::PreferNoSchedule,
-                _ => TaintEffect::NoSchedule,
-            };
-            Taint::builder()
-                .key(t["key"].as_str().unwrap_or(""))
-                .value(t["value"].as_str().unwrap_or(""))
-                .effect(effect)
-                .build()
-        })
-        .collect();
-    let labels: HashMap<String, String> = p["labels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+    let cidrs = strings(&p["publicAccessCidrs"]);
+    if !cidrs.is_empty() {
+        vpc = vpc.set_public_access_cidrs(Some(cidrs));
+    }
+    let types: Vec<LogType> = strings(&p["logging"])
+        .iter()
+        .map(|t| LogType::from(t.as_str()))
         .collect();
     let mut call = eks
-        .create_nodegroup()
-        .cluster_name(&cluster)
-        .nodegroup_name(name)
-        .node_role(role)
-        .set_subnets(Some(dep_ids(r, ctx, "subnets")?))
-        .scaling_config(scaling(p))
-        .set_instance_types(Some(strings(&p["instanceTypes"])))
-        .disk_size(p["diskGb"].as_i64().unwrap_or(100) as i32)
-        .set_labels((!labels.is_empty()).then_some(labels))
-        .set_taints((!taints.is_empty()).then_some(taints))
+        .create_cluster()
+        .name(name)
+        .role_arn(role)
+        .resources_vpc_config(vpc.build())
+        .logging(
+            Logging::builder()
+                .cluster_logging(
+                    LogSetup::builder()
+                        .set_types(Some(types))
+                        .enabled(true)
+                        .build(),
+                )
+                .build(),
+        )
         .client_request_token(&ctx.idempotency_token)
-        .set_tags(Some(tags(
-            a,
-            addr,
-            &format!("{}-{name}", a.opts.installation),
-        )));
+        .set_tags(Some(tags(a, addr, name)));
     if let Some(v) = p["version"].as_str() {
         call = call.version(v);
+    }
+    if let Some(c) = p["serviceCidr"].as_str() {
+        call = call.kubernetes_network_config(
+            KubernetesNetworkConfigRequest::builder()
+                .service_ipv4_cidr(c)
+                .build(),
+        );
     }
     let out = call
         .send()
         .await
-        .map_err(|e| error::map("CreateNodegroup", e))?;
+        .map_err(|e| error::map("CreateCluster", e))?;
     let outputs = out
-        .nodegroup()
-        .map(|g| group_view(g).1)
+        .cluster()
+        .map(|c| cluster_view(c).1)
         .unwrap_or_else(|| json!({"id": name}));
     ctx.recorder.created(name, outputs).await?;
-    let outputs = wait_group(a, &cluster, name, ctx).await?;
+    let outputs = wait_cluster(a, name, ctx).await?;
     Ok(Observed {
         id: name.into(),
         props: r.props.clone(),
         outputs,
     })
-}
-
-fn scaling(p: &Value) -> NodegroupScalingConfig {
-    let n = |k: &str| p[k].as_i64().map(|v| v as i32);
-    NodegroupScalingConfig::builder()
-        .set_min_size(n("min"))
-        .set_max_size(n("max"))
-        .set_desired_size(n("desired"))
-        .build()
 }
 
 async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
@@ -310,106 +194,23 @@ async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, D
     .await
 }
 
-async fn wait_group(
-    a: &Aws,
-    cluster: &str,
-    name: &str,
-    ctx: &Context<'_>,
-) -> Result<Value, DriverError> {
-    let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
-    wait::until(&format!("node group {name}"), "nodeGroup", limit, a.opts.backoff, ctx.recorder, || async {
-        let out = a.c.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await;
-        let out = out.map_err(|e| error::map("DescribeNodegroup", e))?;
-        let Some(g) = out.nodegroup() else { return Ok(Poll::Pending("not visible yet".into())) };
-        match g.status() {
-            Some(NodegroupStatus::Active) => Ok(Poll::Ready(group_view(g).1)),
-            Some(NodegroupStatus::CreateFailed | NodegroupStatus::Degraded) => Err(DriverError::permanent(format!(
-                "node group {name} is {}", g.status().map_or("failed", |s| s.as_str())
-            )).with_hint("check the node group's health issues in the EKS console (instance quota, subnet IPs)")),
-            s => Ok(Poll::Pending(s.map_or("unknown", |s| s.as_str()).to_string())),
-        }
-    })
-    .await
-}
-
 pub async fn update(
-    a: &Aws,
+    _a: &Aws,
     r: &Resource,
-    o: &Observed,
-    ctx: &Context<'_>,
+    _o: &Observed,
+    _ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    let changed = |k: &str| o.props.get(k) != r.props.get(k);
-    if r.kind == "aws.eks_nodegroup" && !changed("version") {
-        let cluster = a.opts.installation.clone();
-        if changed("min") || changed("max") || changed("desired") {
-            a.c.eks
-                .update_nodegroup_config()
-                .cluster_name(&cluster)
-                .nodegroup_name(&o.id)
-                .scaling_config(scaling(&r.props))
-                .send()
-                .await
-                .map_err(|e| error::map("UpdateNodegroupConfig", e))?;
-            wait_group(a, &cluster, &o.id, ctx).await?;
-        }
-        return Ok(Observed {
-            props: r.props.clone(),
-            ..o.clone()
-        });
-    }
-    Err(DriverError::permanent(format!("changing {} in place is not supported yet", r.address))
-        .with_hint("only node group scaling changes in place; revert the change, or upgrade Kubernetes with the EKS console"))
+    Err(DriverError::permanent(format!(
+        "changing {} in place is not supported yet",
+        r.address
+    ))
+    .with_hint(
+        "revert the change, or change the cluster (version, endpoint access) in the EKS console",
+    ))
 }
 
-pub async fn delete(
-    a: &Aws,
-    kind: &str,
-    o: &Observed,
-    ctx: &Context<'_>,
-) -> Result<(), DriverError> {
+pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
     let eks = &a.c.eks;
-    let cluster = a.opts.installation.clone();
-    if kind == "aws.eks_nodegroup" {
-        match eks
-            .delete_nodegroup()
-            .cluster_name(&cluster)
-            .nodegroup_name(&o.id)
-            .send()
-            .await
-        {
-            Err(e) if error::is_not_found(&e) => return Ok(()),
-            r => {
-                r.map_err(|e| error::map("DeleteNodegroup", e))?;
-            }
-        }
-        let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
-        return wait::until(
-            &format!("node group {} deletion", o.id),
-            "nodeGroup",
-            limit,
-            a.opts.backoff,
-            ctx.recorder,
-            || async {
-                match eks
-                    .describe_nodegroup()
-                    .cluster_name(&cluster)
-                    .nodegroup_name(&o.id)
-                    .send()
-                    .await
-                {
-                    Err(e) if error::is_not_found(&e) => Ok(Poll::Ready(())),
-                    Err(e) => Err(error::map("DescribeNodegroup", e)),
-                    Ok(out) => Ok(Poll::Pending(
-                        out.nodegroup()
-                            .and_then(|g| g.status())
-                            .map_or("deleting", |s| s.as_str())
-                            .to_string(),
-                    )),
-                }
-            },
-        )
-        .await;
-    }
     match eks.delete_cluster().name(&o.id).send().await {
         Err(e) if error::is_not_found(&e) => return Ok(()),
         Err(e) if error::is_dependency_violation(&e) => {

@@ -5,6 +5,7 @@
 //! Dispatch by kind lives here; each family has its own module. SDK error
 //! types are known only to [`error`].
 
+pub mod blocked;
 pub mod database;
 pub mod eks;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod existing;
 pub mod gateways;
 pub mod iam;
 pub mod network;
+pub mod nodegroup;
 pub mod outputs;
 pub mod routing;
 pub mod token;
@@ -168,7 +170,8 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverEr
         "aws.route_table" | "aws.security_group" => routing::read(a, l).await,
         "aws.db_subnet_group" | "aws.database" => database::read(a, l).await,
         "aws.iam_role" => iam::read(a, l).await,
-        "aws.eks_cluster" | "aws.eks_nodegroup" => eks::read(a, l).await,
+        "aws.eks_cluster" => eks::read(a, l).await,
+        "aws.eks_nodegroup" => nodegroup::read(a, l).await,
         k => Err(unknown(k)),
     }
 }
@@ -206,7 +209,8 @@ impl Driver for AwsDriver {
             "aws.route_table" | "aws.security_group" => routing::create(a, r, ctx).await,
             "aws.db_subnet_group" | "aws.database" => database::create(a, r, ctx).await,
             "aws.iam_role" => iam::create(a, r, ctx).await,
-            "aws.eks_cluster" | "aws.eks_nodegroup" => eks::create(a, r, ctx).await,
+            "aws.eks_cluster" => eks::create(a, r, ctx).await,
+            "aws.eks_nodegroup" => nodegroup::create(a, r, ctx).await,
             k => Err(unknown(k)),
         }
     }
@@ -225,7 +229,8 @@ impl Driver for AwsDriver {
             "aws.route_table" | "aws.security_group" => routing::update(a, r, o, ctx).await,
             "aws.db_subnet_group" | "aws.database" => database::update(a, r, o, ctx).await,
             "aws.iam_role" => iam::update(a, r, o, ctx).await,
-            "aws.eks_cluster" | "aws.eks_nodegroup" => eks::update(a, r, o, ctx).await,
+            "aws.eks_cluster" => eks::update(a, r, o, ctx).await,
+            "aws.eks_nodegroup" => nodegroup::update(a, r, o, ctx).await,
             k => Err(DriverError::permanent(format!(
                 "`{k}` ({}) cannot be changed in place",
                 r.address
@@ -244,7 +249,8 @@ impl Driver for AwsDriver {
             "aws.route_table" | "aws.security_group" => routing::delete(a, kind, o, ctx).await,
             "aws.db_subnet_group" | "aws.database" => database::delete(a, kind, o, ctx).await,
             "aws.iam_role" => iam::delete(a, o).await,
-            "aws.eks_cluster" | "aws.eks_nodegroup" => eks::delete(a, kind, o, ctx).await,
+            "aws.eks_cluster" => eks::delete(a, o, ctx).await,
+            "aws.eks_nodegroup" => nodegroup::delete(a, o, ctx).await,
             k => Err(unknown(k)),
         }
     }

@@ -5,7 +5,8 @@
 use aws_sdk_ec2::types::{IpPermission, ResourceType, UserIdGroupPair};
 use serde_json::{Value, json};
 
-use super::network::{blocked, tag_filters};
+use super::blocked::blocked;
+use super::network::tag_filters;
 use super::{
     Aws, base_props, dep_id, dep_ids, ec2_pairs, error, id_of, prop, recorded_id, tag_spec,
 };

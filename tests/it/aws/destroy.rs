@@ -143,3 +143,67 @@ async fn destroy_refuses_a_database_with_deletion_protection_and_says_how() {
         "the database must survive"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_blocked_by_a_load_balancer_names_it_and_says_how_to_proceed() {
+    use crate::support::proxy::{Fault, Rule};
+    // moto has no dependency checks: the proxy answers like AWS does when a
+    // subnet still holds network interfaces.
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("held", "single"));
+    let out = env.liftoff(&["install"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let state: serde_json::Value =
+        serde_json::from_str(&super::read(&env.state_dir().join("held.state.json"))).unwrap();
+    let subnet = state["resources"]["aws.subnet.private[a]"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sdk = env.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .description("ELB app/k8s-airflow-ingress/0123456789")
+        .send()
+        .await
+        .unwrap();
+    let eni = eni
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    let blocked = Rule {
+        call: "DeleteSubnet".into(),
+        after: 0,
+        times: 100,
+        what: Fault::Error("DependencyViolation"),
+    };
+    let env = super::Env {
+        proxy: crate::support::proxy::Proxy::start(env.moto.port, vec![blocked]).await,
+        ..env
+    };
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("aws.subnet.private[a]") && l.contains("FAILED"))
+        .unwrap_or_else(|| panic!("{}", text(&out)));
+    assert!(
+        line.contains(&subnet)
+            && line.contains(&eni)
+            && line.contains("ELB app/k8s-airflow-ingress"),
+        "{line}"
+    );
+    assert!(
+        err.contains("Services of type LoadBalancer"),
+        "{}",
+        text(&out)
+    );
+    // The VPC was not attempted while its subnets remain.
+    assert!(!env.proxy.calls().iter().any(|c| c == "DeleteVpc"));
+}
