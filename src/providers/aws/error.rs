@@ -133,3 +133,70 @@ where
         Err(e) => Deleted::Failed(map(what, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+
+    fn failed(code: &str, status: u16) -> DriverError {
+        let err =
+            DescribeVpcsError::generic(ErrorMetadata::builder().code(code).message("m").build());
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), "".into());
+        map("DescribeVpcs", SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        for (code, status) in [
+            ("Throttling", 400),
+            ("RequestLimitExceeded", 503),
+            ("InternalError", 500),
+            ("ThrottlingException", 400),
+        ] {
+            let e = failed(code, status);
+            assert_eq!(e.failure, Failure::Transient, "{code}");
+            assert!(e.hint.unwrap().contains("rerun"), "{code}");
+        }
+    }
+
+    #[test]
+    fn other_errors_are_permanent_with_hints_where_known() {
+        let e = failed("InvalidParameterValue", 400);
+        assert_eq!(e.failure, Failure::Permanent);
+        assert_eq!(
+            e.message,
+            "AWS DescribeVpcs failed: InvalidParameterValue: m"
+        );
+        let e = failed("UnauthorizedOperation", 403);
+        assert_eq!(e.failure, Failure::Permanent);
+        assert!(e.hint.unwrap().contains("permission"));
+        assert!(
+            failed("VpcLimitExceeded", 400)
+                .hint
+                .unwrap()
+                .contains("quota")
+        );
+        assert_eq!(failed("DependencyViolation", 400).failure, Failure::Blocked);
+    }
+
+    #[test]
+    fn not_found_and_in_use_are_recognised() {
+        let err = |code: &str| {
+            let e = DescribeVpcsError::generic(ErrorMetadata::builder().code(code).build());
+            SdkError::service_error(
+                e,
+                HttpResponse::new(StatusCode::try_from(400).unwrap(), "".into()),
+            )
+        };
+        assert!(is_not_found(&err("InvalidVpcID.NotFound")));
+        assert!(is_not_found(&err("DBInstanceNotFound")));
+        assert!(is_not_found(&err("DBSubnetGroupNotFoundFault")));
+        assert!(is_not_found(&err("NoSuchEntity")));
+        assert!(!is_not_found(&err("Throttling")));
+        assert!(is_dependency_violation(&err("DependencyViolation")));
+    }
+}

@@ -142,6 +142,41 @@ async fn destroy_refuses_a_database_with_deletion_protection_and_says_how() {
         1,
         "the database must survive"
     );
+
+    // The documented way out: turn it off in the spec, install, destroy.
+    env.write_spec(&format!(
+        "{}database:\n  deletionProtection: false\n",
+        sandbox_spec("kept", "single")
+    ));
+    let out = env.liftoff(&["install"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deletionProtection"),
+        "{}",
+        text(&out)
+    );
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    let db = rds
+        .describe_db_instances()
+        .db_instance_identifier("kept-db")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(db.db_instances()[0].deletion_protection(), Some(false));
+    // Without --skip-final-snapshot a final snapshot is taken and the
+    // password file is kept (a restore needs it).
+    let out = env.liftoff(&["destroy", "--yes"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let snaps = rds.describe_db_snapshots().send().await.unwrap();
+    let finals: Vec<&str> = snaps
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .filter(|i| i.starts_with("kept-db-final-"))
+        .collect();
+    assert_eq!(finals.len(), 1, "{:?}", snaps.db_snapshots());
+    assert!(env.state_dir().join("kept.db-password").exists());
+    assert_eq!(other_resources(&sdk, "kept").await, (0, 0, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
