@@ -2,4 +2,5 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 mod support;

@@ -300,6 +300,13 @@ async fn existing_network_is_validated_and_each_bad_subnet_is_named() {
         "{addresses:?}"
     );
     assert!(addresses.contains(&"aws.database") && addresses.contains(&"aws.eks_cluster"));
+    let busy: Vec<&serde_json::Value> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .collect();
+    assert!(busy.is_empty(), "the rerun is not a no-op: {busy:#?}");
     assert_eq!(
         ec2.describe_vpcs().send().await.unwrap().vpcs().len(),
         vpcs_before
