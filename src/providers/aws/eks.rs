@@ -141,10 +141,26 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
                 .build(),
         );
     }
-    let out = call
-        .send()
-        .await
-        .map_err(|e| error::map("CreateCluster", e))?;
+    // A role made moments ago may not be usable yet; the request token
+    // makes the retried create idempotent.
+    let what = format!("EKS cluster {name} create");
+    let out = wait::until(
+        &what,
+        "",
+        a.opts.backoff.patience(),
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            match call.clone().send().await {
+                Ok(out) => Ok(Poll::Ready(out)),
+                Err(e) if error::is_role_not_ready(&e) => Ok(Poll::Pending(
+                    "waiting for the IAM role to propagate".into(),
+                )),
+                Err(e) => Err(error::map("CreateCluster", e)),
+            }
+        },
+    )
+    .await?;
     let outputs = out
         .cluster()
         .map(|c| cluster_view(c).1)

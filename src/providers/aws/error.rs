@@ -35,7 +35,18 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
 
 /// Whether AWS refused because something else still uses the resource.
 pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    code_of(err).is_some_and(|c| c == "DependencyViolation" || c == "ResourceInUseException")
+    code_of(err).is_some_and(|c| {
+        c == "DependencyViolation" || c == "ResourceInUseException" || c == "InvalidIPAddress.InUse"
+    })
+}
+
+/// Whether EKS refused a fresh IAM role that has not propagated yet
+/// ("Role … cannot be assumed"), which passes within a minute or so.
+pub fn is_role_not_ready<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("InvalidParameterException")
+        && err
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("assume"))
 }
 
 /// Maps an SDK error from `what` (e.g. "CreateVpc") to a driver error.

@@ -154,13 +154,19 @@ pub async fn delete(
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
     if kind == "aws.eip" {
-        return match ec2.release_address().allocation_id(&o.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if error::is_not_found(&e) => Ok(()),
-            Err(e) => Err(error::map("ReleaseAddress", e).with_hint(
-                "the address is still associated; delete what uses it (a NAT gateway or instance) and rerun",
-            )),
-        };
+        // Right after its NAT gateway is gone the address can still read as
+        // in use for a moment.
+        let what = format!("Elastic IP {} release", o.id);
+        return wait::until(&what, "nat", a.opts.backoff.patience(), a.opts.backoff, ctx.recorder, || async {
+            let r = ec2.release_address().allocation_id(&o.id).send().await;
+            match error::deleted("ReleaseAddress", r) {
+                error::Deleted::Done => Ok(Poll::Ready(())),
+                error::Deleted::Blocked => Ok(Poll::Pending("still associated".into())),
+                error::Deleted::Failed(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| e.with_hint("the address is still associated; delete what uses it (a NAT gateway or instance) and rerun"));
     }
     if let Err(e) = ec2.delete_nat_gateway().nat_gateway_id(&o.id).send().await {
         if error::is_not_found(&e) {

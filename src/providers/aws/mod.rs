@@ -13,6 +13,7 @@ pub mod existing;
 pub mod gateways;
 pub mod iam;
 pub mod network;
+pub mod network_delete;
 pub mod nodegroup;
 pub mod outputs;
 pub mod routing;
@@ -243,7 +244,7 @@ impl Driver for AwsDriver {
         let a = self.aws().await;
         match kind {
             "aws.vpc" | "aws.internet_gateway" | "aws.subnet" => {
-                network::delete(a, kind, o, ctx).await
+                network_delete::delete(a, kind, o, ctx).await
             }
             "aws.eip" | "aws.nat" => gateways::delete(a, kind, o, ctx).await,
             "aws.route_table" | "aws.security_group" => routing::delete(a, kind, o, ctx).await,

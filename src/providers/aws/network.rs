@@ -5,7 +5,6 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag};
 use serde_json::{Map, Value, json};
 
-use super::blocked::blocked;
 use super::{Aws, base_props, dep_id, ec2_pairs, error, prop, recorded_id, tag_spec};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
@@ -317,81 +316,4 @@ async fn converge(
         }
     }
     Ok(())
-}
-
-pub async fn delete(
-    a: &Aws,
-    kind: &str,
-    o: &Observed,
-    ctx: &Context<'_>,
-) -> Result<(), DriverError> {
-    let ec2 = &a.c.ec2;
-    let res = match kind {
-        "aws.vpc" => error::deleted("DeleteVpc", ec2.delete_vpc().vpc_id(&o.id).send().await),
-        "aws.internet_gateway" => {
-            let out = ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(&o.id)
-                .send()
-                .await;
-            let vpcs: Vec<String> = match out {
-                Ok(out) => out
-                    .internet_gateways()
-                    .iter()
-                    .flat_map(|g| {
-                        g.attachments()
-                            .iter()
-                            .filter_map(|x| x.vpc_id().map(str::to_string))
-                    })
-                    .collect(),
-                Err(e) if error::is_not_found(&e) => return Ok(()),
-                Err(e) => return Err(error::map("DescribeInternetGateways", e)),
-            };
-            for vpc in vpcs {
-                ctx.recorder.progress(&format!("detaching from {vpc}"));
-                let r = ec2
-                    .detach_internet_gateway()
-                    .internet_gateway_id(&o.id)
-                    .vpc_id(&vpc)
-                    .send()
-                    .await;
-                if let Err(e) = r {
-                    if error::is_dependency_violation(&e) {
-                        return Err(blocked(a, &o.id, "vpc-id", &vpc, "detach").await);
-                    }
-                    return Err(error::map("DetachInternetGateway", e));
-                }
-            }
-            let r = ec2
-                .delete_internet_gateway()
-                .internet_gateway_id(&o.id)
-                .send()
-                .await;
-            error::deleted("DeleteInternetGateway", r)
-        }
-        _ => error::deleted(
-            "DeleteSubnet",
-            ec2.delete_subnet().subnet_id(&o.id).send().await,
-        ),
-    };
-    match res {
-        error::Deleted::Done => Ok(()),
-        error::Deleted::Failed(e) => Err(e),
-        error::Deleted::Blocked => {
-            let key = if kind == "aws.subnet" {
-                "subnet-id"
-            } else {
-                "vpc-id"
-            };
-            let scope = if kind == "aws.internet_gateway" {
-                o.outputs["attachedTo"][0]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            } else {
-                o.id.clone()
-            };
-            Err(blocked(a, &o.id, key, &scope, "delete").await)
-        }
-    }
 }

@@ -7,11 +7,12 @@ use serde_json::{Value, json};
 
 use super::blocked::blocked;
 use super::network::tag_filters;
+use super::wait::{self, Poll};
 use super::{
     Aws, base_props, dep_id, dep_ids, ec2_pairs, error, id_of, prop, recorded_id, tag_spec,
 };
 use crate::plan::Resource;
-use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();
@@ -270,7 +271,7 @@ pub async fn delete(
     a: &Aws,
     kind: &str,
     o: &Observed,
-    _ctx: &Context<'_>,
+    ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
     if kind == "aws.route_table" {
@@ -320,12 +321,31 @@ pub async fn delete(
             .await
             .map_err(|e| error::map("RevokeSecurityGroupIngress", e))?;
     }
-    match ec2.delete_security_group().group_id(&o.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if error::is_not_found(&e) => Ok(()),
-        Err(e) if error::is_dependency_violation(&e) => {
+    // Interfaces of a just-deleted cluster or database can hold on to the
+    // group for a few minutes: wait for them, then say what is left.
+    let what = format!("{} deletion", o.id);
+    let r = wait::until(
+        &what,
+        "",
+        a.opts.backoff.patience(),
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let r = ec2.delete_security_group().group_id(&o.id).send().await;
+            match error::deleted("DeleteSecurityGroup", r) {
+                error::Deleted::Done => Ok(Poll::Ready(())),
+                error::Deleted::Blocked => {
+                    Ok(Poll::Pending("still in use (DependencyViolation)".into()))
+                }
+                error::Deleted::Failed(e) => Err(e),
+            }
+        },
+    )
+    .await;
+    match r {
+        Err(e) if e.failure == Failure::Timeout => {
             Err(blocked(a, &o.id, "group-id", &o.id, "delete").await)
         }
-        Err(e) => Err(error::map("DeleteSecurityGroup", e)),
+        r => r,
     }
 }

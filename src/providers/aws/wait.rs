@@ -28,7 +28,8 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Base from `LIFTOFF_AWS_POLL_MS` (tests make it tiny), else 2 s; cap 30 s.
+    /// Base from `LIFTOFF_AWS_POLL_MS` (tests make it tiny), else 2 s; the
+    /// cap is 15 bases (30 s by default).
     pub fn from_env() -> Self {
         let base = std::env::var("LIFTOFF_AWS_POLL_MS")
             .ok()
@@ -36,8 +37,15 @@ impl Backoff {
             .map_or(Duration::from_secs(2), Duration::from_millis);
         Backoff {
             base,
-            cap: Duration::from_secs(30).max(base),
+            cap: base.saturating_mul(15),
         }
+    }
+
+    /// How long to keep retrying a delete that AWS refuses because
+    /// something still uses the resource (150 base delays: 5 minutes by
+    /// default).
+    pub fn patience(&self) -> Duration {
+        self.base.saturating_mul(150)
     }
 
     /// The delay before poll number `attempt` (0-based): `base * 2^attempt`,

@@ -212,7 +212,7 @@ async fn a_delete_blocked_by_a_load_balancer_names_it_and_says_how_to_proceed() 
     let blocked = Rule {
         call: "DeleteSubnet".into(),
         after: 0,
-        times: 100,
+        times: 100_000,
         what: Fault::Error("DependencyViolation"),
     };
     let env = super::Env {
@@ -238,6 +238,17 @@ async fn a_delete_blocked_by_a_load_balancer_names_it_and_says_how_to_proceed() 
         err.contains("Services of type LoadBalancer"),
         "{}",
         text(&out)
+    );
+    // It waited for the interfaces to go before giving up.
+    let attempts = env
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| *c == "DeleteSubnet")
+        .count();
+    assert!(
+        attempts > 6,
+        "each subnet delete was tried more than once: {attempts}"
     );
     // The VPC was not attempted while its subnets remain.
     assert!(!env.proxy.calls().iter().any(|c| c == "DeleteVpc"));

@@ -37,6 +37,8 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
             Fault::Rewrite("<state>available</state>", "<state>pending</state>"),
         ),
         rule("CreateVpc", 0, 1, Fault::Error("RequestLimitExceeded")),
+        // EKS refuses a role IAM has not propagated yet.
+        rule("POST /clusters", 0, 2, Fault::JsonError("InvalidParameterException", "Role with arn: arn:aws:iam::123456789012:role/fresh-eks-cluster could not be assumed because it does not exist")),
         rule("CreateSubnet", 0, 1, Fault::Unavailable),
         rule(
             "DescribeDBInstances",
@@ -105,6 +107,13 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
             .iter()
             .any(|p| p.starts_with("aws.database") && p.contains("creating")),
         "{progress:#?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.starts_with("aws.eks_cluster") && p.contains("IAM role to propagate")),
+        "{progress:#?}\n{applied:#?}\n{}",
+        text(&out)
     );
     assert!(
         progress

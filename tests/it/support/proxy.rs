@@ -25,6 +25,8 @@ pub enum Fault {
     Error(&'static str),
     /// A 503.
     Unavailable,
+    /// A 400 in the REST-JSON shape (EKS): error type and message.
+    JsonError(&'static str, &'static str),
     /// Rewrite `from` into `to` in the response body (a pending state).
     Rewrite(&'static str, &'static str),
 }
@@ -164,6 +166,11 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
             Some(Fault::Unavailable) => {
                 (503, String::new(), error_body(&req, "ServiceUnavailable"))
             }
+            Some(Fault::JsonError(kind, message)) => (
+                400,
+                format!("Content-Type: application/json\r\nX-Amzn-ErrorType: {kind}\r\n"),
+                format!("{{\"message\": \"{message}\"}}").into_bytes(),
+            ),
             other => {
                 let (status, headers, body) = forward(&req, upstream).await?;
                 let body = match other {
