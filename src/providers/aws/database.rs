@@ -1,50 +1,18 @@
-//! RDS PostgreSQL: the DB subnet group and the instance. The master
-//! password is generated here, kept only in `<state dir>/<installation>.db-password`
-//! (mode 0600) and handed to AWS; it never reaches a log, plan or state.
+//! RDS PostgreSQL: the DB subnet group and the instance (encrypted, settings
+//! from the spec), waited for until available, deleted with a final
+//! snapshot unless told otherwise; deletion protection is never turned off
+//! silently. The master password comes from [`super::password`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_rds::types::Tag;
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
+pub use super::password::{MASTER_USER, password, password_path};
 use super::wait::{self, Poll};
 use super::{Aws, base_props, dep_ids, error, id_of, prop};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
-use crate::secret::Redacted;
-
-/// The database's master user.
-pub const MASTER_USER: &str = "liftoff_admin";
-
-/// Where the generated master password is kept.
-pub fn password_path(a: &Aws) -> PathBuf {
-    a.opts
-        .state_dir
-        .join(format!("{}.db-password", a.opts.installation))
-}
-
-/// The kept password, or a new random one written (0600) before use, so a
-/// rerun after a crash reuses it.
-pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
-    let path = password_path(a);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(Redacted::new(text.trim().to_string()));
-    }
-    let value: String = rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    std::fs::create_dir_all(&a.opts.state_dir)
-        .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
-        .map_err(|e| {
-            DriverError::permanent(format!("cannot write {}", path.display())).with_source(e)
-        })?;
-    Ok(Redacted::new(value))
-}
 
 fn rds_tags(a: &Aws, address: &str, name: &str) -> Vec<Tag> {
     a.opts
@@ -148,6 +116,9 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     let (seen, outputs) = instance_view(d, a);
     for (k, v) in seen.as_object().into_iter().flatten() {
         props.insert(k.clone(), v.clone());
+    }
+    if d.db_instance_status() != Some("available") {
+        props.insert(super::NOT_READY.into(), Value::Bool(false));
     }
     Ok(Some(Observed {
         id: ident,
@@ -277,6 +248,16 @@ pub async fn update(
             .db_instance_identifier(&o.id)
             .apply_immediately(true);
     let changed = |k: &str| o.props.get(k) != p.get(k);
+    let modify = [
+        "instanceClass",
+        "storageGb",
+        "multiAz",
+        "deletionProtection",
+        "backupRetentionDays",
+        "engineVersion",
+    ]
+    .iter()
+    .any(|k| changed(k));
     if changed("instanceClass") {
         call = call.set_db_instance_class(p["instanceClass"].as_str().map(str::to_string));
     }
@@ -298,9 +279,11 @@ pub async fn update(
             .set_engine_version(p["engineVersion"].as_str().map(str::to_string))
             .allow_major_version_upgrade(false);
     }
-    call.send()
-        .await
-        .map_err(|e| error::map("ModifyDBInstance", e))?;
+    if modify {
+        call.send()
+            .await
+            .map_err(|e| error::map("ModifyDBInstance", e))?;
+    }
     let outputs = wait_available(a, &o.id, ctx).await?;
     Ok(Observed {
         id: o.id.clone(),

@@ -82,9 +82,13 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         return Ok(None);
     }
     let (seen, outputs) = cluster_view(c);
+    let mut props = merge(props, seen);
+    if c.status() != Some(&ClusterStatus::Active) {
+        props[super::NOT_READY] = Value::Bool(false);
+    }
     Ok(Some(Observed {
         id: name,
-        props: merge(props, seen),
+        props,
         outputs,
     }))
 }
@@ -211,18 +215,27 @@ async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, D
 }
 
 pub async fn update(
-    _a: &Aws,
+    a: &Aws,
     r: &Resource,
-    _o: &Observed,
-    _ctx: &Context<'_>,
+    o: &Observed,
+    ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    Err(DriverError::permanent(format!(
-        "changing {} in place is not supported yet",
-        r.address
-    ))
-    .with_hint(
-        "revert the change, or change the cluster (version, endpoint access) in the EKS console",
-    ))
+    let other = super::diff_props(&r.props, &o.props, &[]);
+    if !other.is_empty() {
+        return Err(DriverError::permanent(format!(
+            "changing {} of {} in place is not supported yet",
+            other.iter().map(|f| f.field.as_str()).collect::<Vec<_>>().join(", "),
+            r.address
+        ))
+        .with_hint("revert the change, or change the cluster (version, endpoint access) in the EKS console"));
+    }
+    // Found before it was ready (an earlier run stopped while waiting).
+    let outputs = wait_cluster(a, &o.id, ctx).await?;
+    Ok(Observed {
+        id: o.id.clone(),
+        props: r.props.clone(),
+        outputs,
+    })
 }
 
 pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {

@@ -58,6 +58,10 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     }
     Ok(found.first().map(|n| {
         let id = n.nat_gateway_id().unwrap_or_default();
+        let mut props = props.clone();
+        if n.state() != Some(&NatGatewayState::Available) {
+            props[super::NOT_READY] = Value::Bool(false);
+        }
         Observed {
             id: id.into(),
             props,
@@ -106,19 +110,25 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .ok_or_else(|| DriverError::permanent("CreateNatGateway returned no gateway"))?;
     let id = nat.nat_gateway_id().unwrap_or_default().to_string();
     ctx.recorder.created(&id, nat_outputs(nat)).await?;
+    let outputs = wait_nat(a, &id, ctx).await?;
+    Ok(Observed {
+        id,
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+async fn wait_nat(a: &Aws, id: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
+    let ec2 = &a.c.ec2;
     let limit = wait::deadline(&a.opts.timeouts.nat, std::time::Duration::from_secs(600));
-    let outputs = wait::until(
+    wait::until(
         &format!("NAT gateway {id}"),
         "nat",
         limit,
         a.opts.backoff,
         ctx.recorder,
         || async {
-            let out = ec2
-                .describe_nat_gateways()
-                .nat_gateway_ids(&id)
-                .send()
-                .await;
+            let out = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
             let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
             let Some(n) = out.nat_gateways().first() else {
                 return Ok(Poll::Pending("not visible yet".into()));
@@ -138,9 +148,19 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             }
         },
     )
-    .await?;
+    .await
+}
+
+/// Waits for a NAT gateway found before it was available.
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let outputs = wait_nat(a, &o.id, ctx).await?;
     Ok(Observed {
-        id,
+        id: o.id.clone(),
         props: r.props.clone(),
         outputs,
     })

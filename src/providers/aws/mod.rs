@@ -16,6 +16,7 @@ pub mod network;
 pub mod network_delete;
 pub mod nodegroup;
 pub mod outputs;
+pub mod password;
 pub mod routing;
 pub mod token;
 pub mod wait;
@@ -36,6 +37,11 @@ pub use wait::Backoff;
 
 /// Tag naming the installation that owns a resource.
 pub const TAG_INSTALLATION: &str = "liftoff.dev/installation";
+/// An observed-only prop: `false` while a resource that is waited for
+/// (NAT gateway, database, cluster, node group) is not ready yet, so a rerun
+/// after an interrupted wait plans an update that waits again.
+pub const NOT_READY: &str = "ready";
+
 /// Tag naming the resource's address in the plan.
 pub const TAG_ADDRESS: &str = "liftoff.dev/address";
 
@@ -199,7 +205,16 @@ impl Driver for AwsDriver {
             "aws.eks_cluster" => &["serviceCidr"],
             _ => &[],
         };
-        diff_props(&desired.props, &observed.props, immutable)
+        let mut fields = diff_props(&desired.props, &observed.props, immutable);
+        if observed.props.get(NOT_READY) == Some(&Value::Bool(false)) {
+            fields.push(FieldChange {
+                field: NOT_READY.into(),
+                from: Value::Bool(false),
+                to: Value::Bool(true),
+                forces_replace: false,
+            });
+        }
+        fields
     }
 
     async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
@@ -228,6 +243,7 @@ impl Driver for AwsDriver {
                 network::update(a, r, o, ctx).await
             }
             "aws.route_table" | "aws.security_group" => routing::update(a, r, o, ctx).await,
+            "aws.nat" => gateways::update(a, r, o, ctx).await,
             "aws.db_subnet_group" | "aws.database" => database::update(a, r, o, ctx).await,
             "aws.iam_role" => iam::update(a, r, o, ctx).await,
             "aws.eks_cluster" => eks::update(a, r, o, ctx).await,

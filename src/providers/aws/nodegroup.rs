@@ -56,9 +56,13 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         return Ok(None);
     }
     let (seen, outputs) = group_view(g);
+    let mut props = merge(props, seen);
+    if g.status() != Some(&NodegroupStatus::Active) {
+        props[super::NOT_READY] = Value::Bool(false);
+    }
     Ok(Some(Observed {
         id: name,
-        props: merge(props, seen),
+        props,
         outputs,
     }))
 }
@@ -209,8 +213,9 @@ pub async fn update(
             .send()
             .await
             .map_err(|e| error::map("UpdateNodegroupConfig", e))?;
-        wait_group(a, &cluster, &o.id, ctx).await?;
     }
+    // Also when it was found before it was ready.
+    wait_group(a, &cluster, &o.id, ctx).await?;
     Ok(Observed {
         props: r.props.clone(),
         ..o.clone()

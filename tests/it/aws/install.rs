@@ -330,3 +330,54 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
         "{plan:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_stopped_while_waiting_resumes_the_wait_on_rerun() {
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("resume", "single"));
+    let fault = [("LIFTOFF_FAULT", "crash-after-create:aws.database")];
+    let out = env
+        .liftoff(&["install", "--parallelism", "1"], &fault)
+        .await;
+    assert!(!out.status.success(), "{}", text(&out));
+    // The database is still being created when the rerun looks at it.
+    let creating = Fault::Rewrite(
+        "<DBInstanceStatus>available</DBInstanceStatus>",
+        "<DBInstanceStatus>creating</DBInstanceStatus>",
+    );
+    let proxy = crate::support::proxy::Proxy::start(
+        env.moto.port,
+        vec![rule("DescribeDBInstances", 0, 2, creating)],
+    )
+    .await;
+    let env = Env { proxy, ..env };
+    let out = env.liftoff(&["install", "--output", "json"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let events = json_lines(&out.stdout);
+    let waited = events.iter().any(|e| {
+        e["event"] == "progress"
+            && e["address"] == "aws.database"
+            && e["message"].as_str().unwrap().contains("creating")
+    });
+    assert!(waited, "{}", text(&out));
+    let state: Value =
+        serde_json::from_str(&read(&env.state_dir().join("resume.state.json"))).unwrap();
+    let db = &state["resources"]["aws.database"];
+    assert_eq!(db["status"], "ready");
+    assert!(
+        db["outputs"]["endpoint"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{db:#}"
+    );
+    let plan = env.liftoff(&["plan", "--output", "json"], &[]).await;
+    let plan = super::last_json(&plan.stdout);
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] == "no-op"),
+        "{plan:#}"
+    );
+}
