@@ -192,6 +192,9 @@ fn aws(spec: &Spec, b: &mut Builder) {
         None => json!(private_subnets),
     };
 
+    // The database's own security group, which also admits the EKS
+    // cluster security group that managed nodes carry (see the cluster).
+    let mut database_sg: Option<&str> = None;
     if let Some(db) = spec
         .database
         .as_ref()
@@ -220,6 +223,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
         } else {
             None
         };
+        database_sg = sg;
         deps = vec!["aws.db_subnet_group"];
         deps.extend(sg);
         // Deleted before the NAT gateways go (destroy runs in reverse).
@@ -268,6 +272,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
         );
         let mut deps: Vec<&str> = vec!["aws.iam_role.cluster"];
         deps.extend(cluster_deps.iter().map(String::as_str));
+        deps.extend(database_sg);
         let (private, public) = match cl.endpoint_access {
             crate::spec::EndpointAccess::Private => (true, false),
             crate::spec::EndpointAccess::Public => (false, true),
@@ -287,6 +292,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
                 "publicAccessCidrs": cl.public_access_cidrs,
                 "serviceCidr": cl.service_cidr,
                 "logging": ["api", "audit", "authenticator"],
+                "databaseSecurityGroup": database_sg,
             }),
             &deps,
         );

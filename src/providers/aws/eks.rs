@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
 use aws_sdk_eks::types::{
     ClusterStatus, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging, VpcConfigRequest,
 };
@@ -47,6 +48,7 @@ fn cluster_view(c: &aws_sdk_eks::types::Cluster) -> (Value, Value) {
     let outputs = json!({
         "id": c.name(), "name": c.name(), "arn": c.arn(), "endpoint": c.endpoint(), "version": c.version(),
         "certificateAuthority": c.certificate_authority().and_then(|x| x.data()),
+        "clusterSecurityGroup": vpc.and_then(|v| v.cluster_security_group_id()),
     });
     (props, outputs)
 }
@@ -171,6 +173,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .unwrap_or_else(|| json!({"id": name}));
     ctx.recorder.created(name, outputs).await?;
     let outputs = wait_cluster(a, name, ctx).await?;
+    allow_database(a, r, ctx, &outputs).await?;
     Ok(Observed {
         id: name.into(),
         props: r.props.clone(),
@@ -231,6 +234,7 @@ pub async fn update(
     }
     // Found before it was ready (an earlier run stopped while waiting).
     let outputs = wait_cluster(a, &o.id, ctx).await?;
+    allow_database(a, r, ctx, &outputs).await?;
     Ok(Observed {
         id: o.id.clone(),
         props: r.props.clone(),
@@ -238,8 +242,75 @@ pub async fn update(
     })
 }
 
+/// The security group rule admitting the EKS cluster security group (the
+/// one managed nodes carry) to PostgreSQL in the database's group.
+fn database_rule(ctx: &Context<'_>, group: &str, source: &str) -> Option<(String, IpPermission)> {
+    let db = id_of(ctx, group).ok()?;
+    let pair = UserIdGroupPair::builder().group_id(source).build();
+    let perm = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(5432)
+        .to_port(5432)
+        .user_id_group_pairs(pair)
+        .build();
+    Some((db, perm))
+}
+
+async fn allow_database(
+    a: &Aws,
+    r: &Resource,
+    ctx: &Context<'_>,
+    outputs: &Value,
+) -> Result<(), DriverError> {
+    let Some(group) = r.props["databaseSecurityGroup"].as_str() else {
+        return Ok(());
+    };
+    let Some(source) = outputs["clusterSecurityGroup"].as_str() else {
+        ctx.recorder.progress("EKS reported no cluster security group; the database admits aws.security_group.nodes only");
+        return Ok(());
+    };
+    let Some((db, perm)) = database_rule(ctx, group, source) else {
+        return Ok(());
+    };
+    let res =
+        a.c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&db)
+            .ip_permissions(perm)
+            .send()
+            .await;
+    match res {
+        Err(e) if error::code_of(&e).as_deref() != Some("InvalidPermission.Duplicate") => {
+            Err(error::map("AuthorizeSecurityGroupIngress", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Drops that rule again, so EKS can delete its cluster security group.
+async fn revoke_database(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
+    let Some(source) = o.outputs["clusterSecurityGroup"].as_str() else {
+        return Ok(());
+    };
+    let Some((db, perm)) = database_rule(ctx, "aws.security_group.database", source) else {
+        return Ok(());
+    };
+    let res =
+        a.c.ec2
+            .revoke_security_group_ingress()
+            .group_id(&db)
+            .ip_permissions(perm)
+            .send()
+            .await;
+    match error::deleted("RevokeSecurityGroupIngress", res) {
+        error::Deleted::Failed(e) if !e.message.contains("InvalidPermission.NotFound") => Err(e),
+        _ => Ok(()),
+    }
+}
+
 pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
     let eks = &a.c.eks;
+    revoke_database(a, o, ctx).await?;
     match eks.delete_cluster().name(&o.id).send().await {
         Err(e) if error::is_not_found(&e) => return Ok(()),
         Err(e) if error::is_dependency_violation(&e) => {

@@ -21,6 +21,29 @@ fn last(calls: &[String], name: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
     let env = Env::start(vec![]).await;
+    // The EKS cluster security group AWS would report (moto does not).
+    let ec2 = aws_sdk_ec2::Client::new(&env.sdk().await);
+    let eks_sg = ec2
+        .create_security_group()
+        .group_name("eks-cluster-sg-gone")
+        .description("made by EKS")
+        .send()
+        .await
+        .unwrap();
+    let inject: &'static str = Box::leak(
+        format!(
+            "\"resourcesVpcConfig\": {{\"clusterSecurityGroupId\": \"{}\", ",
+            eks_sg.group_id().unwrap()
+        )
+        .into_boxed_str(),
+    );
+    let rule = crate::support::proxy::Rule {
+        call: "GET /clusters/gone".into(),
+        after: 0,
+        times: 1000,
+        what: crate::support::proxy::Fault::Rewrite("\"resourcesVpcConfig\": {", inject),
+    };
+    env.proxy.add_rule(rule);
     env.write_spec(&sandbox_spec("gone", "per-zone"));
     let out = env.liftoff(&["install"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -36,7 +59,7 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
     let other_id = other.vpc().unwrap().vpc_id().unwrap().to_string();
     let before_vpcs = ec2.describe_vpcs().send().await.unwrap().vpcs().len();
 
-    env.proxy.clear();
+    env.proxy.clear_calls();
     let out = env
         .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
         .await;
@@ -69,6 +92,12 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
         .expect("cluster deleted");
     assert!(
         last(&calls, "DELETE /clusters/gone/node-groups/") < cluster_delete,
+        "{calls:#?}"
+    );
+    // The rule admitting the EKS cluster group to the database goes first,
+    // or EKS could not delete that group.
+    assert!(
+        first(&calls, "RevokeSecurityGroupIngress") < cluster_delete,
         "{calls:#?}"
     );
     // The cluster is waited for (gone) before its role and subnets go.

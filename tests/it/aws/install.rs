@@ -57,6 +57,28 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         ),
     ])
     .await;
+    // moto reports no EKS cluster security group; AWS does, and managed
+    // nodes carry it: make one and have the proxy report it.
+    let sdk = env.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let eks_sg = ec2
+        .create_security_group()
+        .group_name("eks-cluster-sg-fresh")
+        .description("made by EKS")
+        .send()
+        .await
+        .unwrap();
+    let eks_sg = eks_sg.group_id().unwrap().to_string();
+    let inject: &'static str = Box::leak(
+        format!("\"resourcesVpcConfig\": {{\"clusterSecurityGroupId\": \"{eks_sg}\", ")
+            .into_boxed_str(),
+    );
+    env.proxy.add_rule(rule(
+        "GET /clusters/fresh",
+        0,
+        1000,
+        Fault::Rewrite("\"resourcesVpcConfig\": {", inject),
+    ));
     env.write_spec(&sandbox_spec("fresh", "per-zone"));
     let out = env.liftoff(&["install", "--output", "json"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -123,7 +145,6 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
     );
 
     // Everything exists once, tagged.
-    let sdk = env.sdk().await;
     let counts = tagged_ec2(&sdk, "fresh").await;
     let want = [
         ("vpc", 1),
@@ -138,7 +159,6 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         assert_eq!(counts[k], n, "{k}: {counts:?}");
     }
     assert_eq!(other_resources(&sdk, "fresh").await, (1, 1, 1, 2));
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let subnets = ec2
         .describe_subnets()
         .filters(
@@ -211,6 +231,35 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         db.tag_list()
             .iter()
             .any(|t| t.key() == Some("liftoff.dev/address") && t.value() == Some("aws.database"))
+    );
+
+    // PostgreSQL only from the nodes group and the EKS cluster group.
+    let sgs = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values("fresh-database")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let perms = sgs.security_groups()[0].ip_permissions();
+    assert!(
+        perms.iter().all(|p| p.from_port() == Some(5432)
+            && p.to_port() == Some(5432)
+            && p.ip_ranges().is_empty()),
+        "{perms:#?}"
+    );
+    let sources: Vec<&str> = perms
+        .iter()
+        .flat_map(|p| p.user_id_group_pairs())
+        .filter_map(|g| g.group_id())
+        .collect();
+    assert!(
+        sources.contains(&eks_sg.as_str()) && sources.len() == 2,
+        "{sources:?}"
     );
 
     // The outputs, and the password kept only in its 0600 file.

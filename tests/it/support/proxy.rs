@@ -82,10 +82,15 @@ impl Proxy {
         self.shared.lock().unwrap().applied.clone()
     }
 
-    pub fn clear(&self) {
-        let mut s = self.shared.lock().unwrap();
-        s.calls.clear();
-        s.rules.clear();
+    /// Adds a rule after those given at start (it applies only where none
+    /// of them does).
+    pub fn add_rule(&self, rule: Rule) {
+        self.shared.lock().unwrap().rules.push((rule, 0));
+    }
+
+    /// Forgets the calls recorded so far (the rules stay).
+    pub fn clear_calls(&self) {
+        self.shared.lock().unwrap().calls.clear();
     }
 }
 
