@@ -39,14 +39,18 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
             }
         }));
     }
-    // NAT gateways: moto ignores tag filters here, so filter on the state
-    // and check the tags ourselves (we always do).
+    // NAT gateways: AWS narrows by the tag filter (moto ignores it); the
+    // tags are checked again here, as everywhere.
     let live = Filter::builder()
         .name("state")
         .values("pending")
         .values("available")
         .build();
-    let out = a.c.ec2.describe_nat_gateways().filter(live).send().await;
+    let mut call = a.c.ec2.describe_nat_gateways().filter(live);
+    for f in tag_filters(a, addr) {
+        call = call.filter(f);
+    }
+    let out = call.send().await;
     let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
     let mut found: Vec<_> = out
         .nat_gateways()
