@@ -41,11 +41,11 @@ impl Backoff {
         }
     }
 
-    /// How long to keep retrying a delete that AWS refuses because
-    /// something still uses the resource (150 base delays: 5 minutes by
-    /// default).
+    /// How long to keep retrying a call AWS refuses for a passing reason
+    /// (a resource still in use, a role not yet propagated): 150 base
+    /// delays, 5 minutes by default, never under 5 seconds.
     pub fn patience(&self) -> Duration {
-        self.base.saturating_mul(150)
+        self.base.saturating_mul(150).max(Duration::from_secs(5))
     }
 
     /// The delay before poll number `attempt` (0-based): `base * 2^attempt`,
