@@ -320,6 +320,9 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         s.contains("NAT public IPs") && s.contains(vpc_id) && s.contains("fresh.db-password"),
         "{s}"
     );
+    let status = env.liftoff(&["status", "--output", "json"], &[]).await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["outputs"]["aws"], *outputs);
     assert_eq!(env.proxy.calls().len(), before);
 }
 
