@@ -66,7 +66,8 @@ pub fn deadline(text: &str, fallback: Duration) -> Duration {
 
 /// Polls `poll` until it is ready, the deadline passes (`Failure::Timeout`)
 /// or it fails for good. `what` names the resource in progress lines;
-/// `timeout_key` names the spec field that sets the deadline.
+/// `timeout_key` names the spec field that sets the deadline (empty when
+/// none does).
 pub async fn until<T, F, Fut>(
     what: &str,
     timeout_key: &str,
@@ -108,9 +109,13 @@ where
                     start.elapsed().as_secs()
                 ),
             )
-            .with_hint(format!(
-                "raise `timeouts.{timeout_key}` in the spec, or rerun: liftoff finds the resource again and resumes waiting"
-            )));
+            .with_hint(if timeout_key.is_empty() {
+                "rerun later: liftoff finds the resource again and picks up where it stopped".to_string()
+            } else {
+                format!(
+                    "raise `timeouts.{timeout_key}` in the spec, or rerun: liftoff finds the resource again and resumes waiting"
+                )
+            }));
         }
         tokio::time::sleep(delay).await;
     }
