@@ -23,8 +23,16 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         } => init(cli, profile, name, *force),
         Command::Validate => validate(cli),
         Command::Plan { out, parallelism } => plan_cmd(cli, out.as_deref(), *parallelism).await,
-        Command::Install { plan, parallelism } => install(cli, plan.as_deref(), *parallelism).await,
-        Command::Destroy { yes, parallelism } => destroy(cli, *yes, *parallelism).await,
+        Command::Install {
+            plan,
+            parallelism,
+            tag_subnets,
+        } => install(cli, plan.as_deref(), *parallelism, *tag_subnets).await,
+        Command::Destroy {
+            yes,
+            parallelism,
+            skip_final_snapshot,
+        } => destroy(cli, *yes, *parallelism, *skip_final_snapshot).await,
         Command::Status => status(cli),
         Command::Render { resolved: true, .. } => render_resolved(cli),
         Command::Render {
@@ -119,18 +127,27 @@ fn load(cli: &Cli) -> Result<Loaded, Error> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Intent {
     Install,
-    Destroy,
+    Destroy { skip_final_snapshot: bool },
 }
 
 fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
     let store = Store::open(&dir, &loaded.spec.metadata.name)?;
-    let mut drivers = crate::providers::drivers(&loaded.spec);
+    let setup = crate::providers::Setup {
+        state_dir: dir.clone(),
+        skip_final_snapshot: matches!(
+            intent,
+            Intent::Destroy {
+                skip_final_snapshot: true
+            }
+        ),
+    };
+    let mut drivers = crate::providers::drivers(&loaded.spec, &setup);
     let (inputs, checks, facts) = match intent {
         Intent::Install => cluster_inputs(cli, &loaded, &dir)?,
         // Every secret liftoff may have made is looked for.
-        Intent::Destroy => (
+        Intent::Destroy { .. } => (
             Default::default(),
             Vec::new(),
             plan::graph::Facts { private_ca: true },
@@ -291,6 +308,7 @@ fn validate(cli: &Cli) -> Result<(), Error> {
 
 async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    preflight(cli, &session, false).await?;
     let plan = session.plan_install(parallelism, cli).await?;
     match cli.output {
         Output::Text => print!("{}", display::render(&plan)),
@@ -333,8 +351,46 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
-async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<(), Error> {
+/// Checks that must pass before planning: an existing AWS network is
+/// validated (nothing is created or deleted in it).
+async fn preflight(cli: &Cli, session: &Session, tag_subnets: bool) -> Result<(), Error> {
+    #[cfg(feature = "aws")]
+    {
+        let spec = &session.loaded.spec;
+        if let (spec::Provider::Aws, Some(net)) = (spec.cloud.provider, spec.network.as_ref())
+            && net.mode == spec::Mode::Existing
+        {
+            let region = spec.cloud.region.as_deref().unwrap_or("us-east-1");
+            let report =
+                crate::providers::aws::existing::validate(region, net, tag_subnets).await?;
+            if cli.output == Output::Text {
+                for t in &report.tagged {
+                    eprintln!("tagged subnet {t}");
+                }
+            }
+            if !report.problems.is_empty() {
+                return Err(Error::Input(
+                    format!(
+                        "the existing network is not usable:\n  - {}",
+                        report.problems.join("\n  - ")
+                    ),
+                    Some("fix these in AWS (or the spec), then rerun; liftoff never changes an existing network except for --tag-subnets".into()),
+                ));
+            }
+        }
+    }
+    let _ = (cli, session, tag_subnets);
+    Ok(())
+}
+
+async fn install(
+    cli: &Cli,
+    saved: Option<&Path>,
+    parallelism: usize,
+    tag_subnets: bool,
+) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    preflight(cli, &session, tag_subnets).await?;
     let plan = match saved {
         None => session.plan_install(parallelism, cli).await?,
         Some(path) => {
@@ -376,8 +432,18 @@ async fn install(cli: &Cli, saved: Option<&Path>, parallelism: usize) -> Result<
     Ok(())
 }
 
-async fn destroy(cli: &Cli, yes: bool, parallelism: usize) -> Result<(), Error> {
-    let session = open(cli, Intent::Destroy)?;
+async fn destroy(
+    cli: &Cli,
+    yes: bool,
+    parallelism: usize,
+    skip_final_snapshot: bool,
+) -> Result<(), Error> {
+    let session = open(
+        cli,
+        Intent::Destroy {
+            skip_final_snapshot,
+        },
+    )?;
     let observed = session.observe(parallelism, cli).await?;
     let state = session.store.snapshot();
     let plan = compute::plan_destroy(
@@ -428,17 +494,39 @@ async fn destroy(cli: &Cli, yes: bool, parallelism: usize) -> Result<(), Error> 
 
 fn report_done(cli: &Cli, session: &Session, what: &str) {
     let state = session.store.snapshot();
+    let outputs = cloud_outputs(&state);
     match cli.output {
-        Output::Text => println!(
-            "\n`{}` {what}. State: {}",
-            session.name(),
-            session.store.path().display()
-        ),
+        Output::Text => {
+            println!(
+                "\n`{}` {what}. State: {}",
+                session.name(),
+                session.store.path().display()
+            );
+            print_outputs_text(&outputs);
+        }
         Output::Json => println!(
             "{}",
-            json!({"event": "result", "status": what, "resources": state.resources.len()})
+            json!({"event": "result", "status": what, "resources": state.resources.len(), "outputs": outputs})
         ),
     }
+}
+
+/// The cloud phase's outputs (NAT IPs, ids, endpoints, secret locations).
+fn cloud_outputs(state: &plan::state::State) -> serde_json::Value {
+    #[cfg(feature = "aws")]
+    if let Some(v) = crate::providers::aws::outputs::summary(state) {
+        return json!({"aws": v});
+    }
+    let _ = state;
+    json!({})
+}
+
+fn print_outputs_text(outputs: &serde_json::Value) {
+    #[cfg(feature = "aws")]
+    if let Some(v) = outputs.get("aws") {
+        print!("{}", crate::providers::aws::outputs::text(v));
+    }
+    let _ = outputs;
 }
 
 fn status(cli: &Cli) -> Result<(), Error> {
@@ -450,6 +538,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
             "installation": state.installation,
             "stateFile": store.path(),
             "resources": state.resources.iter().map(|(a, e)| json!({"address": a, "kind": e.kind, "status": e.status, "id": e.id, "outputs": display::redact(&e.outputs)})).collect::<Vec<_>>(),
+            "outputs": cloud_outputs(&state),
         })),
         Output::Text => {
             if state.resources.is_empty() {
@@ -473,6 +562,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
                     e.id.as_deref().unwrap_or("-")
                 );
             }
+            print_outputs_text(&cloud_outputs(&state));
         }
     }
     Ok(())

@@ -75,6 +75,10 @@ pub enum Command {
         /// Changes carried out at once.
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        /// Existing AWS network: add the missing load-balancer role tags to
+        /// the given subnets instead of refusing.
+        #[arg(long)]
+        tag_subnets: bool,
     },
     /// Delete everything liftoff created for this installation, and nothing else.
     Destroy {
@@ -83,6 +87,9 @@ pub enum Command {
         yes: bool,
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        /// Delete databases without taking a final snapshot first.
+        #[arg(long)]
+        skip_final_snapshot: bool,
     },
     /// Show what the state file records, without calling any cloud.
     Status,

@@ -202,6 +202,9 @@ fn aws(spec: &Spec, b: &mut Builder) {
         None => json!(private_subnets),
     };
 
+    // The database's own security group, which also admits the EKS
+    // cluster security group that managed nodes carry (see the cluster).
+    let mut database_sg: Option<&str> = None;
     if let Some(db) = spec
         .database
         .as_ref()
@@ -230,8 +233,19 @@ fn aws(spec: &Spec, b: &mut Builder) {
         } else {
             None
         };
+        database_sg = sg;
         deps = vec!["aws.db_subnet_group"];
         deps.extend(sg);
+        // Deleted before the NAT gateways go (destroy runs in reverse).
+        let routes: Vec<String> = if existing_net.is_none() {
+            zones
+                .iter()
+                .map(|(l, _)| format!("aws.route_table.private[{l}]"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        deps.extend(routes.iter().map(String::as_str));
         b.add(
             "aws.database",
             "aws.database",
@@ -268,6 +282,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
         );
         let mut deps: Vec<&str> = vec!["aws.iam_role.cluster"];
         deps.extend(cluster_deps.iter().map(String::as_str));
+        deps.extend(database_sg);
         let (private, public) = match cl.endpoint_access {
             crate::spec::EndpointAccess::Private => (true, false),
             crate::spec::EndpointAccess::Public => (false, true),
@@ -287,9 +302,12 @@ fn aws(spec: &Spec, b: &mut Builder) {
                 "publicAccessCidrs": cl.public_access_cidrs,
                 "serviceCidr": cl.service_cidr,
                 "logging": ["api", "audit", "authenticator"],
+                "databaseSecurityGroup": database_sg,
             }),
             &deps,
         );
+        let mut group_deps: Vec<&str> = vec!["aws.eks_cluster", "aws.iam_role.nodes"];
+        group_deps.extend(private_subnets.iter().map(String::as_str));
         for g in &cl.node_groups {
             b.add(
                 format!("aws.eks_nodegroup[{}]", g.name),
@@ -306,7 +324,7 @@ fn aws(spec: &Spec, b: &mut Builder) {
                     "labels": g.labels,
                     "taints": g.taints,
                 }),
-                &["aws.eks_cluster", "aws.iam_role.nodes"],
+                &group_deps,
             );
         }
     }

@@ -1,5 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod cli;
 mod cli_render;
 mod cluster;

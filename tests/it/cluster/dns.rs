@@ -14,7 +14,7 @@ fn route53(moto: &Moto) -> aws_sdk_route53::Client {
     let config = aws_sdk_route53::Config::builder()
         .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
+        .endpoint_url(moto.url())
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .build();
     aws_sdk_route53::Client::from_conf(config)
@@ -22,7 +22,7 @@ fn route53(moto: &Moto) -> aws_sdk_route53::Client {
 
 #[tokio::test]
 async fn wildcard_record_points_at_the_load_balancer() {
-    let moto = Moto::start().await;
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
     let r53 = route53(&moto);
     let zone = r53
         .create_hosted_zone()

@@ -1,5 +1,5 @@
-//! Test helpers shared by the areas: fake servers, fake tools and an
-//! in-memory cloud.
+//! Test helpers shared by the areas: fake servers, fake tools, an
+//! in-memory cloud, and moto behind a recording, fault-injecting proxy.
 
 pub mod helm;
 pub mod kube;
@@ -7,3 +7,5 @@ pub mod memory;
 #[cfg(feature = "aws")]
 pub mod moto;
 pub mod procs;
+#[cfg(feature = "aws")]
+pub mod proxy;

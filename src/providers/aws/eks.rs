@@ -1,0 +1,383 @@
+//! The EKS cluster and its managed node groups. Each create passes the
+//! idempotency token, is recorded as soon as AWS accepts it, then waited
+//! for until ACTIVE (`timeouts.cluster`, `timeouts.nodeGroup`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
+use aws_sdk_eks::types::{
+    ClusterStatus, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging, VpcConfigRequest,
+};
+use serde_json::{Value, json};
+
+use super::wait::{self, Poll};
+use super::{Aws, base_props, dep_ids, error, id_of, prop};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+
+pub(super) fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn tags(a: &Aws, address: &str, name: &str) -> HashMap<String, String> {
+    a.opts.tags(address, name).into_iter().collect()
+}
+
+pub(super) fn owned(a: &Aws, address: &str, t: Option<&HashMap<String, String>>) -> bool {
+    t.is_some_and(|t| {
+        a.opts
+            .owns(address, t.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    })
+}
+
+fn cluster_view(c: &aws_sdk_eks::types::Cluster) -> (Value, Value) {
+    let vpc = c.resources_vpc_config();
+    let props = json!({
+        "version": c.version(),
+        "endpointPrivate": vpc.map(|v| v.endpoint_private_access()),
+        "endpointPublic": vpc.map(|v| v.endpoint_public_access()),
+    });
+    let outputs = json!({
+        "id": c.name(), "name": c.name(), "arn": c.arn(), "endpoint": c.endpoint(), "version": c.version(),
+        "certificateAuthority": c.certificate_authority().and_then(|x| x.data()),
+        "clusterSecurityGroup": vpc.and_then(|v| v.cluster_security_group_id()),
+    });
+    (props, outputs)
+}
+
+pub(super) fn merge(mut base: serde_json::Map<String, Value>, seen: Value) -> Value {
+    for (k, v) in seen.as_object().into_iter().flatten() {
+        if base.contains_key(k) {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(base)
+}
+
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let props = base_props(l);
+    let name = props
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let eks = &a.c.eks;
+    let out = match eks.describe_cluster().name(&name).send().await {
+        Err(e) if error::is_not_found(&e) => return Ok(None),
+        r => r.map_err(|e| error::map("DescribeCluster", e))?,
+    };
+    let Some(c) = out
+        .cluster()
+        .filter(|c| owned(a, l.address.as_str(), c.tags()))
+    else {
+        return Ok(None);
+    };
+    if c.status() == Some(&ClusterStatus::Deleting) {
+        return Ok(None);
+    }
+    let (seen, outputs) = cluster_view(c);
+    let mut props = merge(props, seen);
+    if c.status() != Some(&ClusterStatus::Active) {
+        props[super::NOT_READY] = Value::Bool(false);
+    }
+    Ok(Some(Observed {
+        id: name,
+        props,
+        outputs,
+    }))
+}
+
+pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    let addr = r.address.as_str();
+    let name = prop(r, "name")?;
+    let p = &r.props;
+    let eks = &a.c.eks;
+    let role = ctx
+        .dep_output(prop(r, "role")?, "arn")?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
+        .endpoint_private_access(p["endpointPrivate"].as_bool().unwrap_or(true))
+        .endpoint_public_access(p["endpointPublic"].as_bool().unwrap_or(false));
+    if let Some(sg) = p["securityGroup"].as_str() {
+        vpc = vpc.security_group_ids(id_of(ctx, sg)?);
+    }
+    let cidrs = strings(&p["publicAccessCidrs"]);
+    if !cidrs.is_empty() {
+        vpc = vpc.set_public_access_cidrs(Some(cidrs));
+    }
+    let types: Vec<LogType> = strings(&p["logging"])
+        .iter()
+        .map(|t| LogType::from(t.as_str()))
+        .collect();
+    let mut call = eks
+        .create_cluster()
+        .name(name)
+        .role_arn(role)
+        .resources_vpc_config(vpc.build())
+        .logging(
+            Logging::builder()
+                .cluster_logging(
+                    LogSetup::builder()
+                        .set_types(Some(types))
+                        .enabled(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .client_request_token(&ctx.idempotency_token)
+        .set_tags(Some(tags(a, addr, name)));
+    if let Some(v) = p["version"].as_str() {
+        call = call.version(v);
+    }
+    if let Some(c) = p["serviceCidr"].as_str() {
+        call = call.kubernetes_network_config(
+            KubernetesNetworkConfigRequest::builder()
+                .service_ipv4_cidr(c)
+                .build(),
+        );
+    }
+    // A role made moments ago may not be usable yet; the request token
+    // makes the retried create idempotent.
+    let what = format!("EKS cluster {name} create");
+    let out = wait::until(
+        &what,
+        "",
+        a.opts.backoff.patience(),
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            match call.clone().send().await {
+                Ok(out) => Ok(Poll::Ready(out)),
+                Err(e) if error::is_role_not_ready(&e) => Ok(Poll::Pending(
+                    "waiting for the IAM role to propagate".into(),
+                )),
+                Err(e) => Err(error::map("CreateCluster", e)),
+            }
+        },
+    )
+    .await?;
+    let outputs = out
+        .cluster()
+        .map(|c| cluster_view(c).1)
+        .unwrap_or_else(|| json!({"id": name}));
+    ctx.recorder.created(name, outputs).await?;
+    let outputs = wait_cluster(a, name, ctx).await?;
+    allow_database(a, r, ctx, &outputs).await?;
+    Ok(Observed {
+        id: name.into(),
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
+    let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
+    wait::until(
+        &format!("EKS cluster {name}"),
+        "cluster",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let out =
+                a.c.eks
+                    .describe_cluster()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| error::map("DescribeCluster", e))?;
+            let Some(c) = out.cluster() else {
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            match c.status() {
+                Some(ClusterStatus::Active) => Ok(Poll::Ready(cluster_view(c).1)),
+                Some(ClusterStatus::Failed) => Err(DriverError::permanent(format!(
+                    "EKS cluster {name} failed to create"
+                ))
+                .with_hint(
+                    "see the cluster's health in the EKS console; destroy and install again",
+                )),
+                s => Ok(Poll::Pending(
+                    s.map_or("unknown", |s| s.as_str()).to_string(),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let other = super::diff_props(&r.props, &o.props, &[]);
+    if !other.is_empty() {
+        return Err(DriverError::permanent(format!(
+            "changing {} of {} in place is not supported yet",
+            other.iter().map(|f| f.field.as_str()).collect::<Vec<_>>().join(", "),
+            r.address
+        ))
+        .with_hint("revert the change, or change the cluster (version, endpoint access) in the EKS console"));
+    }
+    // Found before it was ready (an earlier run stopped while waiting).
+    let outputs = wait_cluster(a, &o.id, ctx).await?;
+    allow_database(a, r, ctx, &outputs).await?;
+    Ok(Observed {
+        id: o.id.clone(),
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+/// The security group rule admitting the EKS cluster security group (the
+/// one managed nodes carry) to PostgreSQL in the database's group.
+fn database_rule(ctx: &Context<'_>, group: &str, source: &str) -> Option<(String, IpPermission)> {
+    let db = id_of(ctx, group).ok()?;
+    let pair = UserIdGroupPair::builder().group_id(source).build();
+    let perm = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(5432)
+        .to_port(5432)
+        .user_id_group_pairs(pair)
+        .build();
+    Some((db, perm))
+}
+
+async fn allow_database(
+    a: &Aws,
+    r: &Resource,
+    ctx: &Context<'_>,
+    outputs: &Value,
+) -> Result<(), DriverError> {
+    let Some(group) = r.props["databaseSecurityGroup"].as_str() else {
+        return Ok(());
+    };
+    let Some(source) = outputs["clusterSecurityGroup"].as_str() else {
+        ctx.recorder.progress("EKS reported no cluster security group; the database admits aws.security_group.nodes only");
+        return Ok(());
+    };
+    let Some((db, perm)) = database_rule(ctx, group, source) else {
+        return Ok(());
+    };
+    let res =
+        a.c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&db)
+            .ip_permissions(perm)
+            .send()
+            .await;
+    match res {
+        Err(e) if error::code_of(&e).as_deref() != Some("InvalidPermission.Duplicate") => {
+            Err(error::map("AuthorizeSecurityGroupIngress", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Drops that rule again, so EKS can delete its cluster security group.
+async fn revoke_database(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
+    let Some(source) = o.outputs["clusterSecurityGroup"].as_str() else {
+        return Ok(());
+    };
+    let Some((db, perm)) = database_rule(ctx, "aws.security_group.database", source) else {
+        return Ok(());
+    };
+    let res =
+        a.c.ec2
+            .revoke_security_group_ingress()
+            .group_id(&db)
+            .ip_permissions(perm)
+            .send()
+            .await;
+    match error::deleted("RevokeSecurityGroupIngress", res) {
+        error::Deleted::Failed(e) if !e.message.contains("InvalidPermission.NotFound") => Err(e),
+        _ => Ok(()),
+    }
+}
+
+pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
+    let eks = &a.c.eks;
+    revoke_database(a, o, ctx).await?;
+    match eks.delete_cluster().name(&o.id).send().await {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        Err(e) if error::is_dependency_violation(&e) => {
+            let groups = eks
+                .list_nodegroups()
+                .cluster_name(&o.id)
+                .send()
+                .await
+                .map(|g| g.nodegroups().join(", "))
+                .unwrap_or_default();
+            return Err(DriverError::new(Failure::Blocked, format!("EKS cluster {} still has node groups: {groups}", o.id))
+                .with_hint("delete those node groups (EKS console or `aws eks delete-nodegroup`), then rerun `liftoff destroy`"));
+        }
+        r => {
+            r.map_err(|e| error::map("DeleteCluster", e))?;
+        }
+    }
+    let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
+    wait::until(
+        &format!("EKS cluster {} deletion", o.id),
+        "cluster",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            match eks.describe_cluster().name(&o.id).send().await {
+                Err(e) if error::is_not_found(&e) => Ok(Poll::Ready(())),
+                Err(e) => Err(error::map("DescribeCluster", e)),
+                Ok(out) => Ok(Poll::Pending(
+                    out.cluster()
+                        .and_then(|c| c.status())
+                        .map_or("deleting", |s| s.as_str())
+                        .to_string(),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+/// What the cluster phase needs to talk to the API server: the endpoint, the
+/// CA certificate (PEM) and a short-lived bearer token.
+pub async fn eks_access(
+    sdk: &aws_config::SdkConfig,
+    cluster: &str,
+) -> Result<(String, String, crate::secret::Redacted<String>), DriverError> {
+    use base64::Engine;
+    let eks = aws_sdk_eks::Client::new(sdk);
+    let out = eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .map_err(|e| error::map("DescribeCluster", e))?;
+    let c = out
+        .cluster()
+        .ok_or_else(|| DriverError::permanent(format!("EKS cluster {cluster} not found")))?;
+    let endpoint = c.endpoint().unwrap_or_default().to_string();
+    let ca = c
+        .certificate_authority()
+        .and_then(|x| x.data())
+        .unwrap_or_default();
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(ca)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let token = super::token::token(sdk, cluster).await?;
+    Ok((endpoint, pem, token))
+}

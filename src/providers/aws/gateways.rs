@@ -1,0 +1,225 @@
+//! Elastic IPs and NAT gateways. A NAT is recorded as soon as AWS returns
+//! its id, then waited for (`timeouts.nat`); deleting one waits until it is
+//! gone so its Elastic IP can be released.
+
+use aws_sdk_ec2::types::{DomainType, Filter, NatGatewayState, ResourceType};
+use serde_json::{Value, json};
+
+use super::network::tag_filters;
+use super::wait::{self, Poll};
+use super::{Aws, base_props, dep_id, ec2_pairs, error, prop, recorded_id, tag_spec};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let addr = l.address.as_str();
+    let props = Value::Object(base_props(l));
+    if l.kind == "aws.eip" {
+        let out =
+            a.c.ec2
+                .describe_addresses()
+                .set_filters(Some(tag_filters(a, addr)))
+                .send()
+                .await;
+        let out = out.map_err(|e| error::map("DescribeAddresses", e))?;
+        let mut found: Vec<_> = out
+            .addresses()
+            .iter()
+            .filter(|x| a.opts.owns(addr, ec2_pairs(x.tags())))
+            .collect();
+        if let Some(id) = recorded_id(l) {
+            found.sort_by_key(|x| x.allocation_id() != Some(id));
+        }
+        return Ok(found.first().map(|x| {
+            let id = x.allocation_id().unwrap_or_default();
+            Observed {
+                id: id.into(),
+                props,
+                outputs: json!({"id": id, "publicIp": x.public_ip()}),
+            }
+        }));
+    }
+    // NAT gateways: AWS narrows by the tag filter (moto ignores it); the
+    // tags are checked again here, as everywhere.
+    let live = Filter::builder()
+        .name("state")
+        .values("pending")
+        .values("available")
+        .build();
+    let mut call = a.c.ec2.describe_nat_gateways().filter(live);
+    for f in tag_filters(a, addr) {
+        call = call.filter(f);
+    }
+    let out = call.send().await;
+    let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
+    let mut found: Vec<_> = out
+        .nat_gateways()
+        .iter()
+        .filter(|n| a.opts.owns(addr, ec2_pairs(n.tags())))
+        .collect();
+    if let Some(id) = recorded_id(l) {
+        found.sort_by_key(|n| n.nat_gateway_id() != Some(id));
+    }
+    Ok(found.first().map(|n| {
+        let id = n.nat_gateway_id().unwrap_or_default();
+        let mut props = props.clone();
+        if n.state() != Some(&NatGatewayState::Available) {
+            props[super::NOT_READY] = Value::Bool(false);
+        }
+        Observed {
+            id: id.into(),
+            props,
+            outputs: nat_outputs(n),
+        }
+    }))
+}
+
+fn nat_outputs(n: &aws_sdk_ec2::types::NatGateway) -> Value {
+    let ip = n.nat_gateway_addresses().iter().find_map(|x| x.public_ip());
+    json!({"id": n.nat_gateway_id(), "publicIp": ip, "subnet": n.subnet_id()})
+}
+
+pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    let addr = r.address.as_str();
+    let tags = a.opts.tags(addr, prop(r, "name")?);
+    let ec2 = &a.c.ec2;
+    if r.kind == "aws.eip" {
+        let out = ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tag_spec(ResourceType::ElasticIp, &tags))
+            .send()
+            .await
+            .map_err(|e| error::map("AllocateAddress", e))?;
+        let id = out.allocation_id().unwrap_or_default().to_string();
+        let outputs = json!({"id": id, "publicIp": out.public_ip()});
+        ctx.recorder.created(&id, outputs.clone()).await?;
+        return Ok(Observed {
+            id,
+            props: r.props.clone(),
+            outputs,
+        });
+    }
+    let out = ec2
+        .create_nat_gateway()
+        .subnet_id(dep_id(r, ctx, "subnet")?)
+        .allocation_id(dep_id(r, ctx, "eip")?)
+        .client_token(&ctx.idempotency_token)
+        .tag_specifications(tag_spec(ResourceType::Natgateway, &tags))
+        .send()
+        .await
+        .map_err(|e| error::map("CreateNatGateway", e))?;
+    let nat = out
+        .nat_gateway()
+        .ok_or_else(|| DriverError::permanent("CreateNatGateway returned no gateway"))?;
+    let id = nat.nat_gateway_id().unwrap_or_default().to_string();
+    ctx.recorder.created(&id, nat_outputs(nat)).await?;
+    let outputs = wait_nat(a, &id, ctx).await?;
+    Ok(Observed {
+        id,
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+async fn wait_nat(a: &Aws, id: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
+    let ec2 = &a.c.ec2;
+    let limit = wait::deadline(&a.opts.timeouts.nat, std::time::Duration::from_secs(600));
+    wait::until(
+        &format!("NAT gateway {id}"),
+        "nat",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let out = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
+            let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
+            let Some(n) = out.nat_gateways().first() else {
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            match n.state() {
+                Some(NatGatewayState::Available) => Ok(Poll::Ready(nat_outputs(n))),
+                Some(NatGatewayState::Failed)
+                | Some(NatGatewayState::Deleted)
+                | Some(NatGatewayState::Deleting) => Err(DriverError::permanent(format!(
+                    "NAT gateway {id} failed: {}",
+                    n.failure_message().unwrap_or("no reason given")
+                ))
+                .with_hint("check the Elastic IP and subnet quota; rerun to create it again")),
+                s => Ok(Poll::Pending(
+                    s.map_or("pending", |s| s.as_str()).to_string(),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+/// Waits for a NAT gateway found before it was available.
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let outputs = wait_nat(a, &o.id, ctx).await?;
+    Ok(Observed {
+        id: o.id.clone(),
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+pub async fn delete(
+    a: &Aws,
+    kind: &str,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let ec2 = &a.c.ec2;
+    if kind == "aws.eip" {
+        // Right after its NAT gateway is gone the address can still read as
+        // in use for a moment.
+        let what = format!("Elastic IP {} release", o.id);
+        return wait::until(&what, "nat", a.opts.backoff.patience(), a.opts.backoff, ctx.recorder, || async {
+            let r = ec2.release_address().allocation_id(&o.id).send().await;
+            match error::deleted("ReleaseAddress", r) {
+                error::Deleted::Done => Ok(Poll::Ready(())),
+                error::Deleted::Blocked => Ok(Poll::Pending("still associated".into())),
+                error::Deleted::Failed(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| e.with_hint("the address is still associated; delete what uses it (a NAT gateway or instance) and rerun"));
+    }
+    if let Err(e) = ec2.delete_nat_gateway().nat_gateway_id(&o.id).send().await {
+        if error::is_not_found(&e) {
+            return Ok(());
+        }
+        return Err(error::map("DeleteNatGateway", e));
+    }
+    let limit = wait::deadline(&a.opts.timeouts.nat, std::time::Duration::from_secs(600));
+    wait::until(
+        &format!("NAT gateway {} deletion", o.id),
+        "nat",
+        limit,
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let out = ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(&o.id)
+                .send()
+                .await;
+            match out {
+                Err(e) if error::is_not_found(&e) => Ok(Poll::Ready(())),
+                Err(e) => Err(error::map("DescribeNatGateways", e)),
+                Ok(out) => match out.nat_gateways().first().and_then(|n| n.state()) {
+                    None | Some(NatGatewayState::Deleted) => Ok(Poll::Ready(())),
+                    Some(s) => Ok(Poll::Pending(s.as_str().to_string())),
+                },
+            }
+        },
+    )
+    .await
+}

@@ -1,0 +1,171 @@
+//! IAM roles for the EKS cluster and its nodes, trusted by the service that
+//! assumes them, with the AWS managed policies attached.
+
+use aws_sdk_iam::types::Tag;
+use serde_json::{Value, json};
+
+use super::{Aws, base_props, error, prop};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+
+/// The ARN of an AWS managed policy.
+pub fn managed_policy_arn(name: &str) -> String {
+    format!("arn:aws:iam::aws:policy/{name}")
+}
+
+fn trust_policy(service: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string()
+}
+
+fn policies(r: &Value) -> Vec<String> {
+    r.get("policies")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn attached(a: &Aws, role: &str) -> Result<Vec<String>, DriverError> {
+    let out =
+        a.c.iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await;
+    let out = out.map_err(|e| error::map("ListAttachedRolePolicies", e))?;
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name().map(str::to_string))
+        .collect())
+}
+
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let mut props = base_props(l);
+    let name = props
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let out = match a.c.iam.get_role().role_name(&name).send().await {
+        Err(e) if error::is_not_found(&e) => return Ok(None),
+        r => r.map_err(|e| error::map("GetRole", e))?,
+    };
+    let Some(role) = out.role() else {
+        return Ok(None);
+    };
+    let tags = role.tags().iter().map(|t| (t.key(), t.value()));
+    if !a.opts.owns(l.address.as_str(), tags) {
+        return Ok(None);
+    }
+    let have = attached(a, &name).await?;
+    let want = policies(&Value::Object(props.clone()));
+    let kept: Vec<&String> = want.iter().filter(|p| have.contains(p)).collect();
+    props.insert("policies".into(), json!(kept));
+    let arn = role.arn();
+    Ok(Some(Observed {
+        id: name.clone(),
+        props: Value::Object(props),
+        outputs: json!({"id": name, "arn": arn}),
+    }))
+}
+
+pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    let name = prop(r, "name")?;
+    let tags: Vec<Tag> = a
+        .opts
+        .tags(r.address.as_str(), name)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect();
+    let out =
+        a.c.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust_policy(prop(r, "service")?))
+            .description(format!("liftoff {}: {}", a.opts.installation, r.address))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| error::map("CreateRole", e))?;
+    let arn = out.role().map(|x| x.arn().to_string());
+    let outputs = json!({"id": name, "arn": arn});
+    ctx.recorder.created(name, outputs.clone()).await?;
+    attach_missing(a, r, name).await?;
+    Ok(Observed {
+        id: name.into(),
+        props: r.props.clone(),
+        outputs,
+    })
+}
+
+async fn attach_missing(a: &Aws, r: &Resource, name: &str) -> Result<(), DriverError> {
+    let have = attached(a, name).await?;
+    for p in policies(&r.props) {
+        if !have.contains(&p) {
+            a.c.iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(managed_policy_arn(&p))
+                .send()
+                .await
+                .map_err(|e| error::map("AttachRolePolicy", e))?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    _ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    attach_missing(a, r, &o.id).await?;
+    Ok(Observed {
+        props: r.props.clone(),
+        ..o.clone()
+    })
+}
+
+pub async fn delete(a: &Aws, o: &Observed) -> Result<(), DriverError> {
+    let iam = &a.c.iam;
+    let have = match iam
+        .list_attached_role_policies()
+        .role_name(&o.id)
+        .send()
+        .await
+    {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        r => r.map_err(|e| error::map("ListAttachedRolePolicies", e))?,
+    };
+    for p in have.attached_policies() {
+        if let Some(arn) = p.policy_arn() {
+            iam.detach_role_policy()
+                .role_name(&o.id)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| error::map("DetachRolePolicy", e))?;
+        }
+    }
+    match iam.delete_role().role_name(&o.id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if error::is_not_found(&e) => Ok(()),
+        Err(e) => Err(error::map("DeleteRole", e)),
+    }
+}

@@ -1,0 +1,43 @@
+//! The database master password: generated at random, kept only in
+//! `<state dir>/<installation>.db-password` (mode 0600, written before the
+//! database is created so a rerun reuses it) and handed to AWS; it never
+//! reaches a log, plan, state file or error.
+
+use std::path::PathBuf;
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+use super::Aws;
+use crate::plan::driver::DriverError;
+use crate::secret::Redacted;
+
+/// The database's master user.
+pub const MASTER_USER: &str = "liftoff_admin";
+
+/// Where the generated master password is kept.
+pub fn password_path(a: &Aws) -> PathBuf {
+    a.opts
+        .state_dir
+        .join(format!("{}.db-password", a.opts.installation))
+}
+
+/// The kept password, or a new random one written (0600) before use, so a
+/// rerun after a crash reuses it.
+pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
+    let path = password_path(a);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(Redacted::new(text.trim().to_string()));
+    }
+    let value: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    std::fs::create_dir_all(&a.opts.state_dir)
+        .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
+        .map_err(|e| {
+            DriverError::permanent(format!("cannot write {}", path.display())).with_source(e)
+        })?;
+    Ok(Redacted::new(value))
+}

@@ -1,0 +1,351 @@
+//! Route tables (with their subnet associations and default route) and
+//! security groups (with their ingress rules). Both are created tagged, then
+//! converged: a rerun after an interruption adds whatever is missing.
+
+use aws_sdk_ec2::types::{IpPermission, ResourceType, UserIdGroupPair};
+use serde_json::{Value, json};
+
+use super::blocked::blocked;
+use super::network::tag_filters;
+use super::wait::{self, Poll};
+use super::{
+    Aws, base_props, dep_id, dep_ids, ec2_pairs, error, id_of, prop, recorded_id, tag_spec,
+};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let addr = l.address.as_str();
+    let mut props = base_props(l);
+    let ec2 = &a.c.ec2;
+    if l.kind == "aws.route_table" {
+        let out = ec2
+            .describe_route_tables()
+            .set_filters(Some(tag_filters(a, addr)))
+            .send()
+            .await;
+        let out = out.map_err(|e| error::map("DescribeRouteTables", e))?;
+        let mut found: Vec<_> = out
+            .route_tables()
+            .iter()
+            .filter(|t| a.opts.owns(addr, ec2_pairs(t.tags())))
+            .collect();
+        if let Some(id) = recorded_id(l) {
+            found.sort_by_key(|t| t.route_table_id() != Some(id));
+        }
+        let Some(t) = found.first() else {
+            return Ok(None);
+        };
+        let id = t.route_table_id().unwrap_or_default();
+        // Subnets and routes name other resources by address: compare counts
+        // and presence, which is what an interrupted create leaves short.
+        let assoc = t
+            .associations()
+            .iter()
+            .filter(|x| x.subnet_id().is_some())
+            .count();
+        let want = props
+            .get("subnets")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if assoc < want {
+            props.insert("subnets".into(), json!(assoc));
+        }
+        let wants_route = props.get("defaultRoute").is_some_and(|v| !v.is_null());
+        let has_route = t
+            .routes()
+            .iter()
+            .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
+        if wants_route && !has_route {
+            props.insert("defaultRoute".into(), Value::Null);
+        }
+        return Ok(Some(Observed {
+            id: id.into(),
+            props: Value::Object(props),
+            outputs: json!({"id": id}),
+        }));
+    }
+    let out = ec2
+        .describe_security_groups()
+        .set_filters(Some(tag_filters(a, addr)))
+        .send()
+        .await;
+    let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
+    let mut found: Vec<_> = out
+        .security_groups()
+        .iter()
+        .filter(|g| a.opts.owns(addr, ec2_pairs(g.tags())))
+        .collect();
+    if let Some(id) = recorded_id(l) {
+        found.sort_by_key(|g| g.group_id() != Some(id));
+    }
+    let Some(g) = found.first() else {
+        return Ok(None);
+    };
+    let id = g.group_id().unwrap_or_default();
+    let pairs = g
+        .ip_permissions()
+        .iter()
+        .map(|p| p.user_id_group_pairs().len())
+        .sum::<usize>();
+    let want = props
+        .get("ingress")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if pairs < want {
+        props.insert("ingress".into(), json!(pairs));
+    }
+    if let Some(d) = g.description() {
+        props.insert("description".into(), json!(d));
+    }
+    Ok(Some(Observed {
+        id: id.into(),
+        props: Value::Object(props),
+        outputs: json!({"id": id}),
+    }))
+}
+
+pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    let addr = r.address.as_str();
+    let name = prop(r, "name")?;
+    let tags = a.opts.tags(addr, name);
+    let vpc = dep_id(r, ctx, "vpc")?;
+    let ec2 = &a.c.ec2;
+    let id = if r.kind == "aws.route_table" {
+        let out = ec2
+            .create_route_table()
+            .vpc_id(&vpc)
+            .client_token(&ctx.idempotency_token)
+            .tag_specifications(tag_spec(ResourceType::RouteTable, &tags))
+            .send()
+            .await
+            .map_err(|e| error::map("CreateRouteTable", e))?;
+        out.route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        let out = ec2
+            .create_security_group()
+            .group_name(name)
+            .description(prop(r, "description")?)
+            .vpc_id(&vpc)
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &tags))
+            .send()
+            .await
+            .map_err(|e| error::map("CreateSecurityGroup", e))?;
+        out.group_id().unwrap_or_default().to_string()
+    };
+    let outputs = json!({"id": id});
+    ctx.recorder.created(&id, outputs.clone()).await?;
+    let o = Observed {
+        id,
+        props: Value::Null,
+        outputs,
+    };
+    converge(a, r, &o, ctx).await?;
+    Ok(Observed {
+        props: r.props.clone(),
+        ..o
+    })
+}
+
+pub async fn update(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    converge(a, r, o, ctx).await?;
+    Ok(Observed {
+        props: r.props.clone(),
+        ..o.clone()
+    })
+}
+
+async fn converge(
+    a: &Aws,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let ec2 = &a.c.ec2;
+    if r.kind == "aws.route_table" {
+        let out = ec2
+            .describe_route_tables()
+            .route_table_ids(&o.id)
+            .send()
+            .await;
+        let out = out.map_err(|e| error::map("DescribeRouteTables", e))?;
+        let t = out.route_tables().first();
+        let have: Vec<&str> = t
+            .map(|t| {
+                t.associations()
+                    .iter()
+                    .filter_map(|x| x.subnet_id())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for subnet in dep_ids(r, ctx, "subnets")? {
+            if !have.contains(&subnet.as_str()) {
+                ec2.associate_route_table()
+                    .route_table_id(&o.id)
+                    .subnet_id(&subnet)
+                    .send()
+                    .await
+                    .map_err(|e| error::map("AssociateRouteTable", e))?;
+            }
+        }
+        let route = &r.props["defaultRoute"];
+        let has = t.is_some_and(|t| {
+            t.routes()
+                .iter()
+                .any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
+        });
+        if !route.is_null() && !has {
+            let mut call = ec2
+                .create_route()
+                .route_table_id(&o.id)
+                .destination_cidr_block("0.0.0.0/0");
+            if let Some(g) = route.get("gateway").and_then(Value::as_str) {
+                call = call.gateway_id(id_of(ctx, g)?);
+            } else if let Some(n) = route.get("nat").and_then(Value::as_str) {
+                call = call.nat_gateway_id(id_of(ctx, n)?);
+            }
+            call.send()
+                .await
+                .map_err(|e| error::map("CreateRoute", e))?;
+        }
+        return Ok(());
+    }
+    let out = ec2.describe_security_groups().group_ids(&o.id).send().await;
+    let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
+    let have: Vec<&str> = out
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions())
+        .flat_map(|p| p.user_id_group_pairs())
+        .filter_map(|p| p.group_id())
+        .collect();
+    for rule in r
+        .props
+        .get("ingress")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let from = rule["from"].as_str().unwrap_or("self");
+        let source = if from == "self" {
+            o.id.clone()
+        } else {
+            id_of(ctx, from)?
+        };
+        if have.contains(&source.as_str()) {
+            continue;
+        }
+        let mut perm = IpPermission::builder()
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(&source).build());
+        perm = match rule["port"].as_i64() {
+            Some(p) => perm
+                .ip_protocol("tcp")
+                .from_port(p as i32)
+                .to_port(p as i32),
+            None => perm.ip_protocol("-1"),
+        };
+        let res = ec2
+            .authorize_security_group_ingress()
+            .group_id(&o.id)
+            .ip_permissions(perm.build())
+            .send()
+            .await;
+        if let Err(e) = res
+            && error::code_of(&e).as_deref() != Some("InvalidPermission.Duplicate")
+        {
+            return Err(error::map("AuthorizeSecurityGroupIngress", e));
+        }
+    }
+    Ok(())
+}
+
+pub async fn delete(
+    a: &Aws,
+    kind: &str,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let ec2 = &a.c.ec2;
+    if kind == "aws.route_table" {
+        let out = ec2
+            .describe_route_tables()
+            .route_table_ids(&o.id)
+            .send()
+            .await;
+        let out = match out {
+            Err(e) if error::is_not_found(&e) => return Ok(()),
+            r => r.map_err(|e| error::map("DescribeRouteTables", e))?,
+        };
+        for assoc in out.route_tables().iter().flat_map(|t| t.associations()) {
+            if assoc.main() == Some(true) {
+                continue;
+            }
+            if let Some(id) = assoc.route_table_association_id() {
+                ec2.disassociate_route_table()
+                    .association_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| error::map("DisassociateRouteTable", e))?;
+            }
+        }
+        return match ec2.delete_route_table().route_table_id(&o.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if error::is_not_found(&e) => Ok(()),
+            Err(e) => Err(error::map("DeleteRouteTable", e)),
+        };
+    }
+    // Rules that point at other groups block deleting those; drop ours first.
+    let out = ec2.describe_security_groups().group_ids(&o.id).send().await;
+    let out = match out {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        r => r.map_err(|e| error::map("DescribeSecurityGroups", e))?,
+    };
+    let perms: Vec<IpPermission> = out
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions().to_vec())
+        .collect();
+    if !perms.is_empty() {
+        ec2.revoke_security_group_ingress()
+            .group_id(&o.id)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .map_err(|e| error::map("RevokeSecurityGroupIngress", e))?;
+    }
+    // Interfaces of a just-deleted cluster or database can hold on to the
+    // group for a few minutes: wait for them, then say what is left.
+    let what = format!("{} deletion", o.id);
+    let r = wait::until(
+        &what,
+        "",
+        a.opts.backoff.patience(),
+        a.opts.backoff,
+        ctx.recorder,
+        || async {
+            let r = ec2.delete_security_group().group_id(&o.id).send().await;
+            match error::deleted("DeleteSecurityGroup", r) {
+                error::Deleted::Done => Ok(Poll::Ready(())),
+                error::Deleted::Blocked => {
+                    Ok(Poll::Pending("still in use (DependencyViolation)".into()))
+                }
+                error::Deleted::Failed(e) => Err(e),
+            }
+        },
+    )
+    .await;
+    match r {
+        Err(e) if e.failure == Failure::Timeout => {
+            Err(blocked(a, &o.id, "group-id", &o.id, "delete").await)
+        }
+        r => r,
+    }
+}
