@@ -47,6 +47,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
 /// Everything a command that plans needs: the spec, its drivers, the locked
 /// state and the desired resources.
 struct Session {
+    phase: plan::Phase,
     loaded: Loaded,
     drivers: Drivers,
     store: Store,
@@ -58,9 +59,14 @@ impl Session {
         &self.loaded.spec.metadata.name
     }
 
+    /// The state of the resources this run's phase covers.
+    fn state(&self) -> crate::plan::state::State {
+        self.phase.state(&self.store.snapshot())
+    }
+
     async fn observe(&self, parallelism: usize, cli: &Cli) -> Result<compute::Observations, Error> {
         let events = progress::for_output(cli.output, "Reading what exists");
-        let state = self.store.snapshot();
+        let state = self.state();
         Ok(compute::observe(
             self.name(),
             &self.desired,
@@ -74,7 +80,7 @@ impl Session {
 
     async fn plan_install(&self, parallelism: usize, cli: &Cli) -> Result<Plan, Error> {
         let observed = self.observe(parallelism, cli).await?;
-        let state = self.store.snapshot();
+        let state = self.state();
         Ok(compute::plan_install(
             self.name(),
             &self.loaded.digest,
@@ -161,8 +167,10 @@ fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         inputs,
         checks,
     );
-    let desired = plan::graph::desired(&loaded.spec, &facts);
+    let mut desired = plan::graph::desired(&loaded.spec, &facts);
+    desired.retain(|r| cli.phase.includes(&r.address));
     Ok(Session {
+        phase: cli.phase,
         loaded,
         drivers,
         store,
@@ -445,7 +453,7 @@ async fn destroy(
         },
     )?;
     let observed = session.observe(parallelism, cli).await?;
-    let state = session.store.snapshot();
+    let state = session.state();
     let plan = compute::plan_destroy(
         session.name(),
         &session.loaded.digest,

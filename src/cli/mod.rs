@@ -32,6 +32,10 @@ pub struct Cli {
     /// Where state files live (default: `.liftoff` next to the spec).
     #[arg(long, global = true, env = "LIFTOFF_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Work on one part only: `cloud` (network, database, cluster) or
+    /// `cluster` (namespace, secrets, Helm release, DNS).
+    #[arg(long, global = true, value_enum, default_value_t = crate::plan::Phase::All)]
+    pub phase: crate::plan::Phase,
     /// More logging (-v, -vv); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

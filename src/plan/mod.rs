@@ -123,6 +123,39 @@ impl Change {
     }
 }
 
+/// Which part of an installation a command works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Everything.
+    #[default]
+    All,
+    /// The cloud: network, database, Kubernetes cluster and node groups.
+    Cloud,
+    /// Inside the cluster: namespace, secrets, the Helm release, DNS.
+    Cluster,
+}
+
+impl Phase {
+    /// Whether the resource at `address` belongs to this phase.
+    pub fn includes(self, address: &Address) -> bool {
+        let cluster_side =
+            address.as_str().starts_with("cluster.") || address.as_str().starts_with("dns.");
+        match self {
+            Phase::All => true,
+            Phase::Cloud => !cluster_side,
+            Phase::Cluster => cluster_side,
+        }
+    }
+
+    /// The part of `state` this phase covers.
+    pub fn state(self, state: &state::State) -> state::State {
+        let mut s = state.clone();
+        s.resources.retain(|a, _| self.includes(a));
+        s
+    }
+}
+
 /// The format version of saved plans.
 pub const PLAN_FORMAT: u32 = 1;
 

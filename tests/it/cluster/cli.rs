@@ -257,6 +257,13 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
     assert_eq!(kube.writes().len(), writes, "a re-run writes nothing");
     assert_eq!(s.helm.upgrades().len(), 1);
 
+    // A cloud-only plan leaves the cluster's resources alone.
+    let (code, stdout, stderr) =
+        liftoff_with_db(&s, &["plan", "--phase", "cloud", "--output", "json"], &url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(plan["changes"], serde_json::json!([]), "{plan}");
+
     let (code, stdout, stderr) = liftoff_with_db(&s, &["destroy", "--yes"], &url).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
