@@ -149,7 +149,7 @@ fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
             }
         ),
     };
-    let mut drivers = crate::providers::drivers(&loaded.spec, &setup);
+    let (mut drivers, handoff) = crate::providers::drivers(&loaded.spec, &setup);
     let (inputs, checks, facts) = match intent {
         Intent::Install => cluster_inputs(cli, &loaded, &dir)?,
         // Every secret liftoff may have made is looked for.
@@ -163,7 +163,7 @@ fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         &mut drivers,
         &loaded.spec,
         &loaded.base_dir,
-        None,
+        handoff,
         inputs,
         checks,
     );
@@ -496,6 +496,13 @@ async fn destroy(
     }
     session.apply(&plan, parallelism, cli).await?;
     session.store.remove_if_empty()?;
+    if session.store.snapshot().resources.is_empty() {
+        let dir = state_dir(cli, &session.loaded);
+        crate::tls::forget_kept(&session.loaded.spec, &dir).map_err(|source| Error::Io {
+            what: "cannot remove the kept sandbox certificate".into(),
+            source,
+        })?;
+    }
     report_done(cli, &session, "destroyed");
     Ok(())
 }

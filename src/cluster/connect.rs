@@ -167,3 +167,12 @@ impl Connection {
         }
     }
 }
+
+/// Produces the database login when the cluster phase needs it: fixed from
+/// the spec's connection string, or (RDS, Cloud SQL) read from what the
+/// cloud phase created.
+#[async_trait]
+pub trait DatabaseSource: Send + Sync {
+    /// `Ok(None)`: the database does not exist yet.
+    async fn login(&self) -> Result<Option<super::DbLogin>, ClusterError>;
+}

@@ -13,7 +13,7 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::connect::{Connection, Connector};
+use super::connect::{Connection, Connector, DatabaseSource};
 use super::helm::{Helm, HelmError};
 use super::inputs::Inputs;
 use super::objects::INSTALLATION_LABEL;
@@ -38,6 +38,10 @@ pub struct ClusterDriver {
     lb_poll: Duration,
     connected: OnceCell<(Connection, kube::Client)>,
     preflight: OnceCell<Result<(), String>>,
+    /// Where the database login comes from when the cloud phase creates it.
+    database_source: Option<Arc<dyn DatabaseSource>>,
+    /// `inputs` completed with the database login, once it exists.
+    resolved: OnceCell<Inputs>,
 }
 
 impl ClusterDriver {
@@ -60,6 +64,39 @@ impl ClusterDriver {
             lb_poll: Duration::from_secs(5),
             connected: OnceCell::new(),
             preflight: OnceCell::new(),
+            database_source: None,
+            resolved: OnceCell::new(),
+        }
+    }
+    /// The database login comes from the cloud phase (RDS, Cloud SQL).
+    pub fn with_database_source(mut self, source: Arc<dyn DatabaseSource>) -> Self {
+        self.database_source = Some(source);
+        self
+    }
+
+    /// The inputs, with the database login from the cloud phase once the
+    /// database exists (until then, without it).
+    async fn inputs(&self) -> Result<std::borrow::Cow<'_, Inputs>, DriverError> {
+        use std::borrow::Cow;
+        let Some(source) = self
+            .database_source
+            .as_ref()
+            .filter(|_| self.inputs.database.is_none())
+        else {
+            return Ok(Cow::Borrowed(&self.inputs));
+        };
+        if let Some(done) = self.resolved.get() {
+            return Ok(Cow::Borrowed(done));
+        }
+        match source.login().await.map_err(to_driver)? {
+            None => Ok(Cow::Borrowed(&self.inputs)),
+            Some(login) => {
+                let mut inputs = self.inputs.clone();
+                inputs.database = Some(login);
+                Ok(Cow::Borrowed(
+                    self.resolved.get_or_init(|| async { inputs }).await,
+                ))
+            }
         }
     }
     pub fn with_helm(mut self, helm: Helm) -> Self {
@@ -128,9 +165,10 @@ impl ClusterDriver {
     /// Runs the preflight once; every write waits for it to pass.
     pub async fn preflight_report(&self) -> Result<preflight::Report, DriverError> {
         let (_, client) = self.require().await?;
+        let inputs = self.inputs().await?;
         let env = preflight::Env {
             helm: &self.helm,
-            database: self.inputs.database.as_ref(),
+            database: inputs.database.as_ref(),
             dns: self.zone_lookup.as_deref(),
         };
         let mut report = preflight::run(&client, &self.spec, &env).await;
@@ -186,7 +224,7 @@ impl ClusterDriver {
             .get_opt(kind.name())
             .await
             .map_err(api_err(format!("read secret {}", kind.name())))?;
-        let desired = kind.data(&self.inputs).ok();
+        let desired = kind.data(&*self.inputs().await?).ok();
         Ok(live.map(|s| self.secret_observed(kind, &s, desired.as_ref())))
     }
 
@@ -274,7 +312,7 @@ impl ClusterDriver {
                     SecretKind::from_address(resource.address.as_str()).ok_or_else(|| {
                         DriverError::permanent(format!("unknown secret {}", resource.address))
                     })?;
-                let data = kind.data(&self.inputs).map_err(|e| {
+                let data = kind.data(&*self.inputs().await?).map_err(|e| {
                     let mut d = to_driver(e);
                     if !self.input_problems.is_empty() {
                         d.message

@@ -22,7 +22,7 @@ mod pgtls;
 pub mod pods;
 pub mod preflight;
 
-pub use connect::{Connection, Connector};
+pub use connect::{Connection, Connector, DatabaseSource};
 pub use driver::ClusterDriver;
 pub use inputs::{DbLogin, Inputs};
 
@@ -63,10 +63,14 @@ pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
-    connector: Option<std::sync::Arc<dyn Connector>>,
+    handoff: Handoff,
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
 ) {
+    let Handoff {
+        connector,
+        database,
+    } = handoff;
     use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
@@ -74,10 +78,12 @@ pub fn register(
         crate::spec::Mode::Existing => Arc::new(Connection::from_spec(spec, base_dir)),
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
-    #[allow(unused_mut)]
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
         .with_input_problems(problems.iter().map(ToString::to_string).collect())
         .with_extra_checks(certificate_checks);
+    if let Some(source) = database {
+        driver = driver.with_database_source(source);
+    }
     #[cfg(feature = "aws")]
     if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
         let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
@@ -85,6 +91,14 @@ pub fn register(
         drivers.register("dns.record", r53);
     }
     drivers.register("cluster.", Arc::new(driver));
+}
+
+/// What the cloud phase hands the cluster phase, when it creates the cluster
+/// or the database: how to connect, and where the database login comes from.
+#[derive(Default)]
+pub struct Handoff {
+    pub connector: Option<std::sync::Arc<dyn Connector>>,
+    pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
 }
 
 /// The connector of a cluster no phase has provided yet.

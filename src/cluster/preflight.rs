@@ -388,13 +388,23 @@ pub async fn helm(helm: &Helm) -> Check {
 
 /// Reaches the database: TCP, then a login (with TLS when `ssl`, as
 /// libpq's `sslmode=require`) and the rights the platform needs. A private
-/// database that cannot be reached from here is skipped, saying why.
+/// database (no public endpoint) is skipped, saying why: from outside its
+/// network it cannot be reached, and trying would only wait for a timeout.
 pub async fn database(login: Option<&DbLogin>) -> Check {
     const NAME: &str = "database";
     let Some(login) = login else {
         return Check::new(NAME, Status::Skip, "no database login in this run");
     };
     let target = format!("{}:{}", login.host, login.port);
+    if login.private {
+        return Check::new(
+            NAME,
+            Status::Skip,
+            format!(
+                "skipped: {target} is private (no public endpoint), so it cannot be reached from here; the platform's migration hook reaches it from inside the network"
+            ),
+        );
+    }
     let connect = tokio::time::timeout(
         Duration::from_secs(5),
         tokio::net::TcpStream::connect((login.host.as_str(), login.port)),

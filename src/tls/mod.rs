@@ -255,6 +255,18 @@ fn check_files(
     check::check(&certs, &key, &options)
 }
 
+/// Removes a kept sandbox certificate (after the installation is destroyed).
+pub fn forget_kept(spec: &Spec, keep_dir: &Path) -> std::io::Result<()> {
+    for ext in ["crt", "key"] {
+        let path = keep_dir.join(format!("{}.sandbox-tls.{ext}", spec.metadata.name));
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Like [`load`], except that a generated sandbox certificate is kept in
 /// `keep_dir` (`<name>.sandbox-tls.crt`, and its key in a 0600
 /// `<name>.sandbox-tls.key`) and reused while it still passes the checks,

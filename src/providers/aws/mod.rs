@@ -11,6 +11,7 @@ pub mod eks;
 pub mod error;
 pub mod existing;
 pub mod gateways;
+pub mod handoff;
 pub mod iam;
 pub mod network;
 pub mod network_delete;
@@ -151,7 +152,7 @@ impl AwsDriver {
         }
     }
 
-    async fn aws(&self) -> &Aws {
+    pub(crate) async fn aws(&self) -> &Aws {
         self.aws
             .get_or_init(|| async {
                 let sdk = sdk_config(&self.opts.region, self.opts.backoff).await;

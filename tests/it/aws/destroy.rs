@@ -83,6 +83,19 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
         "password kept after --skip-final-snapshot"
     );
     assert!(!env.state_dir().join("gone.state.json").exists());
+    assert!(!env.state_dir().join("gone.sandbox-tls.key").exists());
+    // The platform went first: the Helm release (and its load balancer)
+    // before the cluster, the secrets with it.
+    assert!(
+        env.helm.calls().iter().any(|c| c.starts_with("uninstall")),
+        "{:?}",
+        env.helm.calls()
+    );
+    assert!(
+        env.kube
+            .names("/api/v1/namespaces/astronomer/secrets")
+            .is_empty()
+    );
 
     // moto has no dependency checks, so the order is asserted on the calls.
     let calls = env.proxy.calls();
@@ -244,10 +257,7 @@ async fn a_delete_blocked_by_a_load_balancer_names_it_and_says_how_to_proceed() 
         times: 100_000,
         what: Fault::Error("DependencyViolation"),
     };
-    let env = super::Env {
-        proxy: crate::support::proxy::Proxy::start(env.moto.port, vec![blocked]).await,
-        ..env
-    };
+    let env = env.with_rules(vec![blocked]).await;
     let out = env
         .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
         .await;

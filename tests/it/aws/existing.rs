@@ -20,7 +20,7 @@ network:
   publicSubnetIds: [{}]
   privateOnly: {private_only}
 platform:
-  baseDomain: {name}.example.com
+  baseDomain: astro.example.com
   tls:
     certFile: cert.pem
     keyFile: key.pem
@@ -211,9 +211,9 @@ async fn customer_network(ec2: &aws_sdk_ec2::Client) -> Net {
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_network_is_validated_and_each_bad_subnet_is_named() {
     let env = Env::start(vec![]).await;
-    for f in ["cert.pem", "key.pem"] {
-        std::fs::write(env.dir.path().join(f), "not read by the cloud phase").unwrap();
-    }
+    let tls = &crate::cli_render::materials()[0];
+    std::fs::write(env.dir.path().join("cert.pem"), &tls.chain_pem).unwrap();
+    std::fs::write(env.dir.path().join("key.pem"), tls.key_pem.expose()).unwrap();
     let sdk = env.sdk().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let n = customer_network(&ec2).await;

@@ -80,7 +80,11 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         Fault::Rewrite("\"resourcesVpcConfig\": {", inject),
     ));
     env.write_spec(&sandbox_spec("fresh", "per-zone"));
-    let out = env.liftoff(&["install", "--output", "json"], &[]).await;
+    // The cloud phase first (the proxy's pending states are counted on the
+    // cloud phase's calls alone); the cluster phase follows below.
+    let out = env
+        .liftoff(&["install", "--phase", "cloud", "--output", "json"], &[])
+        .await;
     assert!(out.status.success(), "{}", text(&out));
     let applied = env.proxy.applied();
     assert_eq!(
@@ -298,7 +302,43 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
         assert!(!place.contains(&password), "the password leaked");
     }
 
-    // A second plan changes nothing.
+    // The cluster phase: connected to the new EKS cluster with a token,
+    // the platform's secrets applied and the chart installed.
+    assert!(env.kube.writes().is_empty());
+    let out = env.liftoff(&["install"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("https://app.fresh.example.com"), "{stdout}");
+    let secrets = "/api/v1/namespaces/astronomer/secrets";
+    let bootstrap = env
+        .kube
+        .get(secrets, "astronomer-bootstrap")
+        .expect("bootstrap secret");
+    use base64::Engine as _;
+    let connection = base64::engine::general_purpose::STANDARD
+        .decode(bootstrap["data"]["connection"].as_str().unwrap())
+        .unwrap();
+    let connection = String::from_utf8(connection).unwrap();
+    let endpoint = outputs["database"]["endpoint"].as_str().unwrap();
+    assert_eq!(
+        connection,
+        format!("postgres://liftoff_admin:{password}@{endpoint}:5432")
+    );
+    for name in ["astronomer-tls", "private-root-ca"] {
+        assert!(env.kube.get(secrets, name).is_some(), "{name}");
+    }
+    assert_eq!(env.helm.upgrades().len(), 1);
+    let (values, _, _) = env.helm.values();
+    assert!(values.contains("baseDomain: fresh.example.com"), "{values}");
+    assert!(!text(&out).contains(&password));
+    // The sandbox's generated certificate is kept, its key 0600.
+    let key = env.state_dir().join("fresh.sandbox-tls.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A second plan changes nothing, in the cloud or in the cluster.
     let plan = env.liftoff(&["plan", "--output", "json"], &[]).await;
     assert!(plan.status.success(), "{}", text(&plan));
     let plan: Value = super::last_json(&plan.stdout);
@@ -397,12 +437,9 @@ async fn a_run_stopped_while_waiting_resumes_the_wait_on_rerun() {
         "<DBInstanceStatus>available</DBInstanceStatus>",
         "<DBInstanceStatus>creating</DBInstanceStatus>",
     );
-    let proxy = crate::support::proxy::Proxy::start(
-        env.moto.port,
-        vec![rule("DescribeDBInstances", 0, 2, creating)],
-    )
-    .await;
-    let env = Env { proxy, ..env };
+    let env = env
+        .with_rules(vec![rule("DescribeDBInstances", 0, 2, creating)])
+        .await;
     let out = env.liftoff(&["install", "--output", "json"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let events = json_lines(&out.stdout);

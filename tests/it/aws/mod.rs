@@ -8,27 +8,49 @@ mod install;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::helm::FakeHelm;
+use crate::support::kube::FakeKube;
 use crate::support::moto::Moto;
 use crate::support::proxy::{Proxy, Rule};
 
 pub const REGION: &str = "us-east-1";
 
-/// moto, the proxy in front of it, and a folder for the spec and state.
+/// moto, the proxy in front of it, the Kubernetes API the EKS cluster
+/// answers with (moto has none), a recording helm, and a folder for the
+/// spec and state.
 pub struct Env {
     pub moto: Moto,
     pub proxy: Proxy,
+    pub kube: FakeKube,
+    pub helm: FakeHelm,
     pub dir: tempfile::TempDir,
 }
 
 impl Env {
     pub async fn start(rules: Vec<Rule>) -> Env {
         let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
-        let proxy = Proxy::start(moto.port, rules).await;
+        let kube = FakeKube::start("33").await;
+        // What a ready EKS cluster has: a default storage class, and the
+        // platform's nginx Service gets a load balancer.
+        kube.ready_cluster(
+            "astronomer",
+            "astronomer-nginx",
+            "platform-lb.elb.us-east-1.amazonaws.com",
+        );
+        let proxy = proxy_for(moto.port, &kube, rules).await;
         Env {
             moto,
             proxy,
+            kube,
+            helm: FakeHelm::new("v3.17.0"),
             dir: tempfile::tempdir().unwrap(),
         }
+    }
+
+    /// The same world behind a new proxy with other rules.
+    pub async fn with_rules(self, rules: Vec<Rule>) -> Env {
+        let proxy = proxy_for(self.moto.port, &self.kube, rules).await;
+        Env { proxy, ..self }
     }
 
     pub fn spec_path(&self) -> PathBuf {
@@ -54,6 +76,15 @@ impl Env {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", REGION)
             .env("LIFTOFF_AWS_POLL_MS", "5")
+            .env("PATH", {
+                let mut paths = vec![self.helm.path().to_path_buf()];
+                paths.extend(std::env::split_paths(
+                    &std::env::var_os("PATH").unwrap_or_default(),
+                ));
+                std::env::join_paths(paths).unwrap()
+            })
+            .env_remove("LIFTOFF_HELM")
+            .env_remove("KUBECONFIG")
             .env_remove("AWS_PROFILE")
             .env_remove("LIFTOFF_FAULT")
             .env_remove("LIFTOFF_STATE_DIR");
@@ -74,6 +105,17 @@ impl Env {
             .load()
             .await
     }
+}
+
+/// A proxy in front of moto whose EKS clusters answer at `kube`.
+async fn proxy_for(moto: u16, kube: &FakeKube, rules: Vec<Rule>) -> Proxy {
+    let proxy = Proxy::start(moto, rules).await;
+    let ca = crate::cli_render::materials()[0]
+        .private_ca_pem
+        .clone()
+        .unwrap();
+    proxy.serve_clusters_from(&kube.url, &ca);
+    proxy
 }
 
 pub fn text(o: &Output) -> String {

@@ -36,6 +36,8 @@ struct Shared {
     calls: Vec<String>,
     rules: Vec<(Rule, usize)>,
     applied: Vec<String>,
+    /// EKS clusters are described with this API endpoint and CA (PEM).
+    clusters_at: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -51,6 +53,9 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Mutex::new(Shared {
             rules: rules.into_iter().map(|r| (r, 0)).collect(),
+            // moto's cluster endpoints name hosts outside this machine: until
+            // a test serves a cluster, point them at a closed loopback port.
+            clusters_at: Some(("http://127.0.0.1:1".into(), String::new())),
             ..Shared::default()
         }));
         let s = shared.clone();
@@ -70,6 +75,12 @@ impl Proxy {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// From now on, EKS DescribeCluster answers with this API endpoint and
+    /// CA instead of moto's (which has no Kubernetes API behind it).
+    pub fn serve_clusters_from(&self, endpoint: &str, ca_pem: &str) {
+        self.shared.lock().unwrap().clusters_at = Some((endpoint.into(), ca_pem.into()));
     }
 
     /// Every call so far, in order.
@@ -184,6 +195,13 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
                         .into_bytes(),
                     _ => body,
                 };
+                let clusters_at = s.lock().unwrap().clusters_at.clone();
+                let body = match clusters_at {
+                    Some((endpoint, ca)) if is_describe_cluster(&name) => {
+                        point_cluster_at(&body, &endpoint, &ca)
+                    }
+                    _ => body,
+                };
                 (status, headers, body)
             }
         };
@@ -205,6 +223,25 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
         wr.write_all(&body).await?;
     }
     Ok(())
+}
+
+fn is_describe_cluster(name: &str) -> bool {
+    name.strip_prefix("GET /clusters/")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// Sets the cluster's endpoint and CA in a DescribeCluster answer.
+fn point_cluster_at(body: &[u8], endpoint: &str, ca_pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    if v["cluster"].is_object() {
+        v["cluster"]["endpoint"] = endpoint.into();
+        v["cluster"]["certificateAuthority"] =
+            serde_json::json!({"data": base64::engine::general_purpose::STANDARD.encode(ca_pem)});
+    }
+    serde_json::to_vec(&v).unwrap()
 }
 
 fn error_body(req: &Request, code: &str) -> Vec<u8> {
