@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::network::tag_filters;
 use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_id, ec2_pairs, error, prop, recorded_id, tag_spec};
+use super::{Aws, base_props, dep_id, error, pick_owned, prop, tag_spec};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
 
@@ -22,15 +22,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 .send()
                 .await;
         let out = out.map_err(|e| error::map("DescribeAddresses", e))?;
-        let mut found: Vec<_> = out
-            .addresses()
-            .iter()
-            .filter(|x| a.opts.owns(addr, ec2_pairs(x.tags())))
-            .collect();
-        if let Some(id) = recorded_id(l) {
-            found.sort_by_key(|x| x.allocation_id() != Some(id));
-        }
-        return Ok(found.first().map(|x| {
+        let found = pick_owned(a, l, out.addresses(), |x| x.tags(), |x| x.allocation_id());
+        return Ok(found.map(|x| {
             let id = x.allocation_id().unwrap_or_default();
             Observed {
                 id: id.into(),
@@ -52,15 +45,14 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     }
     let out = call.send().await;
     let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
-    let mut found: Vec<_> = out
-        .nat_gateways()
-        .iter()
-        .filter(|n| a.opts.owns(addr, ec2_pairs(n.tags())))
-        .collect();
-    if let Some(id) = recorded_id(l) {
-        found.sort_by_key(|n| n.nat_gateway_id() != Some(id));
-    }
-    Ok(found.first().map(|n| {
+    let found = pick_owned(
+        a,
+        l,
+        out.nat_gateways(),
+        |n| n.tags(),
+        |n| n.nat_gateway_id(),
+    );
+    Ok(found.map(|n| {
         let id = n.nat_gateway_id().unwrap_or_default();
         let mut props = props.clone();
         if n.state() != Some(&NatGatewayState::Available) {

@@ -289,6 +289,28 @@ pub fn tag_spec(rt: ResourceType, tags: &[(String, String)]) -> TagSpecification
 }
 
 /// EC2 tags as key/value pairs.
+/// Of the EC2 objects that carry `l`'s ownership tags, the one the state
+/// recorded when it is among them, else the first.
+pub fn pick_owned<'t, T>(
+    a: &Aws,
+    l: &Lookup<'_>,
+    items: &'t [T],
+    tags: impl Fn(&T) -> &[Tag],
+    id: impl Fn(&T) -> Option<&str>,
+) -> Option<&'t T> {
+    let mut owned = items
+        .iter()
+        .filter(|x| a.opts.owns(l.address.as_str(), ec2_pairs(tags(x))));
+    let first = owned.next()?;
+    let recorded = recorded_id(l);
+    Some(
+        std::iter::once(first)
+            .chain(owned)
+            .find(|x| recorded.is_some() && id(x) == recorded)
+            .unwrap_or(first),
+    )
+}
+
 pub fn ec2_pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()
         .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))

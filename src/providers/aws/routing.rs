@@ -8,9 +8,7 @@ use serde_json::{Value, json};
 use super::blocked::blocked;
 use super::network::tag_filters;
 use super::wait::{self, Poll};
-use super::{
-    Aws, base_props, dep_id, dep_ids, ec2_pairs, error, id_of, prop, recorded_id, tag_spec,
-};
+use super::{Aws, base_props, dep_id, dep_ids, error, id_of, pick_owned, prop, tag_spec};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
 
@@ -25,15 +23,14 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
             .send()
             .await;
         let out = out.map_err(|e| error::map("DescribeRouteTables", e))?;
-        let mut found: Vec<_> = out
-            .route_tables()
-            .iter()
-            .filter(|t| a.opts.owns(addr, ec2_pairs(t.tags())))
-            .collect();
-        if let Some(id) = recorded_id(l) {
-            found.sort_by_key(|t| t.route_table_id() != Some(id));
-        }
-        let Some(t) = found.first() else {
+        let found = pick_owned(
+            a,
+            l,
+            out.route_tables(),
+            |t| t.tags(),
+            |t| t.route_table_id(),
+        );
+        let Some(t) = found else {
             return Ok(None);
         };
         let id = t.route_table_id().unwrap_or_default();
@@ -71,15 +68,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         .send()
         .await;
     let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
-    let mut found: Vec<_> = out
-        .security_groups()
-        .iter()
-        .filter(|g| a.opts.owns(addr, ec2_pairs(g.tags())))
-        .collect();
-    if let Some(id) = recorded_id(l) {
-        found.sort_by_key(|g| g.group_id() != Some(id));
-    }
-    let Some(g) = found.first() else {
+    let found = pick_owned(a, l, out.security_groups(), |g| g.tags(), |g| g.group_id());
+    let Some(g) = found else {
         return Ok(None);
     };
     let id = g.group_id().unwrap_or_default();
