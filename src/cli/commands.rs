@@ -1,18 +1,18 @@
-//! One function per command.
+//! One function per command. What they share lives in [`super::session`]
+//! (the loaded spec, drivers, state) and [`super::report`] (printing).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
-use super::progress;
+use super::report::{cloud_outputs, print_json, print_outputs_text, report_done};
+use super::session::{Intent, certificate_checks, load, open, preflight, state_dir};
 use super::{Cli, Command, Output};
 use crate::error::Error;
-use crate::plan::apply::{Engine, Fault, Options};
-use crate::plan::driver::Drivers;
 use crate::plan::state::Store;
-use crate::plan::{self, Plan, Resource, compute, display};
-use crate::spec::{self, Loaded, SpecError};
+use crate::plan::{self, Plan, compute, display};
+use crate::spec::{self, SpecError};
 
 pub async fn run(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
@@ -42,198 +42,6 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         } => render(cli, *manifests, out.as_deref()),
         Command::Doctor => doctor(cli).await,
     }
-}
-
-/// Everything a command that plans needs: the spec, its drivers, the locked
-/// state and the desired resources.
-struct Session {
-    phase: plan::Phase,
-    loaded: Loaded,
-    drivers: Drivers,
-    store: Store,
-    desired: Vec<Resource>,
-}
-
-impl Session {
-    fn name(&self) -> &str {
-        &self.loaded.spec.metadata.name
-    }
-
-    /// The state of the resources this run's phase covers.
-    fn state(&self) -> crate::plan::state::State {
-        self.phase.state(&self.store.snapshot())
-    }
-
-    async fn observe(&self, parallelism: usize, cli: &Cli) -> Result<compute::Observations, Error> {
-        let events = progress::for_output(cli.output, "Reading what exists");
-        let state = self.state();
-        Ok(compute::observe(
-            self.name(),
-            &self.desired,
-            &state,
-            &self.drivers,
-            parallelism,
-            events.as_ref(),
-        )
-        .await?)
-    }
-
-    async fn plan_install(&self, parallelism: usize, cli: &Cli) -> Result<Plan, Error> {
-        let observed = self.observe(parallelism, cli).await?;
-        let state = self.state();
-        Ok(compute::plan_install(
-            self.name(),
-            &self.loaded.digest,
-            &self.desired,
-            &state,
-            &observed,
-            &self.drivers,
-        )?)
-    }
-
-    async fn apply(&self, plan: &Plan, parallelism: usize, cli: &Cli) -> Result<(), Error> {
-        let events = progress::for_output(cli.output, "Applying");
-        let engine = Engine {
-            installation: self.name(),
-            drivers: &self.drivers,
-            store: &self.store,
-            events: events.as_ref(),
-            options: Options {
-                parallelism,
-                fault: Fault::from_env(),
-            },
-        };
-        let summary = tokio::select! {
-            r = engine.apply(plan) => r?,
-            _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
-        };
-        drop(events);
-        if summary.failed > 0 {
-            return Err(Error::ApplyFailed {
-                failed: summary.failed,
-                skipped: summary.skipped,
-            });
-        }
-        Ok(())
-    }
-}
-
-fn load(cli: &Cli) -> Result<Loaded, Error> {
-    let loaded = spec::load(&cli.file)?;
-    if cli.output == Output::Text {
-        for w in &loaded.warnings {
-            eprintln!("{w}");
-        }
-    }
-    Ok(loaded)
-}
-
-/// What a session is opened for: an install needs the certificate and the
-/// chart values; a destroy must work even when they no longer do.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Intent {
-    Install,
-    Destroy { skip_final_snapshot: bool },
-}
-
-fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
-    let loaded = load(cli)?;
-    let dir = state_dir(cli, &loaded);
-    let store = Store::open(&dir, &loaded.spec.metadata.name)?;
-    let setup = crate::providers::Setup {
-        state_dir: dir.clone(),
-        skip_final_snapshot: matches!(
-            intent,
-            Intent::Destroy {
-                skip_final_snapshot: true
-            }
-        ),
-    };
-    let (mut drivers, handoff) = crate::providers::drivers(&loaded.spec, &setup);
-    let (inputs, checks, facts) = match intent {
-        Intent::Install => cluster_inputs(cli, &loaded, &dir)?,
-        // Every secret liftoff may have made is looked for.
-        Intent::Destroy { .. } => (
-            Default::default(),
-            Vec::new(),
-            plan::graph::Facts { private_ca: true },
-        ),
-    };
-    crate::cluster::register(
-        &mut drivers,
-        &loaded.spec,
-        &loaded.base_dir,
-        handoff,
-        inputs,
-        checks,
-    );
-    let mut desired = plan::graph::desired(&loaded.spec, &facts);
-    desired.retain(|r| cli.phase.includes(&r.address));
-    Ok(Session {
-        phase: cli.phase,
-        loaded,
-        drivers,
-        store,
-        desired,
-    })
-}
-
-/// The certificate (checked; the sandbox's kept in the state folder) and
-/// the chart values rendered for it, as the cluster phase's inputs, with
-/// the certificate's warnings as preflight checks.
-fn cluster_inputs(
-    cli: &Cli,
-    loaded: &Loaded,
-    state_dir: &Path,
-) -> Result<
-    (
-        crate::cluster::Inputs,
-        Vec<crate::cluster::preflight::Check>,
-        plan::graph::Facts,
-    ),
-    Error,
-> {
-    use crate::cluster::preflight::{Check, Status};
-    let spec = &loaded.spec;
-    let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
-    let facts = plan::graph::Facts {
-        private_ca: material.private_ca_pem.is_some(),
-    };
-    let values = crate::render::values_yaml(
-        spec,
-        &crate::render::Inputs {
-            private_ca: facts.private_ca,
-        },
-    )?;
-    let checks = material
-        .warnings
-        .iter()
-        .map(|w| Check::new("certificate", Status::Warn, w.clone()))
-        .collect();
-    if cli.output == Output::Text {
-        for w in &material.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    let inputs = crate::cluster::Inputs {
-        tls_chain_pem: Some(material.chain_pem),
-        tls_key_pem: Some(material.key_pem),
-        private_ca_pem: material.private_ca_pem,
-        values_yaml: Some(values),
-        ..Default::default()
-    };
-    Ok((inputs, checks, facts))
-}
-
-fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
-    cli.state_dir
-        .clone()
-        .unwrap_or_else(|| loaded.base_dir.join(".liftoff"))
-}
-
-/// One JSON document per line: `--output json` is a stream of JSON lines.
-fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string(v).expect("serializable"));
 }
 
 fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> {
@@ -359,38 +167,6 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
-/// Checks that must pass before planning: an existing AWS network is
-/// validated (nothing is created or deleted in it).
-async fn preflight(cli: &Cli, session: &Session, tag_subnets: bool) -> Result<(), Error> {
-    #[cfg(feature = "aws")]
-    {
-        let spec = &session.loaded.spec;
-        if let (spec::Provider::Aws, Some(net)) = (spec.cloud.provider, spec.network.as_ref())
-            && net.mode == spec::Mode::Existing
-        {
-            let region = spec.cloud.region.as_deref().unwrap_or("us-east-1");
-            let report =
-                crate::providers::aws::existing::validate(region, net, tag_subnets).await?;
-            if cli.output == Output::Text {
-                for t in &report.tagged {
-                    eprintln!("tagged subnet {t}");
-                }
-            }
-            if !report.problems.is_empty() {
-                return Err(Error::Input(
-                    format!(
-                        "the existing network is not usable:\n  - {}",
-                        report.problems.join("\n  - ")
-                    ),
-                    Some("fix these in AWS (or the spec), then rerun; liftoff never changes an existing network except for --tag-subnets".into()),
-                ));
-            }
-        }
-    }
-    let _ = (cli, session, tag_subnets);
-    Ok(())
-}
-
 async fn install(
     cli: &Cli,
     saved: Option<&Path>,
@@ -505,43 +281,6 @@ async fn destroy(
     }
     report_done(cli, &session, "destroyed");
     Ok(())
-}
-
-fn report_done(cli: &Cli, session: &Session, what: &str) {
-    let state = session.store.snapshot();
-    let outputs = cloud_outputs(&state);
-    match cli.output {
-        Output::Text => {
-            println!(
-                "\n`{}` {what}. State: {}",
-                session.name(),
-                session.store.path().display()
-            );
-            print_outputs_text(&outputs);
-        }
-        Output::Json => println!(
-            "{}",
-            json!({"event": "result", "status": what, "resources": state.resources.len(), "outputs": outputs})
-        ),
-    }
-}
-
-/// The cloud phase's outputs (NAT IPs, ids, endpoints, secret locations).
-fn cloud_outputs(state: &plan::state::State) -> serde_json::Value {
-    #[cfg(feature = "aws")]
-    if let Some(v) = crate::providers::aws::outputs::summary(state) {
-        return json!({"aws": v});
-    }
-    let _ = state;
-    json!({})
-}
-
-fn print_outputs_text(outputs: &serde_json::Value) {
-    #[cfg(feature = "aws")]
-    if let Some(v) = outputs.get("aws") {
-        print!("{}", crate::providers::aws::outputs::text(v));
-    }
-    let _ = outputs;
 }
 
 fn status(cli: &Cli) -> Result<(), Error> {
@@ -667,48 +406,4 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
             Some("fix the failed checks above, then run `liftoff doctor` again".into()),
         )),
     }
-}
-
-/// The certificate as preflight checks: a failure, or a pass and its warnings.
-fn certificate_checks(cli: &Cli, loaded: &Loaded) -> Vec<crate::cluster::preflight::Check> {
-    use crate::cluster::preflight::{Check, Status};
-    let spec = &loaded.spec;
-    match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
-        Err(e) => {
-            let check = Check::new("certificate", Status::Fail, e.to_string());
-            vec![match e.hint() {
-                Some(h) => check.hint(h),
-                None => check,
-            }]
-        }
-        Ok(m) => {
-            let base = &spec.platform.base_domain;
-            let mut out = vec![Check::new(
-                "certificate",
-                Status::Pass,
-                format!("covers *.{base} and {base}; the chain links up"),
-            )];
-            out.extend(
-                m.warnings
-                    .into_iter()
-                    .map(|w| Check::new("certificate", Status::Warn, w)),
-            );
-            out
-        }
-    }
-}
-
-/// The error as one JSON object (for `--output json`).
-pub fn error_json(e: &Error) -> String {
-    let mut causes = Vec::new();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        causes.push(c.to_string());
-        cur = c.source();
-    }
-    let diagnostics = match e {
-        Error::Spec(SpecError::Invalid(d)) => json!(d.0),
-        _ => json!([]),
-    };
-    json!({"event": "error", "error": e.to_string(), "causes": causes, "hint": e.hint(), "exitCode": e.exit_code(), "diagnostics": diagnostics}).to_string()
 }

@@ -4,6 +4,8 @@
 mod commands;
 mod init;
 pub mod progress;
+mod report;
+mod session;
 
 use std::path::PathBuf;
 
@@ -138,7 +140,7 @@ pub fn main() -> i32 {
         Err(e) => {
             match cli.output {
                 Output::Text => eprintln!("{}", e.render()),
-                Output::Json => println!("{}", commands::error_json(&e)),
+                Output::Json => println!("{}", report::error_json(&e)),
             }
             e.exit_code()
         }
