@@ -1,0 +1,357 @@
+//! Checks of the platform side: the database, secrets kept outside the
+//! spec, the chart, certificate files, sign-in, DNS, air gap and timeouts.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use super::{Checker, is_dns_label, is_domain};
+use crate::spec::model::*;
+
+pub(super) fn secret_source(c: &mut Checker, path: &str, src: &SecretSource, base_dir: &Path) {
+    match (&src.from_file, &src.from_env) {
+        (Some(_), Some(_)) => c.error(path, "give either fromFile or fromEnv, not both", ""),
+        (None, None) => c.error(
+            path,
+            "no source given",
+            "set `fromFile: PATH` or `fromEnv: VARIABLE`; secrets are never written inline",
+        ),
+        (Some(f), None) => {
+            if !base_dir.join(f).is_file() {
+                c.error(
+                    &format!("{path}.fromFile"),
+                    format!("file not found: {}", f.display()),
+                    "paths are relative to the spec's folder",
+                );
+            }
+        }
+        (None, Some(_)) => {}
+    }
+}
+
+pub(super) fn database(c: &mut Checker, spec: &Spec, base_dir: &Path) {
+    let Some(db) = &spec.database else {
+        c.error(
+            "platform",
+            "a `database` section is required",
+            "the platform needs PostgreSQL: `mode: create` or `mode: external`",
+        );
+        return;
+    };
+    match db.mode {
+        DatabaseMode::Create => {
+            if spec.cloud.provider == Provider::Existing {
+                c.error(
+                    "database.mode",
+                    "`database.mode: create` contradicts `cloud.provider: existing`",
+                    "use `mode: external` with a connection, or a cloud provider",
+                );
+            }
+            if db.connection.is_some() {
+                c.error(
+                    "database.connection",
+                    "`connection` contradicts `database.mode: create`",
+                    "liftoff generates the credentials of a database it creates",
+                );
+            }
+            match &db.engine_version {
+                None => c.error(
+                    "database",
+                    "database.engineVersion is required",
+                    "e.g. `engineVersion: \"16.4\"`",
+                ),
+                Some(v)
+                    if !v
+                        .split('.')
+                        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) =>
+                {
+                    c.error(
+                        "database.engineVersion",
+                        format!("`{v}` is not a PostgreSQL version"),
+                        "e.g. \"16.4\"",
+                    )
+                }
+                Some(_) => {}
+            }
+            if db.instance_class.is_none() {
+                c.error(
+                    "database",
+                    "database.instanceClass is required",
+                    "e.g. `instanceClass: db.r6g.large`",
+                );
+            }
+            if !(20..=65536).contains(&db.storage_gb) {
+                c.error(
+                    "database.storageGb",
+                    format!("{} GB is out of range", db.storage_gb),
+                    "use 20 to 65536",
+                );
+            }
+            if db.backup_retention_days > 35 {
+                c.error(
+                    "database.backupRetentionDays",
+                    "backups are kept 35 days at most",
+                    "",
+                );
+            }
+        }
+        DatabaseMode::External => match &db.connection {
+            None => c.error(
+                "database",
+                "an external database needs `connection`",
+                "`connection: {fromEnv: DATABASE_URL}` or `{fromFile: ./db-url}`",
+            ),
+            Some(src) => secret_source(c, "database.connection", src, base_dir),
+        },
+    }
+}
+
+pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
+    let p = &spec.platform;
+    if !is_domain(&p.base_domain) {
+        c.error(
+            "platform.baseDomain",
+            format!("`{}` is not a valid base domain", p.base_domain),
+            "a lowercase DNS name with at least two labels and no wildcard, e.g. astro.example.com",
+        );
+    }
+    if !is_dns_label(&p.namespace) {
+        c.error(
+            "platform.namespace",
+            format!("`{}` is not a valid namespace", p.namespace),
+            "lowercase letters, digits and '-'",
+        );
+    }
+    if !is_dns_label(&p.release_name) || p.release_name.len() > 53 {
+        c.error(
+            "platform.releaseName",
+            format!("`{}` is not a valid Helm release name", p.release_name),
+            "lowercase letters, digits and '-', at most 53 characters",
+        );
+    }
+    let repo = &p.chart.repository;
+    if repo.ends_with(".tgz") && !repo.contains("://") && !base_dir.join(repo).is_file() {
+        c.error(
+            "platform.chart.repository",
+            format!("chart archive not found: {repo}"),
+            "paths are relative to the spec's folder",
+        );
+    } else if !(repo.starts_with("https://")
+        || repo.starts_with("http://")
+        || repo.starts_with("oci://")
+        || repo.ends_with(".tgz"))
+    {
+        c.error(
+            "platform.chart.repository",
+            format!("`{repo}` is not a chart repository"),
+            "use a Helm repository URL (https://...), an oci:// reference or a local .tgz",
+        );
+    }
+    if !p
+        .chart
+        .version
+        .split('.')
+        .take(3)
+        .all(|s| s.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        || p.chart.version.split('.').count() < 3
+    {
+        c.error(
+            "platform.chart.version",
+            format!("`{}` is not a pinned chart version", p.chart.version),
+            "pin an exact version, e.g. 0.37.7",
+        );
+    }
+    tls(c, spec, base_dir);
+    if p.load_balancer_ip.is_some() && spec.cloud.provider == Provider::Aws {
+        c.error(
+            "platform.loadBalancerIp",
+            "a static load balancer IP is not supported on AWS",
+            "remove it; AWS load balancers have DNS names",
+        );
+    }
+    if let Some(ip) = &p.load_balancer_ip
+        && ip.parse::<Ipv4Addr>().is_err()
+    {
+        c.error(
+            "platform.loadBalancerIp",
+            format!("`{ip}` is not an IPv4 address"),
+            "",
+        );
+    }
+    if !p.auth.local && p.auth.providers.is_empty() {
+        c.error(
+            "platform.auth",
+            "no way to sign in: local auth is off and no provider is configured",
+            "set `local: true` or add a provider",
+        );
+    }
+    for (i, a) in p.auth.providers.iter().enumerate() {
+        if a.client_id.is_none() {
+            c.error(
+                &format!("platform.auth.providers[{i}]"),
+                "clientId is required",
+                "",
+            );
+        }
+        if matches!(a.kind, AuthKind::Okta | AuthKind::Auth0 | AuthKind::Oidc)
+            && a.discovery_url.is_none()
+        {
+            c.error(
+                &format!("platform.auth.providers[{i}]"),
+                "discoveryUrl is required for this provider",
+                "the issuer's .well-known/openid-configuration URL",
+            );
+        }
+    }
+    if let Some(smtp) = &p.smtp {
+        secret_source(c, "platform.smtp.url", &smtp.url, base_dir);
+    }
+    if p.log_retention_days == 0 {
+        c.error(
+            "platform.logRetentionDays",
+            "log retention must be at least one day",
+            "the platform promises 15",
+        );
+    }
+    for (i, e) in p.alert_emails.iter().enumerate() {
+        if !e.contains('@') {
+            c.error(
+                &format!("platform.alertEmails[{i}]"),
+                format!("`{e}` is not an e-mail address"),
+                "",
+            );
+        }
+    }
+    if !p.values.is_null() && !p.values.is_object() {
+        c.error("platform.values", "values overrides must be a mapping", "");
+    }
+    // Secrets liftoff creates under fixed names: renaming them in the values
+    // would point the chart at secrets that do not exist.
+    for key in ["tlsSecret", "privateCaCerts", "privateRegistry.secretName"] {
+        let path = format!("platform.values.global.{key}");
+        let set = key
+            .split('.')
+            .try_fold(&p.values["global"], |v, k| v.get(k))
+            .is_some();
+        if set {
+            c.warn(
+                &path,
+                format!("platform.values overrides global.{key}, a secret name liftoff sets"),
+                "liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself",
+            );
+        }
+    }
+}
+
+pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
+    let t = &spec.platform.tls;
+    let has_files = t.cert_file.is_some() || t.key_file.is_some();
+    if t.self_signed && has_files {
+        c.error(
+            "platform.tls.selfSigned",
+            "`selfSigned` contradicts certFile/keyFile",
+            "use your certificate files, or selfSigned alone",
+        );
+    }
+    if t.self_signed && spec.profile.as_deref() != Some("sandbox") {
+        c.error(
+            "platform.tls.selfSigned",
+            "a self-signed certificate is only allowed with the sandbox profile",
+            "give your wildcard certificate with certFile and keyFile",
+        );
+    }
+    if !t.self_signed {
+        for (field, file) in [("certFile", &t.cert_file), ("keyFile", &t.key_file)] {
+            match file {
+                None => c.error(
+                    "platform.tls",
+                    format!("platform.tls.{field} is required"),
+                    "a wildcard certificate for *.<baseDomain>, PEM",
+                ),
+                Some(f) if !base_dir.join(f).is_file() => c.error(
+                    &format!("platform.tls.{field}"),
+                    format!("file not found: {}", f.display()),
+                    "paths are relative to the spec's folder",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+pub(super) fn dns(c: &mut Checker, spec: &Spec) {
+    let Some(dns) = &spec.dns else { return };
+    if spec.cloud.provider == Provider::Existing {
+        c.error("dns", "DNS records need a cloud provider", "remove `dns` and create the wildcard record yourself; liftoff prints the load balancer address");
+        return;
+    }
+    let zone = dns.zone.trim_end_matches('.');
+    let base = &spec.platform.base_domain;
+    if !zone.starts_with("Z") && base != zone && !base.ends_with(&format!(".{zone}")) {
+        c.error(
+            "dns.zone",
+            format!("base domain `{base}` is not inside zone `{zone}`"),
+            "the wildcard record *.<baseDomain> must live in this zone",
+        );
+    }
+}
+
+pub(super) fn airgap(c: &mut Checker, spec: &Spec, base_dir: &Path) {
+    let Some(a) = &spec.airgap else { return };
+    if !a.enabled {
+        return;
+    }
+    match &a.registry {
+        None => c.error(
+            "airgap",
+            "air-gapped installs need a private registry",
+            "set airgap.registry.repository",
+        ),
+        Some(r) => {
+            if r.repository.contains("://") {
+                c.error(
+                    "airgap.registry.repository",
+                    "the registry is `host[:port]/path`, without a scheme",
+                    "",
+                );
+            }
+            if let Some(src) = &r.pull_secret {
+                secret_source(c, "airgap.registry.pullSecret", src, base_dir);
+            }
+        }
+    }
+    if let Some(b) = &a.bundle
+        && !base_dir.join(b).exists()
+    {
+        c.error(
+            "airgap.bundle",
+            format!("bundle not found: {}", b.display()),
+            "build one with `liftoff bundle create` on a connected machine",
+        );
+    }
+    if spec.platform.chart.repository.starts_with("http") {
+        c.error(
+            "platform.chart.repository",
+            "an air-gapped install cannot fetch the chart from a repository",
+            "point at the chart .tgz from the bundle",
+        );
+    }
+}
+
+pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
+    let t = &spec.timeouts;
+    for (field, value) in [
+        ("cluster", &t.cluster),
+        ("nodeGroup", &t.node_group),
+        ("database", &t.database),
+        ("nat", &t.nat),
+        ("helm", &t.helm),
+    ] {
+        if parse_duration(value).is_none() {
+            c.error(
+                &format!("timeouts.{field}"),
+                format!("`{value}` is not a duration"),
+                "write it as 90s, 20m or 1h30m",
+            );
+        }
+    }
+}
