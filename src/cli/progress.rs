@@ -105,11 +105,7 @@ impl Bars {
     fn new(title: &str) -> Self {
         let multi = MultiProgress::new();
         let total = multi.add(ProgressBar::new(0));
-        total.set_style(
-            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-                .expect("template")
-                .progress_chars("=> "),
-        );
+        total.set_style(total_style());
         total.set_prefix(title.to_string());
         Bars {
             multi,
@@ -119,15 +115,28 @@ impl Bars {
     }
 }
 
+fn total_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        .expect("template")
+        .progress_chars("=> ")
+}
+
 impl Events for Bars {
     fn emit(&self, event: Event) {
         let mut lines = self.lines.lock().expect("bars lock");
         match &event {
             Event::Observing { resources } => {
-                self.total.set_length(*resources as u64);
-                self.total.set_message("reading");
+                // Reads report nothing one by one: a spinner, not a bar.
+                self.total.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+                        .expect("template"),
+                );
+                self.total
+                    .set_message(format!("reading {resources} resource(s)"));
+                self.total.enable_steady_tick(Duration::from_millis(120));
             }
             Event::Applying { changes } => {
+                self.total.set_style(total_style());
                 self.total.set_length(*changes as u64);
                 self.total.set_position(0);
                 self.total.set_message("");
