@@ -88,6 +88,7 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
         kind: "cluster.namespace".into(),
         props: json!({"name": ns}),
         deps: after.to_vec(),
+        delete_after: Vec::new(),
     });
     let mut release_deps = vec![namespace.clone()];
     for kind in secrets_wanted(spec, facts) {
@@ -98,6 +99,7 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
             kind: "cluster.secret".into(),
             props: secret_props(kind, ns),
             deps: vec![namespace.clone()],
+            delete_after: Vec::new(),
         });
     }
     let release = Address::new("cluster.helm_release");
@@ -106,6 +108,7 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
         kind: "cluster.helm_release".into(),
         props: release_props(spec, facts),
         deps: release_deps,
+        delete_after: Vec::new(),
     });
     if let Some(dns) = &spec.dns
         && spec.cloud.provider == Provider::Aws
@@ -115,6 +118,7 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
             kind: "dns.record".into(),
             props: json!({"zone": dns.zone, "name": wildcard_name(spec), "target": release.as_str()}),
             deps: vec![release],
+            delete_after: Vec::new(),
         });
     }
     out

@@ -87,7 +87,9 @@ impl Engine<'_> {
             if c.action == Action::Delete {
                 // Deleted after every deleted resource that depends on it.
                 for (j, d) in changes.iter().enumerate() {
-                    if d.action == Action::Delete && d.deps.contains(&c.address) {
+                    if d.action == Action::Delete
+                        && (d.deps.contains(&c.address) || c.delete_after.contains(&d.address))
+                    {
                         prereqs[i].push(j);
                     }
                 }
@@ -282,6 +284,7 @@ impl Engine<'_> {
             props: resource.props.clone(),
             outputs: Value::Null,
             deps: resource.deps.clone(),
+            delete_after: resource.delete_after.clone(),
         };
         self.store
             .put(&resource.address, Some(intent))
@@ -295,6 +298,7 @@ impl Engine<'_> {
             props: resource.props.clone(),
             outputs: observed.outputs,
             deps: resource.deps.clone(),
+            delete_after: resource.delete_after.clone(),
         };
         self.store
             .put(&resource.address, Some(entry))
@@ -316,6 +320,7 @@ impl Engine<'_> {
             props: change.props.clone().unwrap_or(Value::Null),
             outputs: observed.outputs.clone(),
             deps: change.deps.clone(),
+            delete_after: change.delete_after.clone(),
         };
         self.store
             .put(&change.address, Some(entry))
@@ -359,6 +364,7 @@ impl Recorder for EntryRecorder<'_, '_> {
             props: self.change.props.clone().unwrap_or(Value::Null),
             outputs,
             deps: self.change.deps.clone(),
+            delete_after: self.change.delete_after.clone(),
         };
         self.engine
             .store

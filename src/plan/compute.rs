@@ -145,6 +145,7 @@ pub fn plan_install(
             reason,
             props: Some(r.props.clone()),
             deps: r.deps.clone(),
+            delete_after: r.delete_after.clone(),
             observed: found,
             fields,
         });
@@ -187,6 +188,7 @@ pub fn plan_destroy(
                     reason: format!("destroy; found by ownership tags as {}", o.id),
                     props: None,
                     deps: r.deps.clone(),
+                    delete_after: r.delete_after.clone(),
                     observed: Some(o.clone()),
                     fields: vec![],
                 }
@@ -223,6 +225,7 @@ fn deletion(
         reason,
         props: None,
         deps: entry.deps.clone(),
+        delete_after: entry.delete_after.clone(),
         observed: found,
         fields: vec![],
     }

@@ -55,8 +55,17 @@ impl Builder {
             kind: kind.into(),
             props,
             deps: deps.iter().map(|d| Address::new(*d)).collect(),
+            delete_after: Vec::new(),
         });
         address
+    }
+
+    /// On destroy, `address` goes only after `others` are gone.
+    fn delete_after(&mut self, address: &str, others: &[&str]) {
+        if let Some(r) = self.out.iter_mut().find(|r| r.address.as_str() == address) {
+            r.delete_after
+                .extend(others.iter().map(|o| Address::new(*o)));
+        }
     }
 }
 
@@ -327,6 +336,9 @@ fn aws(spec: &Spec, b: &mut Builder) {
                 &group_deps,
             );
         }
+        // The database outlives the cluster on destroy (the order:
+        // node groups, cluster, database) without holding up creation.
+        b.delete_after("aws.database", &["aws.eks_cluster"]);
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Resource {
     pub props: Value,
     /// Resources that must exist first.
     pub deps: Vec<Address>,
+    /// On destroy, delete this one only after these are gone (an order that
+    /// must not hold up creation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_after: Vec<Address>,
 }
 
 /// What a plan does to one resource.
@@ -105,6 +109,8 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub props: Option<Value>,
     pub deps: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_after: Vec<Address>,
     /// What exists now (absent for a create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<driver::Observed>,
@@ -119,6 +125,7 @@ impl Change {
             kind: self.kind.clone(),
             props: self.props.clone().unwrap_or(Value::Null),
             deps: self.deps.clone(),
+            delete_after: self.delete_after.clone(),
         }
     }
 }

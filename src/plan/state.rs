@@ -46,6 +46,9 @@ pub struct Entry {
     pub outputs: Value,
     #[serde(default)]
     pub deps: Vec<Address>,
+    /// See [`super::Resource::delete_after`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_after: Vec<Address>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +244,7 @@ mod tests {
                 props: Value::Null,
                 outputs: Value::Null,
                 deps: vec![],
+                delete_after: vec![],
             };
             s.put(&a, Some(e)).unwrap();
             let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;

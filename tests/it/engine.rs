@@ -457,3 +457,48 @@ async fn plan_display_shows_every_action() {
     assert!(!text.contains("never-shown"));
     insta::assert_snapshot!(text);
 }
+
+#[tokio::test]
+async fn delete_after_orders_a_destroy_without_holding_up_creation() {
+    let w = World::new();
+    let store = w.store();
+    let mut db = res("x.a-db", &[]);
+    db.delete_after = vec![Address::new("x.b-cluster")];
+    let desired = vec![db, res("x.b-cluster", &[])];
+    w.cloud.delay("x.b-cluster", Duration::from_millis(50));
+    let plan = w.plan(&store, &desired).await;
+    let (r, events) = w.apply(&store, &plan, Options::default()).await;
+    assert_eq!(r.unwrap().done, 2);
+    // Created side by side: the database does not wait for the cluster.
+    let started = |a: &str| {
+        position(
+            &events,
+            |e| matches!(e, Event::Started { address, .. } if address.as_str() == a),
+        )
+    };
+    let finished = |a: &str| {
+        position(
+            &events,
+            |e| matches!(e, Event::Finished { address, .. } if address.as_str() == a),
+        )
+    };
+    assert!(
+        started("x.b-cluster") < finished("x.a-db") && started("x.a-db") < finished("x.b-cluster")
+    );
+    assert_eq!(
+        store.get(&Address::new("x.a-db")).unwrap().delete_after,
+        vec![Address::new("x.b-cluster")]
+    );
+
+    // Destroyed in order, from what the state recorded (left alone, the
+    // two would start in address order: the database first).
+    let plan = w.destroy_plan(&store, &[]).await;
+    w.apply(&store, &plan, Options::default()).await.0.unwrap();
+    let deletes: Vec<String> = w
+        .cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("delete"))
+        .collect();
+    assert_eq!(deletes, ["delete x.b-cluster", "delete x.a-db"]);
+}

@@ -115,6 +115,7 @@ mod tests {
             props: Value::Null,
             outputs,
             deps: vec![],
+            delete_after: vec![],
         }
     }
 

@@ -124,6 +124,11 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
             .any(|c| c == "GET /clusters/gone"),
         "no wait after the cluster delete"
     );
+    // Node groups, cluster, then the database.
+    assert!(
+        cluster_delete < first(&calls, "DeleteDBInstance"),
+        "{calls:#?}"
+    );
     assert!(
         last(&calls, "DeleteDBInstance") < first(&calls, "DeleteNatGateway"),
         "{calls:#?}"

@@ -216,5 +216,6 @@ pub fn res(address: &str, deps: &[&str]) -> Resource {
         kind: format!("mem.{}", address.split(['.', '[']).next().unwrap_or("x")),
         props: json!({"name": address}),
         deps: deps.iter().map(|d| Address::new(*d)).collect(),
+        delete_after: Vec::new(),
     }
 }
