@@ -289,6 +289,38 @@ pub fn tag_spec(rt: ResourceType, tags: &[(String, String)]) -> TagSpecification
 }
 
 /// EC2 tags as key/value pairs.
+/// Records a just-created object (before anything else can go wrong), then
+/// brings in line what the create call could not set, and reports it with
+/// the desired props.
+pub async fn record_then_converge(
+    r: &Resource,
+    ctx: &Context<'_>,
+    id: String,
+    outputs: Value,
+    converge: impl AsyncFnOnce(&Observed) -> Result<(), DriverError>,
+) -> Result<Observed, DriverError> {
+    ctx.recorder.created(&id, outputs.clone()).await?;
+    let o = Observed {
+        id,
+        props: Value::Null,
+        outputs,
+    };
+    converged(r, &o, converge).await
+}
+
+/// Brings an existing object in line and reports it with the desired props.
+pub async fn converged(
+    r: &Resource,
+    o: &Observed,
+    converge: impl AsyncFnOnce(&Observed) -> Result<(), DriverError>,
+) -> Result<Observed, DriverError> {
+    converge(o).await?;
+    Ok(Observed {
+        props: r.props.clone(),
+        ..o.clone()
+    })
+}
+
 /// Of the EC2 objects that carry `l`'s ownership tags, the one the state
 /// recorded when it is among them, else the first.
 pub fn pick_owned<'t, T>(

@@ -5,7 +5,10 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag};
 use serde_json::{Map, Value, json};
 
-use super::{Aws, base_props, dep_id, ec2_pairs, error, prop, recorded_id, tag_spec};
+use super::{
+    Aws, base_props, converged, dep_id, ec2_pairs, error, prop, record_then_converge, recorded_id,
+    tag_spec,
+};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
 
@@ -217,17 +220,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     if r.kind == "aws.subnet" {
         outputs = json!({"id": id, "zone": r.props["zone"], "cidr": r.props["cidr"], "tier": r.props["tier"]});
     }
-    ctx.recorder.created(&id, outputs.clone()).await?;
-    let o = Observed {
-        id,
-        props: Value::Null,
-        outputs,
-    };
-    converge(a, r, &o, ctx).await?;
-    Ok(Observed {
-        props: r.props.clone(),
-        ..o
-    })
+    record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
 }
 
 pub async fn update(
@@ -236,11 +229,7 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    converge(a, r, o, ctx).await?;
-    Ok(Observed {
-        props: r.props.clone(),
-        ..o.clone()
-    })
+    converged(r, o, async |o| converge(a, r, o, ctx).await).await
 }
 
 /// Brings the settings that are not part of the create call in line.

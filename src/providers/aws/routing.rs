@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use super::blocked::blocked;
 use super::network::tag_filters;
 use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_id, dep_ids, error, id_of, pick_owned, prop, tag_spec};
+use super::{
+    Aws, base_props, converged, dep_id, dep_ids, error, id_of, pick_owned, prop,
+    record_then_converge, tag_spec,
+};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
 
@@ -127,17 +130,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         out.group_id().unwrap_or_default().to_string()
     };
     let outputs = json!({"id": id});
-    ctx.recorder.created(&id, outputs.clone()).await?;
-    let o = Observed {
-        id,
-        props: Value::Null,
-        outputs,
-    };
-    converge(a, r, &o, ctx).await?;
-    Ok(Observed {
-        props: r.props.clone(),
-        ..o
-    })
+    record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
 }
 
 pub async fn update(
@@ -146,11 +139,7 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    converge(a, r, o, ctx).await?;
-    Ok(Observed {
-        props: r.props.clone(),
-        ..o.clone()
-    })
+    converged(r, o, async |o| converge(a, r, o, ctx).await).await
 }
 
 async fn converge(
