@@ -114,11 +114,16 @@ pub async fn run(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         .unwrap();
     let plan = compute::plan_install("acme", "d", &desired, &store.snapshot(), &observed, drivers)
         .unwrap();
+    apply(plan, drivers, &store).await
+}
+
+/// Applies `plan` and collects what happened.
+async fn apply(plan: Plan, drivers: &Drivers, store: &Store) -> Run {
     let events = Recording::default();
     let engine = Engine {
         installation: "acme",
         drivers,
-        store: &store,
+        store,
         events: &events,
         options: Options::default(),
     };
@@ -161,18 +166,5 @@ pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         .await
         .unwrap();
     let plan = compute::plan_destroy("acme", "d", &desired, &store.snapshot(), &observed);
-    let events = Recording::default();
-    let engine = Engine {
-        installation: "acme",
-        drivers,
-        store: &store,
-        events: &events,
-        options: Options::default(),
-    };
-    let summary = engine.apply(&plan).await.unwrap();
-    Run {
-        plan,
-        summary,
-        events: events.events(),
-    }
+    apply(plan, drivers, &store).await
 }
