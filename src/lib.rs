@@ -16,5 +16,6 @@ pub mod render;
 pub mod secret;
 pub mod spec;
 pub mod tls;
+pub mod wait;
 
 pub use error::Error;

@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::kind::*;
 use super::ownership::Tags;
-use super::wait::{self, Backoff};
 use super::{database, eks, gateways, iam, network, network_delete, nodegroup, routing};
 use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed, diff_props};
 use crate::plan::{FieldChange, Resource};
 use crate::providers::Ownership;
 use crate::spec::{Spec, Timeouts};
+use crate::wait::{self, Backoff};
 
 /// An observed-only prop: `false` while a resource that is waited for
 /// (NAT gateway, database, cluster, node group) is not ready yet, so a rerun

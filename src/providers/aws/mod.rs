@@ -50,16 +50,14 @@ mod setup;
 pub mod support;
 #[cfg(feature = "aws")]
 pub mod token;
-#[cfg(feature = "aws")]
-pub mod wait;
 
+#[cfg(feature = "aws")]
+pub use crate::wait::Backoff;
 #[cfg(feature = "aws")]
 pub use driver::{Aws, AwsDriver, Clients, NOT_READY, Options, sdk_config};
 pub use ownership::{TAG_ADDRESS, TAG_INSTALLATION};
 #[cfg(feature = "aws")]
 pub use support::*;
-#[cfg(feature = "aws")]
-pub use wait::Backoff;
 
 use std::sync::Arc;
 
