@@ -13,6 +13,7 @@ pub mod kind;
 pub mod names;
 pub mod outputs;
 pub mod ownership;
+pub mod props;
 
 #[cfg(feature = "aws")]
 pub mod blocked;
@@ -64,7 +65,7 @@ pub use support::*;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
@@ -164,13 +165,25 @@ impl Cloud for AwsCloud {
         } else {
             "internet-facing"
         };
-        let annotations = json!({
-            "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme,
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        });
+        let annotations = [
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                scheme,
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
         LoadBalancer {
-            annotations: annotations.as_object().cloned().unwrap_or_default(),
+            annotations,
             static_ip: false,
         }
     }
