@@ -36,15 +36,10 @@ fn normalize(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn sdk_err(what: &str, e: impl std::error::Error) -> DriverError {
-    // The SDK's Display is terse; its source chain says what happened.
-    let mut msg = format!("{what}: {e}");
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        msg.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    DriverError::new(Failure::Transient, msg)
+fn sdk_err(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> DriverError {
+    // The SDK's Display is terse; its source chain (kept, and printed by
+    // the one renderer) says what happened.
+    DriverError::new(Failure::Transient, format!("Route53 {what} failed")).with_source(e)
 }
 
 impl Route53 {

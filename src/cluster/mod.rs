@@ -42,6 +42,13 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Input(String),
+    /// A file the run needs could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ClusterError {
@@ -79,7 +86,7 @@ pub fn register(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(ToString::to_string).collect())
+        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
@@ -122,7 +129,11 @@ pub async fn doctor(
     let mut pre = Vec::new();
     let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     for p in problems {
-        pre.push(Check::new("inputs", Status::Fail, p.to_string()));
+        pre.push(Check::new(
+            "inputs",
+            Status::Fail,
+            crate::error::one_line(&p),
+        ));
     }
     let helm = helm::Helm::default();
     #[cfg(feature = "aws")]

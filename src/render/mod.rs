@@ -36,10 +36,18 @@ pub struct Inputs {
 pub enum RenderError {
     #[error("chart version `{0}` is not supported")]
     UnsupportedChart(String),
-    #[error("cannot render template {template}: {message}")]
-    Template { template: String, message: String },
-    #[error("template {template} rendered invalid YAML: {message}")]
-    Yaml { template: String, message: String },
+    #[error("cannot render template {template}")]
+    Template {
+        template: String,
+        #[source]
+        source: tera::Error,
+    },
+    #[error("template {template} rendered invalid YAML")]
+    Yaml {
+        template: String,
+        #[source]
+        source: crate::spec::yaml::SyntaxError,
+    },
     #[error("platform.values must be a mapping")]
     ValuesNotMapping,
 }
@@ -245,17 +253,9 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
 
 /// Renders one template with `ctx`; an undefined variable is an error.
 pub fn render_template(name: &str, text: &str, ctx: &Value) -> Result<String, RenderError> {
-    let template_err = |e: tera::Error| {
-        let mut message = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            message.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        RenderError::Template {
-            template: name.into(),
-            message,
-        }
+    let template_err = |source: tera::Error| RenderError::Template {
+        template: name.into(),
+        source,
     };
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
@@ -289,9 +289,9 @@ pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
     let (name, text) = line.template();
     let rendered = render_template(name, text, &context(spec, inputs, line))?;
     let mut values = crate::spec::yaml::parse(name, &rendered)
-        .map_err(|e| RenderError::Yaml {
+        .map_err(|source| RenderError::Yaml {
             template: name.into(),
-            message: e.to_string(),
+            source,
         })?
         .to_json();
     match &spec.platform.values {
@@ -334,7 +334,8 @@ mod tests {
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
         let e = render_template("t", "a: {{ nope }}\n", &json!({"yes": 1})).unwrap_err();
-        assert!(e.to_string().contains("nope"), "{e}");
+        let text = crate::error::one_line(&e);
+        assert!(text.contains("nope"), "{text}");
         assert_eq!(
             render_template("t", "a: {{ yes }}\n", &json!({"yes": 1})).unwrap(),
             "a: 1\n"
@@ -370,8 +371,8 @@ mod tests {
             for key in printed {
                 let mut ctx = full.clone();
                 assert!(ctx.as_object_mut().unwrap().remove(key).is_some(), "{key}");
-                let e = render_template(name, text, &ctx).unwrap_err();
-                assert!(e.to_string().contains(key), "{key}: {e}");
+                let e = crate::error::one_line(&render_template(name, text, &ctx).unwrap_err());
+                assert!(e.contains(key), "{key}: {e}");
             }
         }
     }

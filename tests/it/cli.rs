@@ -229,3 +229,23 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     assert_eq!(out.status.code(), Some(6));
     assert!(text(&out.stderr).contains("another liftoff run holds the lock"));
 }
+
+#[test]
+fn a_yaml_syntax_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "apiVersion: liftoff.dev/v1\nkind: [Installation\n",
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["validate", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("error: s.yaml:"), "{err}");
+    assert!(
+        !err.contains("caused by"),
+        "the message is printed once: {err}"
+    );
+    assert!(lines.last().unwrap().starts_with("hint: "), "{err}");
+}
