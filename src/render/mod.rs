@@ -13,13 +13,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::cluster::objects::SecretKind;
 use crate::spec::{AuthKind, Provider, Spec};
 
-pub const TLS_SECRET: &str = "astronomer-tls";
-pub const BOOTSTRAP_SECRET: &str = "astronomer-bootstrap";
-pub const SMTP_SECRET: &str = "astronomer-smtp";
-pub const PRIVATE_CA_SECRET: &str = "private-root-ca";
-pub const REGISTRY_SECRET: &str = "astronomer-registry";
+// The secrets' names, which the values refer to: from their one source,
+// [`SecretKind::name`].
+pub const TLS_SECRET: &str = SecretKind::Tls.name();
+pub const BOOTSTRAP_SECRET: &str = SecretKind::Bootstrap.name();
+pub const SMTP_SECRET: &str = SecretKind::Smtp.name();
+pub const PRIVATE_CA_SECRET: &str = SecretKind::PrivateCa.name();
+pub const REGISTRY_SECRET: &str = SecretKind::Registry.name();
 
 const TEMPLATE_0_37: &str = include_str!("../../templates/values-0.37.yaml.tera");
 const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");

@@ -345,7 +345,13 @@ fn manifests_are_adoptable_and_redacted() {
             "Secret/astronomer-registry",
         ]
     );
-    for o in &m {
+    // The namespace install applies: the installation label, no Helm
+    // metadata (the release goes into it; Helm does not own it).
+    assert_eq!(
+        m[0]["metadata"],
+        json!({"name": "astro", "labels": {"liftoff.dev/installation": "snap"}})
+    );
+    for o in &m[1..] {
         let md = &o["metadata"];
         assert_eq!(md["labels"]["app.kubernetes.io/managed-by"], json!("Helm"));
         assert_eq!(
@@ -372,6 +378,71 @@ fn manifests_are_adoptable_and_redacted() {
         false,
     );
     assert_eq!(without.len(), 3);
+}
+
+/// `render --manifests` lists exactly the objects install applies: the
+/// cluster graph's namespace and secrets, for every profile, with and
+/// without a private CA, SMTP and an air-gap registry that is switched off.
+#[test]
+fn render_manifests_list_what_install_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = [
+        "aws-standard",
+        "aws-existing-network",
+        "gcp-standard",
+        "existing-cluster",
+        "airgapped",
+        "sandbox",
+    ];
+    let extras = ["", "  smtp:\n    url: {fromEnv: SMTP_URL}\n"];
+    let mut compared = 0;
+    for profile in profiles {
+        for extra in extras {
+            let base = profile_spec(dir.path(), profile, "0.37.7", extra);
+            for private_ca in [false, true] {
+                for airgap_off in [false, true] {
+                    let mut spec = base.clone();
+                    if airgap_off {
+                        // A registry given but the air gap off: no pull secret.
+                        let Some(a) = spec.airgap.as_mut() else {
+                            continue;
+                        };
+                        a.enabled = false;
+                    }
+                    let facts = liftoff::plan::graph::Facts { private_ca };
+                    let install: Vec<String> =
+                        liftoff::cluster::graph::resources(&spec, &[], &facts)
+                            .iter()
+                            .filter_map(|r| match r.kind.as_str() {
+                                "cluster.namespace" => {
+                                    Some(format!("Namespace/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                "cluster.secret" => {
+                                    Some(format!("Secret/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                    let rendered: Vec<String> = render::manifests::manifests(&spec, private_ca)
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{}/{}",
+                                o["kind"].as_str().unwrap(),
+                                o["metadata"]["name"].as_str().unwrap()
+                            )
+                        })
+                        .collect();
+                    assert_eq!(
+                        rendered, install,
+                        "{profile} {extra:?} private CA {private_ca} air gap off {airgap_off}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 24, "{compared}");
 }
 
 #[test]
