@@ -87,13 +87,17 @@ impl Error {
             Error::State(StateError::Locked { .. }) => Some(
                 "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
             ),
+            Error::State(StateError::Format { source, .. }) => source.hint(),
             Error::State(StateError::Corrupt { .. }) => {
                 Some("restore the file from its backup, or move it away and re-run: liftoff adopts what it finds by tag".into())
             }
             Error::State(_) => None,
             Error::Observe(e) => e.source.hint.clone().or_else(|| Some("check credentials, region and network access, then re-run".into())),
             Error::Driver(e) => e.hint.clone(),
-            Error::PlanFile { .. } => Some("create it again with `liftoff plan --out FILE`".into()),
+            Error::PlanFile { source, .. } => source
+                .downcast_ref::<crate::plan::format::FormatError>()
+                .and_then(|f| f.hint())
+                .or_else(|| Some("create it again with `liftoff plan --out FILE`".into())),
             Error::StalePlan { .. } => Some("make a new plan with `liftoff plan --out FILE`, review it, and install that".into()),
             Error::ApplyFailed { .. } => {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())

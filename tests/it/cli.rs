@@ -249,3 +249,43 @@ fn a_yaml_syntax_error_is_printed_once() {
     );
     assert!(lines.last().unwrap().starts_with("hint: "), "{err}");
 }
+
+#[test]
+fn files_of_a_newer_format_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    with_tls_files(dir.path());
+    std::fs::write(dir.path().join("s.yaml"), EXISTING).unwrap();
+    std::fs::write(
+        dir.path().join("plan.json"),
+        r#"{"format": 99, "installation": "onprem", "purpose": "install", "specDigest": "", "observedDigest": "", "changes": []}"#,
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["install", "plan.json", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "caused by: the saved plan has format 99, newer than this liftoff reads (up to 1)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: a newer liftoff wrote it"), "{err}");
+
+    std::fs::create_dir_all(dir.path().join(".liftoff")).unwrap();
+    std::fs::write(
+        dir.path().join(".liftoff/onprem.state.json"),
+        r#"{"format": 2, "installation": "onprem", "serial": 1, "resources": {}}"#,
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["plan", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: cannot read state file"), "{err}");
+    assert!(
+        err.contains(
+            "caused by: the state file has format 2, newer than this liftoff reads (up to 1)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: a newer liftoff wrote it"), "{err}");
+}
