@@ -423,6 +423,7 @@ pub(super) fn to_driver(e: ClusterError) -> DriverError {
         ClusterError::Read { path, source } => {
             DriverError::permanent(format!("cannot read {}", path.display())).with_source(source)
         }
+        ClusterError::Handoff(e) => e,
     }
 }
 

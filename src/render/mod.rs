@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::cluster::objects::SecretKind;
-use crate::spec::{AuthKind, Provider, Spec};
+use crate::spec::{AuthKind, Spec};
 
 // The secrets' names, which the values refer to: from their one source,
 // [`SecretKind::name`].
@@ -28,11 +28,22 @@ const TEMPLATE_0_37: &str = include_str!("../../templates/values-0.37.yaml.tera"
 const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");
 
 /// What the values depend on besides the spec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inputs {
     /// The certificate chain ends in a private CA (see [`crate::tls::Material`]):
     /// the platform is told to trust the `private-root-ca` secret.
     pub private_ca: bool,
+    /// The cloud's load balancer settings (none without a cloud).
+    pub load_balancer: LoadBalancer,
+}
+
+/// The Service annotations (and static address support) the cloud's load
+/// balancer controller reads; each cloud gives its own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadBalancer {
+    pub annotations: Map<String, Value>,
+    /// Whether `platform.loadBalancerIp` (a reserved static address) applies.
+    pub static_ip: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,46 +148,6 @@ fn images(registry: &str) -> Value {
     })
 }
 
-/// The load balancer Service annotations for the cloud and exposure.
-fn ingress_annotations(provider: Provider, private: bool) -> Map<String, Value> {
-    let pairs: &[(&str, &str)] = match (provider, private) {
-        (Provider::Aws, true) => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internal",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-        ],
-        (Provider::Aws, false) => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internet-facing",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-        ],
-        (Provider::Gcp, true) => &[("networking.gke.io/load-balancer-type", "Internal")],
-        _ => &[],
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::from(*v)))
-        .collect()
-}
-
 /// The template context: every variable the templates use, always defined.
 fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
     let p = &spec.platform;
@@ -238,8 +209,8 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
             "runtime": format!("{release_host}/astronomer-runtime"),
         },
         "private_load_balancer": p.private_load_balancer,
-        "ingress_annotations": ingress_annotations(spec.cloud.provider, p.private_load_balancer),
-        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| spec.cloud.provider == Provider::Gcp),
+        "ingress_annotations": inputs.load_balancer.annotations,
+        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| inputs.load_balancer.static_ip),
         "auth": {
             "local": p.auth.local,
             "public_signups": p.auth.public_signups,

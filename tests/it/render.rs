@@ -4,9 +4,15 @@
 
 use std::path::Path;
 
-use liftoff::render::{self, Inputs};
+use liftoff::compose::render_inputs;
+use liftoff::render;
 use liftoff::spec::{self, Spec};
 use serde_json::{Value, json};
+
+/// The values of `spec` with its cloud's inputs and no private CA.
+fn values_of(spec: &Spec) -> Result<Value, render::RenderError> {
+    render::values(spec, &render_inputs(spec, false))
+}
 
 pub const CHARTS: [&str; 3] = ["0.37.7", "1.0.2", "2.0.0"];
 
@@ -57,9 +63,7 @@ fn values_of_every_profile_and_chart_line() {
     for (profile, _) in spec::profiles::BUILTIN {
         for version in CHARTS {
             let spec = profile_spec(dir.path(), profile, version, "");
-            let inputs = Inputs {
-                private_ca: profile == &"sandbox",
-            };
+            let inputs = render_inputs(&spec, profile == &"sandbox");
             let yaml = render::values_yaml(&spec, &inputs).unwrap();
             insta::assert_snapshot!(format!("values-{profile}-{version}"), yaml);
             seen += 1;
@@ -96,7 +100,7 @@ fn values_with_every_option_on_gcp() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
         let spec = profile_spec(dir.path(), "gcp-standard", version, FULL);
-        let yaml = render::values_yaml(&spec, &Inputs { private_ca: true }).unwrap();
+        let yaml = render::values_yaml(&spec, &render_inputs(&spec, true)).unwrap();
         insta::assert_snapshot!(format!("values-full-gcp-{version}"), yaml);
     }
 }
@@ -104,21 +108,15 @@ fn values_with_every_option_on_gcp() {
 #[test]
 fn the_chart_lines_differ_where_the_charts_do() {
     let dir = tempfile::tempdir().unwrap();
-    let v037 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "0.37.7", FULL),
-        &Inputs::default(),
-    )
+    let v037 = values_of(&profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "0.37.7",
+        FULL,
+    ))
     .unwrap();
-    let v1 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "1.0.2", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
-    let v2 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "2.0.0", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
+    let v1 = values_of(&profile_spec(dir.path(), "existing-cluster", "1.0.2", FULL)).unwrap();
+    let v2 = values_of(&profile_spec(dir.path(), "existing-cluster", "2.0.0", FULL)).unwrap();
     assert_eq!(at(&v037, "global.postgresqlEnabled"), &json!(false));
     assert_eq!(at(&v037, "global.postgresql"), &Value::Null);
     for v in [&v1, &v2] {
@@ -173,15 +171,12 @@ fn the_chart_lines_differ_where_the_charts_do() {
 #[test]
 fn private_load_balancers_get_their_cloud_annotations() {
     let dir = tempfile::tempdir().unwrap();
-    let aws = render::values(
-        &profile_spec(
-            dir.path(),
-            "aws-standard",
-            "0.37.7",
-            "  privateLoadBalancer: true\n",
-        ),
-        &Inputs::default(),
-    )
+    let aws = values_of(&profile_spec(
+        dir.path(),
+        "aws-standard",
+        "0.37.7",
+        "  privateLoadBalancer: true\n",
+    ))
     .unwrap();
     let a = at(&aws, "nginx.ingressAnnotations");
     assert_eq!(
@@ -194,11 +189,7 @@ fn private_load_balancers_get_their_cloud_annotations() {
     );
     assert_eq!(at(&aws, "nginx.privateLoadBalancer"), &json!(true));
 
-    let gcp = render::values(
-        &profile_spec(dir.path(), "gcp-standard", "1.0.2", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
+    let gcp = values_of(&profile_spec(dir.path(), "gcp-standard", "1.0.2", FULL)).unwrap();
     assert_eq!(
         at(&gcp, "nginx.ingressAnnotations"),
         &json!({"networking.gke.io/load-balancer-type": "Internal"})
@@ -228,11 +219,7 @@ pub fn strings(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 fn air_gapped_values_name_only_the_private_registry() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
-        let v = render::values(
-            &profile_spec(dir.path(), "airgapped", version, ""),
-            &Inputs::default(),
-        )
-        .unwrap();
+        let v = values_of(&profile_spec(dir.path(), "airgapped", version, "")).unwrap();
         let reg = "registry.internal.example.com/astronomer";
         assert_eq!(at(&v, "global.privateRegistry.enabled"), &json!(true));
         assert_eq!(at(&v, "global.privateRegistry.repository"), &json!(reg));
@@ -287,8 +274,8 @@ fn air_gapped_values_name_only_the_private_registry() {
 fn private_ca_is_trusted_only_when_there_is_one() {
     let dir = tempfile::tempdir().unwrap();
     let spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
-    let with = render::values(&spec, &Inputs { private_ca: true }).unwrap();
-    let without = render::values(&spec, &Inputs { private_ca: false }).unwrap();
+    let with = render::values(&spec, &render_inputs(&spec, true)).unwrap();
+    let without = render::values(&spec, &render_inputs(&spec, false)).unwrap();
     assert_eq!(
         at(&with, "global.privateCaCerts"),
         &json!([render::PRIVATE_CA_SECRET])
@@ -309,7 +296,7 @@ fn private_ca_is_trusted_only_when_there_is_one() {
 fn unsupported_chart_versions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let spec = profile_spec(dir.path(), "existing-cluster", "0.36.4", "");
-    let e = render::values(&spec, &Inputs::default()).unwrap_err();
+    let e = values_of(&spec).unwrap_err();
     assert_eq!(e.to_string(), "chart version `0.36.4` is not supported");
     assert!(e.hint().unwrap().contains("0.37.x, 1.x and 2.x"));
 }
@@ -409,7 +396,10 @@ fn render_manifests_list_what_install_applies() {
                         };
                         a.enabled = false;
                     }
-                    let facts = liftoff::plan::graph::Facts { private_ca };
+                    let facts = liftoff::cluster::graph::Facts {
+                        private_ca,
+                        ..Default::default()
+                    };
                     let install: Vec<String> =
                         liftoff::cluster::graph::resources(&spec, &[], &facts)
                             .iter()
