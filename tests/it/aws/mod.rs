@@ -4,6 +4,7 @@
 mod destroy;
 mod existing;
 mod install;
+mod state_format;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
