@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::plan::compute::ObserveError;
+use crate::plan::compute::{ObserveError, PlanError};
 use crate::plan::driver::DriverError;
 use crate::plan::state::StateError;
 use crate::render::RenderError;
@@ -38,6 +38,8 @@ pub enum Error {
     Observe(#[from] ObserveError),
     #[error(transparent)]
     Driver(#[from] DriverError),
+    #[error(transparent)]
+    Plan(PlanError),
     #[error("cannot read saved plan {}", path.display())]
     PlanFile {
         path: PathBuf,
@@ -60,6 +62,15 @@ pub enum Error {
     Input(String, Option<String>),
 }
 
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Driver(d) => Error::Driver(d),
+            refused => Error::Plan(refused),
+        }
+    }
+}
+
 impl From<crate::providers::CloudError> for Error {
     fn from(e: crate::providers::CloudError) -> Self {
         Error::Input(e.message, e.hint)
@@ -69,9 +80,11 @@ impl From<crate::providers::CloudError> for Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spec(_) | Error::Tls(_) | Error::PlanFile { .. } | Error::Input(..) => {
-                exit::INVALID_INPUT
-            }
+            Error::Spec(_)
+            | Error::Tls(_)
+            | Error::PlanFile { .. }
+            | Error::Input(..)
+            | Error::Plan(_) => exit::INVALID_INPUT,
             Error::Render(RenderError::UnsupportedChart(_) | RenderError::ValuesNotMapping) => {
                 exit::INVALID_INPUT
             }
@@ -100,6 +113,7 @@ impl Error {
             Error::State(_) => None,
             Error::Observe(e) => e.source.hint.clone().or_else(|| Some("check credentials, region and network access, then re-run".into())),
             Error::Driver(e) => e.hint.clone(),
+            Error::Plan(e) => e.hint(),
             Error::PlanFile { source, .. } => source
                 .downcast_ref::<crate::plan::format::FormatError>()
                 .and_then(|f| f.hint())

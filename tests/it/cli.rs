@@ -289,3 +289,23 @@ fn files_of_a_newer_format_are_refused_with_a_clear_message() {
     );
     assert!(err.contains("hint: a newer liftoff wrote it"), "{err}");
 }
+
+#[test]
+fn plan_on_gcp_stops_saying_it_is_not_implemented_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    with_tls_files(dir.path());
+    std::fs::write(
+        dir.path().join("liftoff.yaml"),
+        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: gcp-standard\nmetadata:\n  name: acme\ncloud:\n  project: my-project\nplatform:\n  baseDomain: astro.example.com\n  tls:\n    certFile: ./tls/cert.pem\n    keyFile: ./tls/key.pem\n",
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["plan"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: installing on GCP is not implemented yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -1,6 +1,7 @@
 //! The AWS cloud phase against moto: the real `liftoff` binary talks to moto
 //! through the recording proxy; assertions read moto with the SDK.
 
+mod changes;
 mod destroy;
 mod existing;
 mod install;
