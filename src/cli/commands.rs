@@ -347,6 +347,7 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
     }
     let inputs = render::Inputs {
         private_ca: material.private_ca_pem.is_some(),
+        ..Default::default()
     };
     let spec = &loaded.spec;
     if cli.output == Output::Json {

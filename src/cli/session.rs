@@ -181,6 +181,7 @@ pub(super) fn cluster_inputs(
         spec,
         &crate::render::Inputs {
             private_ca: facts.private_ca,
+            ..Default::default()
         },
     )?;
     let checks = material

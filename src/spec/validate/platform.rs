@@ -161,6 +161,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
         );
     }
     tls(c, spec, base_dir);
+    deployment_namespaces(c, p);
     if p.load_balancer_ip.is_some() && spec.cloud.provider == Provider::Aws {
         c.error(
             "platform.loadBalancerIp",
@@ -238,6 +239,45 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 format!("platform.values overrides global.{key}, a secret name liftoff sets"),
                 "liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself",
             );
+        }
+    }
+}
+
+/// The namespaces Airflow deployments may use: required in least-privilege
+/// mode (namespace pools are the only way the chart hosts Airflow without
+/// cluster roles), each a valid, distinct namespace other than the
+/// platform's own.
+fn deployment_namespaces(c: &mut Checker, p: &Platform) {
+    if p.least_privilege && p.deployment_namespaces.is_empty() {
+        c.error(
+            "platform.leastPrivilege",
+            "leastPrivilege needs the namespaces Airflow deployments may use",
+            "list them in platform.deploymentNamespaces, e.g. `deploymentNamespaces: [airflow-team-a, airflow-team-b]`",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, ns) in p.deployment_namespaces.iter().enumerate() {
+        let path = format!("platform.deploymentNamespaces[{i}]");
+        if !is_dns_label(ns) {
+            c.error(
+                &path,
+                format!("`{ns}` is not a valid namespace"),
+                "lowercase letters, digits and '-', at most 63 characters",
+            );
+        } else if ns == &p.namespace {
+            c.error(
+                &path,
+                format!("`{ns}` is the platform's own namespace"),
+                "Airflow deployments need namespaces of their own",
+            );
+        } else if ns.starts_with("kube-") || ns == "default" {
+            c.error(
+                &path,
+                format!("`{ns}` is a namespace Kubernetes keeps for itself"),
+                "choose a namespace of your own",
+            );
+        } else if !seen.insert(ns.as_str()) {
+            c.error(&path, format!("`{ns}` is listed twice"), "");
         }
     }
 }
