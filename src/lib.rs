@@ -13,5 +13,6 @@ pub mod render;
 pub mod secret;
 pub mod spec;
 pub mod tls;
+pub mod wait;
 
 pub use error::Error;

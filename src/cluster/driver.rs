@@ -23,6 +23,7 @@ use super::{ClusterError, FIELD_MANAGER, loadbalancer, pods};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, Driver, DriverError, Failure, Lookup, Observed};
 use crate::spec::Spec;
+use crate::wait::{self, Backoff};
 
 /// Drives `cluster.namespace`, `cluster.secret.*` and `cluster.helm_release`.
 pub struct ClusterDriver {
@@ -34,8 +35,9 @@ pub struct ClusterDriver {
     zone_lookup: Option<Arc<dyn ZoneLookup>>,
     extra_checks: Vec<Check>,
     input_problems: Vec<String>,
+    /// `timeouts.loadBalancer`.
     lb_deadline: Duration,
-    lb_poll: Duration,
+    lb_backoff: Backoff,
     connected: OnceCell<(Connection, kube::Client)>,
     preflight: OnceCell<Result<(), String>>,
     /// Where the database login comes from when the cloud phase creates it.
@@ -51,6 +53,7 @@ impl ClusterDriver {
         connector: Arc<dyn Connector>,
         inputs: Inputs,
     ) -> Self {
+        let lb_deadline = wait::deadline(&spec.timeouts.load_balancer, Duration::from_secs(600));
         ClusterDriver {
             spec,
             base_dir,
@@ -60,8 +63,8 @@ impl ClusterDriver {
             zone_lookup: None,
             extra_checks: Vec::new(),
             input_problems: Vec::new(),
-            lb_deadline: Duration::from_secs(600),
-            lb_poll: Duration::from_secs(5),
+            lb_deadline,
+            lb_backoff: Backoff::from_env(),
             connected: OnceCell::new(),
             preflight: OnceCell::new(),
             database_source: None,
@@ -120,10 +123,12 @@ impl ClusterDriver {
         self.input_problems = problems;
         self
     }
-    /// How long to wait for the load balancer's address, and how often to look.
+    /// How long to wait for the load balancer's address (instead of
+    /// `timeouts.loadBalancer`), and the first delay between looks (doubling
+    /// up to 15 times that).
     pub fn with_load_balancer_wait(mut self, deadline: Duration, poll: Duration) -> Self {
         self.lb_deadline = deadline;
-        self.lb_poll = poll;
+        self.lb_backoff = Backoff::from_base(poll);
         self
     }
 
@@ -407,12 +412,15 @@ impl ClusterDriver {
         ctx.recorder.created(&id, base.clone()).await?;
         let service = loadbalancer::nginx_service(&self.spec);
         let (_, client) = self.require().await?;
-        let lb = loadbalancer::wait(&client, self.ns(), &service, self.lb_deadline, self.lb_poll, &progress)
-            .await
-            .map_err(|e| {
-                DriverError::new(Failure::Timeout, e.to_string())
-                    .with_hint("check the cloud's load balancer controller and service events; re-run to wait again")
-            })?;
+        let lb = loadbalancer::wait(
+            &client,
+            self.ns(),
+            &service,
+            self.lb_deadline,
+            self.lb_backoff,
+            ctx.recorder,
+        )
+        .await?;
         ctx.recorder.progress(&format!("load balancer {lb}"));
         let mut outputs = base;
         outputs["loadBalancer"] = lb.into();
@@ -438,7 +446,7 @@ fn namespace_observed(name: &str) -> Observed {
     }
 }
 
-fn to_driver(e: ClusterError) -> DriverError {
+pub(super) fn to_driver(e: ClusterError) -> DriverError {
     match e {
         ClusterError::Connect(m) => DriverError::new(Failure::Transient, format!("cannot connect to Kubernetes: {m}"))
             .with_hint("check the kubeconfig and context (cluster.kubeconfig, cluster.context) and network access"),

@@ -420,6 +420,10 @@ pub struct Timeouts {
     pub nat: String,
     #[serde(default = "t20m")]
     pub helm: String,
+    /// How long the platform's load balancer may take to get its address
+    /// after the Helm release is installed.
+    #[serde(default = "t10m")]
+    pub load_balancer: String,
 }
 
 impl Default for Timeouts {
@@ -430,6 +434,7 @@ impl Default for Timeouts {
             database: t40m(),
             nat: t10m(),
             helm: t20m(),
+            load_balancer: t10m(),
         }
     }
 }

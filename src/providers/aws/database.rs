@@ -9,10 +9,10 @@ use aws_sdk_rds::types::Tag;
 use serde_json::{Value, json};
 
 pub use super::password::{MASTER_USER, password, password_path};
-use super::wait::{self, Poll};
 use super::{Aws, base_props, dep_ids, error, id_of, prop};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 fn rds_tags(a: &Aws, address: &str, name: &str) -> Vec<Tag> {
     a.opts

@@ -11,10 +11,10 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Value, json};
 
-use super::wait::{self, Poll};
 use super::{Aws, base_props, dep_ids, error, id_of, prop};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 pub(super) fn strings(v: &Value) -> Vec<String> {
     v.as_array()

@@ -6,10 +6,10 @@ use aws_sdk_ec2::types::{DomainType, Filter, NatGatewayState, ResourceType};
 use serde_json::{Value, json};
 
 use super::network::tag_filters;
-use super::wait::{self, Poll};
 use super::{Aws, base_props, dep_id, error, pick_owned, prop, tag_spec};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();

@@ -20,7 +20,6 @@ pub mod outputs;
 pub mod password;
 pub mod routing;
 pub mod token;
-pub mod wait;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,7 +33,8 @@ use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed, diff_p
 use crate::plan::{FieldChange, Resource};
 use crate::spec::{Spec, Timeouts};
 
-pub use wait::Backoff;
+use crate::wait;
+pub use crate::wait::Backoff;
 
 /// Tag naming the installation that owns a resource.
 pub const TAG_INSTALLATION: &str = "liftoff.dev/installation";

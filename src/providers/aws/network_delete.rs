@@ -4,9 +4,9 @@
 //! waited out for a while, then reported as `Blocked` naming what is left.
 
 use super::blocked::blocked;
-use super::wait::{self, Poll};
 use super::{Aws, error};
 use crate::plan::driver::{Context, DriverError, Failure, Observed};
+use crate::wait::{self, Poll};
 
 /// Deletes, waiting (up to the backoff's patience) while AWS says something
 /// still uses it: ENIs of a deleted NAT gateway or EKS cluster linger for a

@@ -9,10 +9,10 @@ use aws_sdk_eks::types::{NodegroupScalingConfig, NodegroupStatus, Taint, TaintEf
 use serde_json::{Value, json};
 
 use super::eks::{merge, owned, strings, tags};
-use super::wait::{self, Poll};
 use super::{Aws, base_props, dep_ids, error, prop};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
     let s = g.scaling_config();

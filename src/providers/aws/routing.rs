@@ -7,13 +7,13 @@ use serde_json::{Value, json};
 
 use super::blocked::blocked;
 use super::network::tag_filters;
-use super::wait::{self, Poll};
 use super::{
     Aws, base_props, converged, dep_id, dep_ids, error, id_of, pick_owned, prop,
     record_then_converge, tag_spec,
 };
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();

@@ -385,6 +385,7 @@ pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
         ("database", &t.database),
         ("nat", &t.nat),
         ("helm", &t.helm),
+        ("loadBalancer", &t.load_balancer),
     ] {
         if parse_duration(value).is_none() {
             c.error(

@@ -506,3 +506,53 @@ async fn a_token_connector_is_asked_again_for_each_use() {
     // Six reads, the preflight, six writes and the load balancer wait.
     assert!(minting.calls.load(std::sync::atomic::Ordering::SeqCst) >= 14);
 }
+
+#[tokio::test]
+async fn the_load_balancer_wait_ends_at_its_spec_deadline_naming_the_key() {
+    // A ready cluster whose nginx Service never gets an address.
+    let kube = crate::support::kube::FakeKube::start("31").await;
+    kube.ready_cluster("astronomer", "some-other-service", LB);
+    let helm = crate::support::helm::FakeHelm::new("v3.16.2");
+    let spec = spec(|v| v["timeouts"] = serde_json::json!({"loadBalancer": "1s"}));
+    let conn = liftoff::cluster::Connection::Token {
+        endpoint: kube.url.clone(),
+        ca_pem: None,
+        token: liftoff::secret::Redacted::new("test-token".into()),
+    };
+    // No `with_load_balancer_wait`: the deadline comes from the spec.
+    let d = liftoff::cluster::ClusterDriver::new(
+        spec.clone(),
+        helm.path().to_path_buf(),
+        std::sync::Arc::new(conn),
+        inputs(),
+    )
+    .with_helm(liftoff::cluster::helm::Helm {
+        program: helm.program(),
+    });
+    let state = tempfile::tempdir().unwrap();
+    let r = run(&spec, &drivers(d), state.path()).await;
+    assert_eq!(r.summary.failed, 1, "{:?}", failures(&r.events));
+    let (error, hint) = r
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { error, hint, .. } => Some((error.clone(), hint.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        error,
+        "service astronomer/astronomer-nginx got no load balancer address within 1s"
+    );
+    assert!(
+        hint.as_deref()
+            .is_some_and(|h| h.contains("`timeouts.loadBalancer`")),
+        "{hint:?}"
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| matches!(e, Event::Progress { message, .. }
+        if message.starts_with("load balancer of astronomer-nginx: no address yet")))
+    );
+}
