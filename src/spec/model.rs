@@ -315,6 +315,11 @@ pub struct Tls {
     pub cert_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// A private CA's root certificate (PEM, and any intermediates it needs)
+    /// given apart from certFile: the chain is checked up to it and the
+    /// platform is told to trust it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Sandbox only: generate a self-signed wildcard certificate.
     #[serde(default)]
     pub self_signed: bool,

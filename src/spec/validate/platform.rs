@@ -299,6 +299,13 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "give your wildcard certificate with certFile and keyFile",
         );
     }
+    if t.self_signed && t.ca_file.is_some() {
+        c.error(
+            "platform.tls.caFile",
+            "`caFile` contradicts `selfSigned`",
+            "the sandbox generates its own CA; remove caFile",
+        );
+    }
     if !t.self_signed {
         for (field, file) in [("certFile", &t.cert_file), ("keyFile", &t.key_file)] {
             match file {
@@ -307,14 +314,30 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                     format!("platform.tls.{field} is required"),
                     "a wildcard certificate for *.<baseDomain>, PEM",
                 ),
-                Some(f) if !base_dir.join(f).is_file() => c.error(
-                    &format!("platform.tls.{field}"),
-                    format!("file not found: {}", f.display()),
-                    "paths are relative to the spec's folder",
-                ),
-                Some(_) => {}
+                Some(f) => file_exists(c, &format!("platform.tls.{field}"), base_dir, f),
             }
         }
+        if let Some(f) = &t.ca_file {
+            file_exists(c, "platform.tls.caFile", base_dir, f);
+        }
+    }
+}
+
+/// A file the spec names must be a file: a directory is said to be one.
+fn file_exists(c: &mut Checker, path: &str, base_dir: &Path, file: &Path) {
+    let full = base_dir.join(file);
+    if full.is_dir() {
+        c.error(
+            path,
+            format!("{} is a directory, not a file", file.display()),
+            "name the PEM file itself",
+        );
+    } else if !full.is_file() {
+        c.error(
+            path,
+            format!("file not found: {}", file.display()),
+            "paths are relative to the spec's folder",
+        );
     }
 }
 
