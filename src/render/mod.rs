@@ -9,6 +9,7 @@
 //! (tests/it/chart.rs renders the real charts and compares). Secrets are
 //! referenced by name only: no secret value is ever part of the values.
 
+pub mod archive;
 pub mod manifests;
 
 use std::collections::BTreeMap;

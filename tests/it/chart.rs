@@ -827,3 +827,55 @@ fn the_key_check_catches_a_key_the_chart_does_not_have() {
     ));
     assert!(declared("global.postgresqlEnabled", keys));
 }
+
+/// `liftoff validate` on a spec whose chart is the real archive `archive`
+/// (copied next to it) pinned at `version`: its exit code and stderr.
+fn validate_local_chart(archive: &str, version: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(chart_archive(archive), dir.path().join("astronomer.tgz")).unwrap();
+    let m = &crate::cli_render::materials()[0];
+    std::fs::write(dir.path().join("cert.pem"), &m.chain_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), m.key_pem.expose()).unwrap();
+    std::fs::write(
+        dir.path().join("liftoff.yaml"),
+        format!(
+            "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: existing-cluster\nmetadata:\n  name: local\nplatform:\n  baseDomain: astro.example.com\n  chart:\n    repository: ./astronomer.tgz\n    version: {version}\n  tls: {{certFile: cert.pem, keyFile: key.pem}}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .current_dir(dir.path())
+        .args(["validate"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_local_chart_archive_must_be_the_pinned_version() {
+    let (code, err) = validate_local_chart("1.2.0", "1.2.0");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = validate_local_chart("1.2.0", "0.37.7");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("liftoff.yaml:10:14: error: the chart archive ./astronomer.tgz is version 1.2.0, not 0.37.7"),
+        "{err}"
+    );
+    assert!(err.contains("set platform.chart.version to 1.2.0"), "{err}");
+}
+
+#[test]
+fn a_chart_line_without_a_template_is_refused_with_the_lines_supported() {
+    let (code, err) = validate_local_chart("0.37.7", "0.36.4");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("error: chart version `0.36.4` is not supported: liftoff has values for the chart lines 0.37.x, 1.x and 2.x"),
+        "{err}"
+    );
+    // The archive's own version is named too.
+    assert!(err.contains("is version 0.37.7, not 0.36.4"), "{err}");
+}

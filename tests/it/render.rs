@@ -369,7 +369,9 @@ fn private_ca_is_trusted_only_when_there_is_one() {
 #[test]
 fn unsupported_chart_versions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = profile_spec(dir.path(), "existing-cluster", "0.36.4", "");
+    // validate refuses it first (tests/it/chart.rs); render refuses it too.
+    let mut spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
+    spec.platform.chart.version = "0.36.4".into();
     let e = render::values(&spec, &Inputs::default()).unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -146,20 +146,27 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "use a Helm repository URL (https://...), an oci:// reference or a local .tgz",
         );
     }
-    if !p
+    let pinned = p
         .chart
         .version
         .split('.')
         .take(3)
         .all(|s| s.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        || p.chart.version.split('.').count() < 3
-    {
+        && p.chart.version.split('.').count() >= 3;
+    if !pinned {
         c.error(
             "platform.chart.version",
             format!("`{}` is not a pinned chart version", p.chart.version),
             "pin an exact version, e.g. 0.37.7",
         );
+    } else if let Err(e) = crate::render::ChartLine::of(&p.chart.version) {
+        c.error(
+            "platform.chart.version",
+            e.to_string(),
+            &e.hint().unwrap_or_default(),
+        );
     }
+    local_chart(c, p, base_dir);
     tls(c, spec, base_dir);
     deployment_namespaces(c, p);
     if p.load_balancer_ip.is_some() && spec.cloud.provider == Provider::Aws {
@@ -239,6 +246,52 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 format!("platform.values overrides global.{key}, a secret name liftoff sets"),
                 "liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself",
             );
+        }
+    }
+}
+
+/// A local chart archive must be the chart the spec pins: its own
+/// Chart.yaml names the chart and version that Helm will install, and the
+/// values are rendered for that version's chart line.
+fn local_chart(c: &mut Checker, p: &Platform, base_dir: &Path) {
+    let repo = &p.chart.repository;
+    let path = base_dir.join(repo);
+    if !repo.ends_with(".tgz") || repo.contains("://") || !path.is_file() {
+        return;
+    }
+    match crate::render::archive::read(&path) {
+        Err(e) => c.error(
+            "platform.chart.repository",
+            e.to_string(),
+            "point at the chart archive from the bundle (as `helm package` makes it)",
+        ),
+        Ok(meta) => {
+            if meta.name != p.chart.name {
+                c.error(
+                    "platform.chart.name",
+                    format!(
+                        "the chart archive {repo} holds the chart `{}`, not `{}`",
+                        meta.name, p.chart.name
+                    ),
+                    &format!(
+                        "set platform.chart.name to `{}`, or point at the {} chart's archive",
+                        meta.name, p.chart.name
+                    ),
+                );
+            }
+            if meta.version != p.chart.version {
+                c.error(
+                    "platform.chart.version",
+                    format!(
+                        "the chart archive {repo} is version {}, not {}",
+                        meta.version, p.chart.version
+                    ),
+                    &format!(
+                        "set platform.chart.version to {}, or point at the archive of {}",
+                        meta.version, p.chart.version
+                    ),
+                );
+            }
         }
     }
 }
