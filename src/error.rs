@@ -59,6 +59,12 @@ pub enum Error {
     Input(String, Option<String>),
 }
 
+impl From<crate::providers::CloudError> for Error {
+    fn from(e: crate::providers::CloudError) -> Self {
+        Error::Input(e.message, e.hint)
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -76,7 +76,7 @@ fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> 
 }
 
 fn validate(cli: &Cli) -> Result<(), Error> {
-    let loaded = spec::load(&cli.file).and_then(|mut l| {
+    let loaded = crate::compose::load(&cli.file).and_then(|mut l| {
         // The certificate is checked here rather than in spec::load: reading
         // and verifying it is the command's job, not every loader's.
         let (errors, warnings): (Vec<_>, Vec<_>) =
@@ -292,7 +292,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
             "installation": state.installation,
             "stateFile": store.path(),
             "resources": state.resources.iter().map(|(a, e)| json!({"address": a, "kind": e.kind, "status": e.status, "id": e.id, "outputs": display::redact(&e.outputs)})).collect::<Vec<_>>(),
-            "outputs": cloud_outputs(&state),
+            "outputs": cloud_outputs(&loaded.spec, &state),
         })),
         Output::Text => {
             if state.resources.is_empty() {
@@ -316,7 +316,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
                     e.id.as_deref().unwrap_or("-")
                 );
             }
-            print_outputs_text(&cloud_outputs(&state));
+            print_outputs_text(&loaded.spec, &cloud_outputs(&loaded.spec, &state));
         }
     }
     Ok(())
@@ -345,10 +345,7 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
             eprintln!("warning: {w}");
         }
     }
-    let inputs = render::Inputs {
-        private_ca: material.private_ca_pem.is_some(),
-        ..Default::default()
-    };
+    let inputs = crate::compose::render_inputs(&loaded.spec, material.private_ca_pem.is_some());
     let spec = &loaded.spec;
     if cli.output == Output::Json {
         let mut doc = json!({
@@ -391,7 +388,8 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
+    let zones = crate::compose::cloud(&loaded.spec).and_then(|c| c.zone_lookup(&loaded.spec));
+    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones).await;
     crate::cluster::preflight::add_certificate_checks(
         &mut report,
         certificate_checks(cli, &loaded),

@@ -10,8 +10,6 @@
 //! never land in props, outputs, plans, state or errors.
 
 pub mod connect;
-#[cfg(feature = "aws")]
-pub mod dns;
 pub mod driver;
 pub mod graph;
 pub mod helm;
@@ -42,6 +40,10 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Input(String),
+    /// What the cloud phase hands over could not be had (its own message
+    /// and hint).
+    #[error(transparent)]
+    Handoff(crate::plan::driver::DriverError),
 }
 
 impl ClusterError {
@@ -51,8 +53,8 @@ impl ClusterError {
     }
 }
 
-/// Registers the cluster phase's drivers for a spec: `cluster.` always,
-/// `dns.record` on AWS builds. The connection is the spec's kubeconfig for
+/// Registers the cluster phase's driver for a spec (`cluster.`; the
+/// `dns.record` driver comes from the cloud, see [`Handoff`]). The connection is the spec's kubeconfig for
 /// an existing cluster; for a cluster the cloud phase creates, `connector`
 /// must come from that phase (see [`Connector`]), else reads find nothing
 /// and writes fail saying so. Secrets the spec names by file or variable
@@ -70,6 +72,7 @@ pub fn register(
     let Handoff {
         connector,
         database,
+        zones,
     } = handoff;
     use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
@@ -84,21 +87,20 @@ pub fn register(
     if let Some(source) = database {
         driver = driver.with_database_source(source);
     }
-    #[cfg(feature = "aws")]
-    if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
-        let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
-        driver = driver.with_zone_lookup(r53.clone());
-        drivers.register("dns.record", r53);
+    if let Some(zones) = zones {
+        driver = driver.with_zone_lookup(zones);
     }
     drivers.register("cluster.", Arc::new(driver));
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
-/// or the database: how to connect, and where the database login comes from.
+/// or the database: how to connect, where the database login comes from,
+/// and the DNS zones (when the cloud runs the spec's DNS zone).
 #[derive(Default)]
 pub struct Handoff {
     pub connector: Option<std::sync::Arc<dyn Connector>>,
     pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
+    pub zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
 }
 
 /// The connector of a cluster no phase has provided yet.
@@ -117,6 +119,7 @@ pub async fn doctor(
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
     connector: Option<std::sync::Arc<dyn Connector>>,
+    zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
 ) -> preflight::Report {
     use preflight::{Check, Status};
     let mut pre = Vec::new();
@@ -125,13 +128,7 @@ pub async fn doctor(
         pre.push(Check::new("inputs", Status::Fail, p.to_string()));
     }
     let helm = helm::Helm::default();
-    #[cfg(feature = "aws")]
-    let r53 = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
-        .then(|| dns::Route53::from_env(spec.cloud.region.clone(), None));
-    #[cfg(feature = "aws")]
-    let lookup = r53.as_ref().map(|r| r as &dyn preflight::ZoneLookup);
-    #[cfg(not(feature = "aws"))]
-    let lookup: Option<&dyn preflight::ZoneLookup> = None;
+    let lookup = zones.as_deref();
     let env = preflight::Env {
         helm: &helm,
         database: inputs.database.as_ref(),

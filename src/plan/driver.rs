@@ -101,7 +101,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// One output of a dependency, e.g. `ctx.dep_output("aws.vpc", "id")`.
+    /// One output of a dependency, by the dependency's address.
     pub fn dep_output(&self, address: &str, key: &str) -> Result<&Value, DriverError> {
         self.deps
             .get(&Address::new(address))
@@ -193,4 +193,18 @@ pub fn idempotency_token(installation: &str, address: &Address, nonce: u64) -> S
     use sha2::Digest;
     let d = sha2::Sha256::digest(format!("liftoff/{installation}/{address}/{nonce}"));
     hex::encode(&d[..16])
+}
+
+/// What the state has recorded so far in a run: a phase reads the outputs
+/// of another (the database endpoint) from here instead of asking the cloud
+/// again.
+pub trait Records: Send + Sync {
+    /// The outputs recorded for `address`, when it is recorded.
+    fn outputs(&self, address: &Address) -> Option<Value>;
+}
+
+impl Records for super::state::Store {
+    fn outputs(&self, address: &Address) -> Option<Value> {
+        self.get(address).map(|e| e.outputs)
+    }
 }

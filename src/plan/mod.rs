@@ -1,6 +1,7 @@
 //! Plans: what liftoff will create, adopt, change or delete, as a value
-//! computed from the resolved spec and the observed state, and the engine
-//! that carries one out.
+//! computed from desired resources and the observed state, and the engine
+//! that carries one out. Nothing here knows a cloud, a phase or the command
+//! line: resources, kinds and addresses are opaque to it.
 
 pub mod apply;
 pub mod compute;
@@ -16,7 +17,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A resource's stable name, e.g. `aws.subnet.private[a]` or `cluster.secret.tls`.
+/// A resource's stable name, given by the side that makes it (e.g. a
+/// cloud's subnet in one zone); the engine only compares them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Address(pub String);
@@ -40,7 +42,7 @@ impl fmt::Display for Address {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
     pub address: Address,
-    /// Which driver handles it, e.g. `aws.subnet`.
+    /// Which driver handles it: drivers are registered by kind prefix.
     pub kind: String,
     /// Desired configuration. Never holds a secret value.
     pub props: Value,
@@ -127,39 +129,6 @@ impl Change {
             deps: self.deps.clone(),
             delete_after: self.delete_after.clone(),
         }
-    }
-}
-
-/// Which part of an installation a command works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Everything.
-    #[default]
-    All,
-    /// The cloud: network, database, Kubernetes cluster and node groups.
-    Cloud,
-    /// Inside the cluster: namespace, secrets, the Helm release, DNS.
-    Cluster,
-}
-
-impl Phase {
-    /// Whether the resource at `address` belongs to this phase.
-    pub fn includes(self, address: &Address) -> bool {
-        let cluster_side =
-            address.as_str().starts_with("cluster.") || address.as_str().starts_with("dns.");
-        match self {
-            Phase::All => true,
-            Phase::Cloud => !cluster_side,
-            Phase::Cluster => cluster_side,
-        }
-    }
-
-    /// The part of `state` this phase covers.
-    pub fn state(self, state: &state::State) -> state::State {
-        let mut s = state.clone();
-        s.resources.retain(|a, _| self.includes(a));
-        s
     }
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::spec::{AuthKind, Provider, Spec};
+use crate::spec::{AuthKind, Spec};
 
 pub const TLS_SECRET: &str = "astronomer-tls";
 pub const BOOTSTRAP_SECRET: &str = "astronomer-bootstrap";
@@ -33,15 +33,30 @@ const TEMPLATE_2_X: &str = include_str!("../../templates/values-2.x.yaml.tera");
 pub const SUPPORTED_LINES: &str = "0.37.x, 1.x and 2.x";
 
 /// What the values depend on besides the spec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inputs {
     /// The certificate chain ends in a private CA (see [`crate::tls::Material`]):
     /// the platform is told to trust the `private-root-ca` secret.
     pub private_ca: bool,
-    /// The AWS Load Balancer Controller runs in the cluster (found by the
-    /// preflight): the nginx Service gets the annotations it acts on
-    /// instead of the in-tree cloud provider's.
-    pub aws_load_balancer_controller: bool,
+    /// The cloud's load balancer settings (none without a cloud).
+    pub load_balancer: LoadBalancer,
+    /// The cloud's own load balancer controller runs in the cluster (the
+    /// AWS Load Balancer Controller, found by the preflight): the nginx
+    /// Service gets the annotations that controller acts on.
+    pub load_balancer_controller: bool,
+}
+
+/// The Service annotations (and static address support) the cloud's load
+/// balancer controller reads; each cloud gives its own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadBalancer {
+    /// What the cloud provider built into Kubernetes acts on.
+    pub annotations: Map<String, Value>,
+    /// What the cloud's add-on load balancer controller acts on, when it
+    /// has one and it runs in the cluster (see [`Inputs::load_balancer_controller`]).
+    pub controller_annotations: Option<Map<String, Value>>,
+    /// Whether `platform.loadBalancerIp` (a reserved static address) applies.
+    pub static_ip: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,50 +162,6 @@ fn images(registry: &str, line: ChartLine) -> Value {
     })
 }
 
-/// The nginx Service annotations for the cloud and exposure, besides what
-/// the chart adds itself for `nginx.privateLoadBalancer` (the in-tree
-/// `aws-load-balancer-internal: "true"`, GKE's and Azure's internal
-/// annotations).
-///
-/// On AWS the annotations depend on who reconciles the Service: the AWS
-/// Load Balancer Controller, when the preflight finds it, provisions an
-/// NLB with IP targets from `aws-load-balancer-type: external`; without
-/// it, the in-tree cloud provider (present on every EKS cluster) makes an
-/// NLB from `aws-load-balancer-type: nlb` and ignores `external`.
-fn ingress_annotations(
-    provider: Provider,
-    private: bool,
-    aws_controller: bool,
-) -> Map<String, Value> {
-    const PREFIX: &str = "service.beta.kubernetes.io/aws-load-balancer-";
-    let pairs: Vec<(String, &str)> = match provider {
-        Provider::Aws if aws_controller => vec![
-            (
-                format!("{PREFIX}scheme"),
-                if private {
-                    "internal"
-                } else {
-                    "internet-facing"
-                },
-            ),
-            (format!("{PREFIX}type"), "external"),
-            (format!("{PREFIX}nlb-target-type"), "ip"),
-        ],
-        Provider::Aws => vec![(format!("{PREFIX}type"), "nlb")],
-        Provider::Gcp if private => {
-            vec![(
-                "networking.gke.io/load-balancer-type".to_string(),
-                "Internal",
-            )]
-        }
-        _ => Vec::new(),
-    };
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k, Value::from(v)))
-        .collect()
-}
-
 /// The Houston sign-in providers liftoff knows that the spec leaves out:
 /// turned off, so the defaults Houston ships with (Google on) do not apply.
 const KNOWN_PROVIDERS: [&str; 3] = ["google", "okta", "auth0"];
@@ -250,8 +221,11 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
         "airgap": airgap.is_some() && registry.is_some(),
         "images": registry.map_or_else(|| json!({"airflow": {}, "git_sync_relay": {}, "certgenerator": "", "default_airflow": ""}), |r| images(&r.repository, line)),
         "private_load_balancer": p.private_load_balancer,
-        "ingress_annotations": ingress_annotations(spec.cloud.provider, p.private_load_balancer, inputs.aws_load_balancer_controller),
-        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| spec.cloud.provider == Provider::Gcp),
+        "ingress_annotations": match (&inputs.load_balancer.controller_annotations, inputs.load_balancer_controller) {
+            (Some(a), true) => a,
+            _ => &inputs.load_balancer.annotations,
+        },
+        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| inputs.load_balancer.static_ip),
         "auth": {
             "local": p.auth.local,
             "public_signups": p.auth.public_signups,

@@ -103,8 +103,12 @@ const OPTIONS: [(&str, &str, &str, bool, bool); 8] = [
 fn cases(dir: &Path) -> Vec<Case> {
     let mut out = Vec::new();
     for (version, _) in REAL_CHARTS {
-        let mut add = |option: &'static str, profile: &str, extra: &str, inputs: Inputs| {
+        let mut add = |option: &'static str, profile: &str, extra: &str, private_ca, controller| {
             let spec = profile_spec(dir, profile, version, extra);
+            let inputs = Inputs {
+                load_balancer_controller: controller,
+                ..liftoff::compose::render_inputs(&spec, private_ca)
+            };
             let values = render::values(&spec, &inputs).unwrap();
             out.push(Case {
                 id: format!("{version}/{option}"),
@@ -116,18 +120,10 @@ fn cases(dir: &Path) -> Vec<Case> {
             });
         };
         for (profile, _) in liftoff::spec::profiles::BUILTIN {
-            let inputs = Inputs {
-                private_ca: *profile == "sandbox",
-                ..Default::default()
-            };
-            add(profile, profile, "", inputs);
+            add(profile, profile, "", *profile == "sandbox", false);
         }
         for (option, profile, extra, private_ca, controller) in OPTIONS {
-            let inputs = Inputs {
-                private_ca,
-                aws_load_balancer_controller: controller,
-            };
-            add(option, profile, extra, inputs);
+            add(option, profile, extra, private_ca, controller);
         }
     }
     out
@@ -547,7 +543,7 @@ fn check(c: &Case, objects: &[Value], defaults: &Value) -> Vec<String> {
     let (what, ok) = match (
         c.spec.cloud.provider,
         p.private_load_balancer,
-        c.inputs.aws_load_balancer_controller,
+        c.inputs.load_balancer_controller,
     ) {
         (Provider::Aws, private, true) => (
             "the AWS Load Balancer Controller's",
@@ -564,7 +560,8 @@ fn check(c: &Case, objects: &[Value], defaults: &Value) -> Vec<String> {
             "the in-tree AWS provider's",
             aws("type") == json!("nlb") && (aws("internal") == json!("true")) == private,
         ),
-        (Provider::Gcp, true, _) => (
+        // Without the `gcp` feature the build knows no GCP annotations.
+        (Provider::Gcp, true, _) if cfg!(feature = "gcp") => (
             "an internal GKE load balancer's",
             annotations["networking.gke.io/load-balancer-type"] == json!("Internal"),
         ),

@@ -4,9 +4,15 @@
 
 use std::path::Path;
 
-use liftoff::render::{self, Inputs};
+use liftoff::compose::render_inputs;
+use liftoff::render;
 use liftoff::spec::{self, Spec};
 use serde_json::{Value, json};
+
+/// The values of `spec` with its cloud's inputs and no private CA.
+fn values_of(spec: &Spec) -> Result<Value, render::RenderError> {
+    render::values(spec, &render_inputs(spec, false))
+}
 
 pub const CHARTS: [&str; 3] = ["0.37.7", "1.2.0", "2.1.0"];
 
@@ -65,10 +71,7 @@ fn values_of_every_profile_and_chart_line() {
     for (profile, _) in spec::profiles::BUILTIN {
         for version in CHARTS {
             let spec = profile_spec(dir.path(), profile, version, "");
-            let inputs = Inputs {
-                private_ca: profile == &"sandbox",
-                ..Default::default()
-            };
+            let inputs = render_inputs(&spec, profile == &"sandbox");
             let yaml = render::values_yaml(&spec, &inputs).unwrap();
             insta::assert_snapshot!(format!("values-{profile}-{version}"), yaml);
             seen += 1;
@@ -106,14 +109,7 @@ fn values_with_every_option_on_gcp() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
         let spec = profile_spec(dir.path(), "gcp-standard", version, FULL);
-        let yaml = render::values_yaml(
-            &spec,
-            &Inputs {
-                private_ca: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let yaml = render::values_yaml(&spec, &render_inputs(&spec, true)).unwrap();
         insta::assert_snapshot!(format!("values-full-gcp-{version}"), yaml);
     }
 }
@@ -121,21 +117,15 @@ fn values_with_every_option_on_gcp() {
 #[test]
 fn the_chart_lines_differ_where_the_charts_do() {
     let dir = tempfile::tempdir().unwrap();
-    let v037 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "0.37.7", FULL),
-        &Inputs::default(),
-    )
+    let v037 = values_of(&profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "0.37.7",
+        FULL,
+    ))
     .unwrap();
-    let v1 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "1.2.0", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
-    let v2 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "2.1.0", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
+    let v1 = values_of(&profile_spec(dir.path(), "existing-cluster", "1.2.0", FULL)).unwrap();
+    let v2 = values_of(&profile_spec(dir.path(), "existing-cluster", "2.1.0", FULL)).unwrap();
     // 0.37 and 1.2 turn the in-chart database off with postgresqlEnabled
     // (the subchart's condition), 2.x with postgresql.enabled.
     for v in [&v037, &v1] {
@@ -196,15 +186,12 @@ fn the_chart_lines_differ_where_the_charts_do() {
 #[test]
 fn private_load_balancers_get_their_cloud_annotations() {
     let dir = tempfile::tempdir().unwrap();
-    let aws = render::values(
-        &profile_spec(
-            dir.path(),
-            "aws-standard",
-            "0.37.7",
-            "  privateLoadBalancer: true\n",
-        ),
-        &Inputs::default(),
-    )
+    let aws = values_of(&profile_spec(
+        dir.path(),
+        "aws-standard",
+        "0.37.7",
+        "  privateLoadBalancer: true\n",
+    ))
     .unwrap();
     // Without the AWS Load Balancer Controller: the in-tree provider's NLB;
     // the chart itself adds `aws-load-balancer-internal: "true"` for
@@ -214,19 +201,17 @@ fn private_load_balancers_get_their_cloud_annotations() {
         &json!({"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})
     );
     // With it: the annotations the controller acts on.
-    let with_controller = render::values(
-        &profile_spec(
-            dir.path(),
-            "aws-standard",
-            "0.37.7",
-            "  privateLoadBalancer: true\n",
-        ),
-        &Inputs {
-            aws_load_balancer_controller: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let spec = profile_spec(
+        dir.path(),
+        "aws-standard",
+        "0.37.7",
+        "  privateLoadBalancer: true\n",
+    );
+    let inputs = render::Inputs {
+        load_balancer_controller: true,
+        ..render_inputs(&spec, false)
+    };
+    let with_controller = render::values(&spec, &inputs).unwrap();
     assert_eq!(
         at(&with_controller, "nginx.ingressAnnotations"),
         &json!({
@@ -237,11 +222,7 @@ fn private_load_balancers_get_their_cloud_annotations() {
     );
     assert_eq!(at(&aws, "nginx.privateLoadBalancer"), &json!(true));
 
-    let gcp = render::values(
-        &profile_spec(dir.path(), "gcp-standard", "1.2.0", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
+    let gcp = values_of(&profile_spec(dir.path(), "gcp-standard", "1.2.0", FULL)).unwrap();
     assert_eq!(
         at(&gcp, "nginx.ingressAnnotations"),
         &json!({"networking.gke.io/load-balancer-type": "Internal"})
@@ -271,11 +252,7 @@ pub fn strings(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 fn air_gapped_values_name_only_the_private_registry() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
-        let v = render::values(
-            &profile_spec(dir.path(), "airgapped", version, ""),
-            &Inputs::default(),
-        )
-        .unwrap();
+        let v = values_of(&profile_spec(dir.path(), "airgapped", version, "")).unwrap();
         let reg = "registry.internal.example.com/astronomer";
         assert_eq!(at(&v, "global.privateRegistry.enabled"), &json!(true));
         assert_eq!(at(&v, "global.privateRegistry.repository"), &json!(reg));
@@ -334,22 +311,8 @@ fn air_gapped_values_name_only_the_private_registry() {
 fn private_ca_is_trusted_only_when_there_is_one() {
     let dir = tempfile::tempdir().unwrap();
     let spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
-    let with = render::values(
-        &spec,
-        &Inputs {
-            private_ca: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let without = render::values(
-        &spec,
-        &Inputs {
-            private_ca: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let with = render::values(&spec, &render_inputs(&spec, true)).unwrap();
+    let without = render::values(&spec, &render_inputs(&spec, false)).unwrap();
     assert_eq!(
         at(&with, "global.privateCaCerts"),
         &json!([render::PRIVATE_CA_SECRET])
@@ -372,7 +335,7 @@ fn unsupported_chart_versions_are_refused() {
     // validate refuses it first (tests/it/chart.rs); render refuses it too.
     let mut spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
     spec.platform.chart.version = "0.36.4".into();
-    let e = render::values(&spec, &Inputs::default()).unwrap_err();
+    let e = values_of(&spec).unwrap_err();
     assert_eq!(
         e.to_string(),
         "chart version `0.36.4` is not supported: liftoff has values for the chart lines 0.37.x, 1.x and 2.x"

@@ -36,7 +36,7 @@ fn load(extra: &str) -> Result<spec::Loaded, SpecError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), "").unwrap();
     std::fs::write(dir.path().join("key.pem"), "").unwrap();
-    spec::load_str("s.yaml", &format!("{base}{extra}"), dir.path())
+    liftoff::compose::load_str("s.yaml", &format!("{base}{extra}"), dir.path())
 }
 
 /// The errors a spec produces, as `file:line: message`, joined by ` | `.

@@ -39,6 +39,7 @@ fn instance_view(d: &aws_sdk_rds::types::DbInstance, a: &Aws) -> (Value, Value) 
         "port": endpoint.and_then(|e| e.port()),
         "username": MASTER_USER,
         "passwordFile": password_path(a),
+        "publiclyAccessible": d.publicly_accessible(),
     });
     let props = json!({
         "engineVersion": d.engine_version(),

@@ -223,7 +223,7 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    let other = super::diff_props(&r.props, &o.props, &[]);
+    let other = crate::plan::driver::diff_props(&r.props, &o.props, &[]);
     if !other.is_empty() {
         return Err(DriverError::permanent(format!(
             "changing {} of {} in place is not supported yet",

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use liftoff::cluster::graph::Facts;
 use liftoff::cluster::helm::Helm;
 use liftoff::cluster::{ClusterDriver, Connection, DbLogin, Inputs};
 use liftoff::plan::apply::{Engine, Options};
 use liftoff::plan::driver::{Driver, Drivers};
 use liftoff::plan::events::{Event, Recording, Silent, Summary};
-use liftoff::plan::graph::Facts;
 use liftoff::plan::state::Store;
 use liftoff::plan::{Plan, compute};
 use liftoff::secret::Redacted;
@@ -106,6 +106,7 @@ pub async fn run(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         &[],
         &Facts {
             private_ca: spec.platform.tls.self_signed,
+            dns_records: spec.dns.is_some(),
         },
     );
     let store = Store::open(state_dir, "acme").unwrap();
@@ -159,6 +160,7 @@ pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         &[],
         &Facts {
             private_ca: spec.platform.tls.self_signed,
+            dns_records: spec.dns.is_some(),
         },
     );
     let store = Store::open(state_dir, "acme").unwrap();
