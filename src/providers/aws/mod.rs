@@ -156,21 +156,32 @@ impl Cloud for AwsCloud {
         outputs::text(outputs)
     }
 
-    /// The AWS Load Balancer Controller's annotations: a network load
-    /// balancer with IP targets, internal or internet-facing.
+    /// The nginx Service's annotations for a network load balancer,
+    /// internal or internet-facing. Two sets, because two controllers may
+    /// reconcile the Service: the in-tree cloud provider (on every EKS
+    /// cluster) makes an NLB from `aws-load-balancer-type: nlb` (internal
+    /// with `aws-load-balancer-internal: "true"`, which the chart adds for
+    /// `nginx.privateLoadBalancer`) and ignores `external`; the AWS Load
+    /// Balancer Controller, when the preflight finds it, takes Services
+    /// with `type: external` and reads `scheme` (its default is internal,
+    /// so a public platform must say `internet-facing`) and IP targets.
     fn load_balancer(&self, private: bool) -> LoadBalancer {
         let scheme = if private {
             "internal"
         } else {
             "internet-facing"
         };
-        let annotations = json!({
+        let in_tree = json!({
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        });
+        let controller = json!({
             "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme,
             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
         });
         LoadBalancer {
-            annotations: annotations.as_object().cloned().unwrap_or_default(),
+            annotations: in_tree.as_object().cloned().unwrap_or_default(),
+            controller_annotations: controller.as_object().cloned(),
             static_ip: false,
         }
     }

@@ -106,6 +106,7 @@ impl Cloud for GcpCloud {
         };
         LoadBalancer {
             annotations: annotations.as_object().cloned().unwrap_or_default(),
+            controller_annotations: None,
             static_ip: true,
         }
     }
