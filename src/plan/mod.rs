@@ -8,6 +8,7 @@ pub mod compute;
 pub mod display;
 pub mod driver;
 pub mod events;
+pub mod format;
 pub mod graph;
 pub mod state;
 
@@ -173,6 +174,14 @@ impl Change {
 
 /// The format version of saved plans.
 pub const PLAN_FORMAT: u32 = 1;
+
+/// The saved plan's format and the steps from each older one.
+pub const PLAN_FILE: format::Format = format::Format {
+    what: "saved plan",
+    current: PLAN_FORMAT,
+    // One step per format after 1, in order (see `format`).
+    steps: &[],
+};
 
 /// A plan: computed from spec + observed state, applied exactly as saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -157,33 +157,37 @@ impl Cloud for AwsCloud {
         outputs::text(outputs)
     }
 
-    /// The AWS Load Balancer Controller's annotations: a network load
-    /// balancer with IP targets, internal or internet-facing.
+    /// The nginx Service's annotations for a network load balancer,
+    /// internal or internet-facing. Two sets, because two controllers may
+    /// reconcile the Service: the in-tree cloud provider (on every EKS
+    /// cluster) makes an NLB from `aws-load-balancer-type: nlb` (internal
+    /// with `aws-load-balancer-internal: "true"`, which the chart adds for
+    /// `nginx.privateLoadBalancer`) and ignores `external`; the AWS Load
+    /// Balancer Controller, when the preflight finds it, takes Services
+    /// with `type: external` and reads `scheme` (its default is internal,
+    /// so a public platform must say `internet-facing`) and IP targets.
     fn load_balancer(&self, private: bool) -> LoadBalancer {
         let scheme = if private {
             "internal"
         } else {
             "internet-facing"
         };
-        let annotations = [
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                scheme,
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::from(v)))
-        .collect();
         LoadBalancer {
-            annotations,
+            annotations: object(&[("service.beta.kubernetes.io/aws-load-balancer-type", "nlb")]),
+            controller_annotations: Some(object(&[
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                    scheme,
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-type",
+                    "external",
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                    "ip",
+                ),
+            ])),
             static_ip: false,
         }
     }
@@ -195,4 +199,12 @@ impl Cloud for AwsCloud {
     fn ownership(&self) -> &dyn Ownership {
         &ownership::Tags
     }
+}
+
+/// Annotations as a JSON object, in the order given.
+fn object(pairs: &[(&str, &str)]) -> serde_json::Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
 }

@@ -110,6 +110,7 @@ impl Cloud for GcpCloud {
             .collect();
         LoadBalancer {
             annotations,
+            controller_annotations: None,
             static_ip: true,
         }
     }
