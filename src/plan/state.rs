@@ -325,7 +325,7 @@ mod tests {
         };
         assert!(matches!(source, FormatError::TooNew { .. }));
         assert_eq!(
-            crate::error::one_line(&e),
+            crate::chain::one_line(&e),
             format!(
                 "cannot read state file {}: the state file has format {}, newer than this liftoff reads (up to {STATE_FORMAT})",
                 dir.path().join("demo.state.json").display(),
