@@ -153,18 +153,12 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
         source,
     };
     let bytes = std::fs::read(path).map_err(|e| plan_err(Box::new(e)))?;
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
-    if plan.format != plan::PLAN_FORMAT {
-        return Err(plan_err(
-            format!(
-                "plan format {} is not supported (expected {})",
-                plan.format,
-                plan::PLAN_FORMAT
-            )
-            .into(),
-        ));
-    }
-    Ok(plan)
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
+    plan::PLAN_FILE
+        .upgrade(&mut value)
+        .map_err(|e| plan_err(Box::new(e)))?;
+    serde_json::from_value(value).map_err(|e| plan_err(Box::new(e)))
 }
 
 async fn install(

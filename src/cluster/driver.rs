@@ -464,6 +464,9 @@ pub(super) fn to_driver(e: ClusterError) -> DriverError {
             .with_hint("check the kubeconfig and context (cluster.kubeconfig, cluster.context) and network access"),
         ClusterError::Api { what, source } => api_err(what)(source),
         ClusterError::Input(m) => DriverError::permanent(m),
+        ClusterError::Read { path, source } => {
+            DriverError::permanent(format!("cannot read {}", path.display())).with_source(source)
+        }
         ClusterError::Handoff(e) => e,
     }
 }

@@ -34,28 +34,9 @@ pub struct Facts {
     pub dns_records: bool,
 }
 
-/// Which of the platform's secrets the spec needs.
+/// Which of the platform's secrets the spec needs ([`SecretKind::wanted`]).
 pub fn secrets_wanted(spec: &Spec, facts: &Facts) -> Vec<SecretKind> {
-    let mut out = vec![SecretKind::Tls];
-    if spec.database.is_some() {
-        out.push(SecretKind::Bootstrap);
-    }
-    if spec.platform.smtp.is_some() {
-        out.push(SecretKind::Smtp);
-    }
-    // A chain ending in a private CA (the sandbox's self-signed one, or the
-    // customer's own): the platform's components must trust it.
-    if facts.private_ca {
-        out.push(SecretKind::PrivateCa);
-    }
-    if spec
-        .airgap
-        .as_ref()
-        .is_some_and(|a| a.enabled && a.registry.as_ref().is_some_and(|r| r.pull_secret.is_some()))
-    {
-        out.push(SecretKind::Registry);
-    }
-    out
+    SecretKind::wanted(spec, facts.private_ca)
 }
 
 /// Desired props of a secret: never its values.

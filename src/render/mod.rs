@@ -17,13 +17,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::cluster::objects::SecretKind;
 use crate::spec::{AuthKind, Spec};
 
-pub const TLS_SECRET: &str = "astronomer-tls";
-pub const BOOTSTRAP_SECRET: &str = "astronomer-bootstrap";
-pub const SMTP_SECRET: &str = "astronomer-smtp";
-pub const PRIVATE_CA_SECRET: &str = "private-root-ca";
-pub const REGISTRY_SECRET: &str = "astronomer-registry";
+// The secrets' names, which the values refer to: from their one source,
+// [`SecretKind::name`].
+pub const TLS_SECRET: &str = SecretKind::Tls.name();
+pub const BOOTSTRAP_SECRET: &str = SecretKind::Bootstrap.name();
+pub const SMTP_SECRET: &str = SecretKind::Smtp.name();
+pub const PRIVATE_CA_SECRET: &str = SecretKind::PrivateCa.name();
+pub const REGISTRY_SECRET: &str = SecretKind::Registry.name();
 
 const TEMPLATE_0_37: &str = include_str!("../../templates/values-0.37.yaml.tera");
 const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");
@@ -65,10 +68,18 @@ pub enum RenderError {
         "chart version `{0}` is not supported: liftoff has values for the chart lines {SUPPORTED_LINES}"
     )]
     UnsupportedChart(String),
-    #[error("cannot render template {template}: {message}")]
-    Template { template: String, message: String },
-    #[error("template {template} rendered invalid YAML: {message}")]
-    Yaml { template: String, message: String },
+    #[error("cannot render template {template}")]
+    Template {
+        template: String,
+        #[source]
+        source: tera::Error,
+    },
+    #[error("template {template} rendered invalid YAML")]
+    Yaml {
+        template: String,
+        #[source]
+        source: crate::spec::yaml::SyntaxError,
+    },
     #[error("platform.values must be a mapping")]
     ValuesNotMapping,
 }
@@ -243,17 +254,9 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
 
 /// Renders one template with `ctx`; an undefined variable is an error.
 pub fn render_template(name: &str, text: &str, ctx: &Value) -> Result<String, RenderError> {
-    let template_err = |e: tera::Error| {
-        let mut message = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            message.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        RenderError::Template {
-            template: name.into(),
-            message,
-        }
+    let template_err = |source: tera::Error| RenderError::Template {
+        template: name.into(),
+        source,
     };
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
@@ -287,9 +290,9 @@ pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
     let (name, text) = line.template();
     let rendered = render_template(name, text, &context(spec, inputs, line))?;
     let mut values = crate::spec::yaml::parse(name, &rendered)
-        .map_err(|e| RenderError::Yaml {
+        .map_err(|source| RenderError::Yaml {
             template: name.into(),
-            message: e.to_string(),
+            source,
         })?
         .to_json();
     match &spec.platform.values {
@@ -334,7 +337,8 @@ mod tests {
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
         let e = render_template("t", "a: {{ nope }}\n", &json!({"yes": 1})).unwrap_err();
-        assert!(e.to_string().contains("nope"), "{e}");
+        let text = crate::error::one_line(&e);
+        assert!(text.contains("nope"), "{text}");
         assert_eq!(
             render_template("t", "a: {{ yes }}\n", &json!({"yes": 1})).unwrap(),
             "a: 1\n"
@@ -370,8 +374,8 @@ mod tests {
             for key in printed {
                 let mut ctx = full.clone();
                 assert!(ctx.as_object_mut().unwrap().remove(key).is_some(), "{key}");
-                let e = render_template(name, text, &ctx).unwrap_err();
-                assert!(e.to_string().contains(key), "{key}: {e}");
+                let e = crate::error::one_line(&render_template(name, text, &ctx).unwrap_err());
+                assert!(e.contains(key), "{key}: {e}");
             }
         }
     }

@@ -49,11 +49,12 @@ pub enum TlsError {
     NotConfigured,
     #[error("a self-signed certificate is only allowed with the sandbox profile")]
     SelfSignedNotAllowed,
-    #[error("cannot read {}: {error}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// `certFile` or `keyFile`.
         field: &'static str,
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
     #[error("{} is a directory, not a file", path.display())]
@@ -163,11 +164,12 @@ pub enum TlsError {
         issuer_index: usize,
         issuer: String,
     },
-    #[error("cannot generate the sandbox certificate: {0}")]
-    Generate(String),
-    #[error("cannot keep the sandbox certificate in {}: {error}", path.display())]
+    #[error("cannot generate the sandbox certificate")]
+    Generate(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot keep the sandbox certificate in {}", path.display())]
     Keep {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
 }
@@ -389,8 +391,30 @@ pub fn diagnose(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
             severity: Severity::Error,
             pos: at(e.field()),
             path: e.field().into(),
-            message: e.to_string(),
+            message: crate::error::one_line(&e),
             hint: e.hint(),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_errors_keep_their_cause_and_print_it_once() {
+        let e = TlsError::Read {
+            field: "certFile",
+            path: "tls/cert.pem".into(),
+            error: std::io::Error::from(std::io::ErrorKind::IsADirectory),
+        };
+        assert_eq!(e.to_string(), "cannot read tls/cert.pem");
+        let line = crate::error::one_line(&e);
+        assert_eq!(line, "cannot read tls/cert.pem: is a directory");
+        let e = TlsError::Generate(Box::new(std::io::Error::other("no entropy")));
+        assert_eq!(
+            crate::error::render_chain(&e, None),
+            "error: cannot generate the sandbox certificate\n  caused by: no entropy"
+        );
     }
 }

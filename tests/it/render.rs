@@ -374,7 +374,13 @@ fn manifests_are_adoptable_and_redacted() {
             "Secret/astronomer-registry",
         ]
     );
-    for o in &m {
+    // The namespace install applies: the installation label, no Helm
+    // metadata (the release goes into it; Helm does not own it).
+    assert_eq!(
+        m[0]["metadata"],
+        json!({"name": "astro", "labels": {"liftoff.dev/installation": "snap"}})
+    );
+    for o in &m[1..] {
         let md = &o["metadata"];
         assert_eq!(md["labels"]["app.kubernetes.io/managed-by"], json!("Helm"));
         assert_eq!(
@@ -403,6 +409,74 @@ fn manifests_are_adoptable_and_redacted() {
     assert_eq!(without.len(), 3);
 }
 
+/// `render --manifests` lists exactly the objects install applies: the
+/// cluster graph's namespace and secrets, for every profile, with and
+/// without a private CA, SMTP and an air-gap registry that is switched off.
+#[test]
+fn render_manifests_list_what_install_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = [
+        "aws-standard",
+        "aws-existing-network",
+        "gcp-standard",
+        "existing-cluster",
+        "airgapped",
+        "sandbox",
+    ];
+    let extras = ["", "  smtp:\n    url: {fromEnv: SMTP_URL}\n"];
+    let mut compared = 0;
+    for profile in profiles {
+        for extra in extras {
+            let base = profile_spec(dir.path(), profile, "0.37.7", extra);
+            for private_ca in [false, true] {
+                for airgap_off in [false, true] {
+                    let mut spec = base.clone();
+                    if airgap_off {
+                        // A registry given but the air gap off: no pull secret.
+                        let Some(a) = spec.airgap.as_mut() else {
+                            continue;
+                        };
+                        a.enabled = false;
+                    }
+                    let facts = liftoff::cluster::graph::Facts {
+                        private_ca,
+                        ..Default::default()
+                    };
+                    let install: Vec<String> =
+                        liftoff::cluster::graph::resources(&spec, &[], &facts)
+                            .iter()
+                            .filter_map(|r| match r.kind.as_str() {
+                                "cluster.namespace" => {
+                                    Some(format!("Namespace/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                "cluster.secret" => {
+                                    Some(format!("Secret/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                    let rendered: Vec<String> = render::manifests::manifests(&spec, private_ca)
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{}/{}",
+                                o["kind"].as_str().unwrap(),
+                                o["metadata"]["name"].as_str().unwrap()
+                            )
+                        })
+                        .collect();
+                    assert_eq!(
+                        rendered, install,
+                        "{profile} {extra:?} private CA {private_ca} air gap off {airgap_off}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 24, "{compared}");
+}
+
 #[test]
 fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -417,4 +491,45 @@ fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
             "liftoff.yaml:11:18: warning: platform.values overrides global.tlsSecret, a secret name liftoff sets (at `platform.values.global.tlsSecret`)\n    hint: liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself"
         ]
     );
+}
+
+#[test]
+fn manifests_include_the_namespaces_for_airflow_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "2.1.0",
+        "  leastPrivilege: true\n  deploymentNamespaces: [airflow-a, airflow-b]\n",
+    );
+    let m = render::manifests::manifests(&spec, false);
+    let namespaces: Vec<_> = m
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap(),
+                o["metadata"]["labels"]["liftoff.dev/installation"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        namespaces,
+        [
+            ("astronomer", "snap"),
+            ("airflow-a", "snap"),
+            ("airflow-b", "snap")
+        ]
+    );
+    let v = values_of(&spec).unwrap();
+    assert_eq!(
+        at(
+            &v,
+            "global.namespaceManagement.namespacePools.namespaces.names"
+        ),
+        &json!(["airflow-a", "airflow-b"])
+    );
+    assert_eq!(at(&v, "global.clusterRoles"), &json!(false));
 }

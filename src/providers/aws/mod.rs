@@ -17,6 +17,8 @@ pub mod ownership;
 #[cfg(feature = "aws")]
 pub mod blocked;
 #[cfg(feature = "aws")]
+pub mod changes;
+#[cfg(feature = "aws")]
 pub mod database;
 #[cfg(feature = "aws")]
 pub mod dns;

@@ -37,8 +37,24 @@ async fn install_applies_secrets_runs_helm_and_rerun_is_a_noop() {
             .all(|c| c.action == Action::Create)
     );
 
-    // The namespace and every secret, by server-side apply as `liftoff`.
-    assert!(kube.get("/api/v1/namespaces", "astronomer").is_some());
+    // The namespace and every secret, by server-side apply as `liftoff`:
+    // the very objects `render --manifests` shows (secret values aside).
+    let rendered = liftoff::render::manifests::manifests(&spec, true);
+    let ns = kube.get("/api/v1/namespaces", "astronomer").unwrap();
+    assert_eq!(ns["metadata"]["labels"], rendered[0]["metadata"]["labels"]);
+    assert_eq!(
+        ns["metadata"]["labels"],
+        serde_json::json!({"liftoff.dev/installation": "acme"})
+    );
+    for m in &rendered[1..] {
+        let live = kube
+            .get(SECRETS, m["metadata"]["name"].as_str().unwrap())
+            .unwrap();
+        for field in ["name", "namespace", "labels", "annotations"] {
+            assert_eq!(live["metadata"][field], m["metadata"][field], "{field}");
+        }
+        assert_eq!(live["type"], m["type"]);
+    }
     let mut names = kube.names(SECRETS);
     names.sort();
     assert_eq!(
