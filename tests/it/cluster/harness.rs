@@ -64,6 +64,7 @@ pub fn inputs() -> Inputs {
         smtp_url: Some(Redacted::new(SMTP.into())),
         registry_dockerconfig: None,
         values_yaml: Some(VALUES.into()),
+        values_yaml_with_controller: None,
     }
 }
 
