@@ -371,9 +371,21 @@ impl ClusterDriver {
         conn: &Connection,
         ctx: &Context<'_>,
     ) -> Result<Observed, DriverError> {
-        let values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
+        let mut values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
             DriverError::permanent("the chart values were not rendered for this run")
         })?;
+        if let Some(with_controller) = self.inputs.values_yaml_with_controller.as_deref() {
+            let (_, client) = self.require().await?;
+            if loadbalancer::aws_controller_installed(&client)
+                .await
+                .map_err(to_driver)?
+            {
+                ctx.recorder.progress(
+                    "the AWS Load Balancer Controller runs in the cluster: the nginx Service gets its annotations",
+                );
+                values = with_controller;
+            }
+        }
         let (version, _) = self.helm.version().await.map_err(helm_err)?;
         let target = conn.helm_target().map_err(to_driver)?;
         let progress = |line: &str| {

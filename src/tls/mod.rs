@@ -1,8 +1,9 @@
 //! The platform's wildcard TLS certificate: reading it from the spec's files
 //! (or generating one for the sandbox), and checking it before anything is
-//! installed: the key matches the leaf, the leaf covers `*.<baseDomain>` and
-//! `<baseDomain>`, every certificate is valid now, the key is RSA, and the
-//! chain links leaf → intermediates → root.
+//! installed: the key matches the leaf and is RSA of 2048 bits or more, the
+//! leaf's subjectAltName covers `*.<baseDomain>` and `<baseDomain>`, every
+//! certificate is valid now, and the chain links leaf → intermediates → a
+//! root that is publicly trusted or given (in certFile or caFile).
 //!
 //! The key stays in a [`Redacted`] from the moment it is read: no error,
 //! warning or log line carries it.

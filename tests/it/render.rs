@@ -492,3 +492,44 @@ fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
         ]
     );
 }
+
+#[test]
+fn manifests_include_the_namespaces_for_airflow_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "2.1.0",
+        "  leastPrivilege: true\n  deploymentNamespaces: [airflow-a, airflow-b]\n",
+    );
+    let m = render::manifests::manifests(&spec, false);
+    let namespaces: Vec<_> = m
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap(),
+                o["metadata"]["labels"]["liftoff.dev/installation"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        namespaces,
+        [
+            ("astronomer", "snap"),
+            ("airflow-a", "snap"),
+            ("airflow-b", "snap")
+        ]
+    );
+    let v = values_of(&spec).unwrap();
+    assert_eq!(
+        at(
+            &v,
+            "global.namespaceManagement.namespacePools.namespaces.names"
+        ),
+        &json!(["airflow-a", "airflow-b"])
+    );
+    assert_eq!(at(&v, "global.clusterRoles"), &json!(false));
+}
