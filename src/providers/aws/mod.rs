@@ -13,6 +13,7 @@ pub mod kind;
 pub mod names;
 pub mod outputs;
 pub mod ownership;
+pub mod props;
 
 #[cfg(feature = "aws")]
 pub mod blocked;
@@ -64,7 +65,7 @@ pub use support::*;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
@@ -171,17 +172,31 @@ impl Cloud for AwsCloud {
         } else {
             "internet-facing"
         };
-        let in_tree = json!({
-            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-        });
-        let controller = json!({
-            "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme,
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        });
+        let annotations = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect()
+        };
         LoadBalancer {
-            annotations: in_tree.as_object().cloned().unwrap_or_default(),
-            controller_annotations: controller.as_object().cloned(),
+            annotations: annotations(&[(
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "nlb",
+            )]),
+            controller_annotations: Some(annotations(&[
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                    scheme,
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-type",
+                    "external",
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                    "ip",
+                ),
+            ])),
             static_ip: false,
         }
     }
