@@ -76,6 +76,19 @@ pub fn release_props(spec: &Spec, facts: &Facts) -> Value {
     })
 }
 
+/// The address of a namespace for Airflow deployments.
+pub fn deployment_namespace_address(name: &str) -> Address {
+    Address::new(format!("cluster.deployment_namespace[{name}]"))
+}
+
+/// The namespace name in a [`deployment_namespace_address`].
+pub fn deployment_namespace_name(address: &Address) -> Option<&str> {
+    address
+        .as_str()
+        .strip_prefix("cluster.deployment_namespace[")?
+        .strip_suffix(']')
+}
+
 /// The wildcard record's name, `*.<baseDomain>`.
 pub fn wildcard_name(spec: &Spec) -> String {
     format!("*.{}", spec.platform.base_domain.trim_end_matches('.'))
@@ -95,6 +108,19 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
         delete_after: Vec::new(),
     });
     let mut release_deps = vec![namespace.clone()];
+    // The namespaces Airflow deployments may use: the chart puts its Roles
+    // in them, so they exist before the release.
+    for name in &spec.platform.deployment_namespaces {
+        let address = deployment_namespace_address(name);
+        release_deps.push(address.clone());
+        out.push(Resource {
+            address,
+            kind: "cluster.deployment_namespace".into(),
+            props: json!({"name": name}),
+            deps: after.to_vec(),
+            delete_after: Vec::new(),
+        });
+    }
     for kind in secrets_wanted(spec, facts) {
         let address = Address::new(kind.address());
         release_deps.push(address.clone());

@@ -28,6 +28,10 @@ pub struct Inputs {
     pub registry_dockerconfig: Option<Redacted<String>>,
     /// The chart values (`render::values_yaml`). Holds no secret values.
     pub values_yaml: Option<String>,
+    /// The same values for a cluster that runs the cloud's own load
+    /// balancer controller (the AWS Load Balancer Controller), when the
+    /// cloud has one: used instead when the cluster has it.
+    pub values_yaml_with_controller: Option<String>,
 }
 
 /// A PostgreSQL login.
@@ -189,6 +193,7 @@ impl Inputs {
             smtp_url,
             registry_dockerconfig,
             values_yaml,
+            values_yaml_with_controller,
         } = other;
         macro_rules! take {
             ($($f:ident),*) => { $( if $f.is_some() { self.$f = $f; } )* };
@@ -200,7 +205,8 @@ impl Inputs {
             database,
             smtp_url,
             registry_dockerconfig,
-            values_yaml
+            values_yaml,
+            values_yaml_with_controller
         );
     }
 }

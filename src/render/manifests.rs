@@ -1,5 +1,5 @@
 //! The objects liftoff creates in the cluster before Helm runs: the
-//! platform's namespace and the secrets its values reference by name (each
+//! platform's namespace, the namespaces for Airflow deployments, and the secrets its values reference by name (each
 //! secret with Helm's adoption metadata, so the release can take it over).
 //!
 //! What `liftoff render --manifests` prints: the very objects install
@@ -14,14 +14,21 @@ use crate::spec::Spec;
 /// Stands in for every secret value.
 pub const REDACTED: &str = "(redacted)";
 
-/// The namespace, then the secrets install applies for this spec
-/// ([`SecretKind::wanted`]), built by the same functions install uses.
+/// The namespace, the namespaces for Airflow deployments
+/// (`platform.deploymentNamespaces`, created when missing), then the
+/// secrets install applies for this spec ([`SecretKind::wanted`]), built by
+/// the same functions install uses.
 pub fn manifests(spec: &Spec, private_ca: bool) -> Vec<Value> {
     let p = &spec.platform;
     let mut out = vec![objects::namespace_manifest(
         &p.namespace,
         &spec.metadata.name,
     )];
+    out.extend(
+        p.deployment_namespaces
+            .iter()
+            .map(|name| objects::namespace_manifest(name, &spec.metadata.name)),
+    );
     out.extend(
         SecretKind::wanted(spec, private_ca)
             .into_iter()

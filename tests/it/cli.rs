@@ -140,7 +140,12 @@ fn with_placeholders(dir: &Path, profile: &str) {
     write_tls(dir, "tls/fullchain.pem", "tls/privkey.pem");
     if profile == "airgapped" {
         std::fs::create_dir_all(dir.join("liftoff-bundle")).unwrap();
-        std::fs::write(dir.join("astronomer-0.37.7.tgz"), "").unwrap();
+        // validate reads the archive's Chart.yaml: the real chart.
+        std::fs::copy(
+            crate::chart::chart_archive("0.37.7"),
+            dir.join("astronomer-0.37.7.tgz"),
+        )
+        .unwrap();
     }
 }
 

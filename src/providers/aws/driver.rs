@@ -154,7 +154,7 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverEr
     }
 }
 
-fn unknown(kind: &str) -> DriverError {
+pub(super) fn unknown(kind: &str) -> DriverError {
     DriverError::permanent(format!("the AWS driver does not handle `{kind}`"))
 }
 
