@@ -89,7 +89,7 @@ pub fn register(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
+        .with_input_problems(problems.iter().map(|p| crate::chain::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
@@ -135,7 +135,7 @@ pub async fn doctor(
         pre.push(Check::new(
             "inputs",
             Status::Fail,
-            crate::error::one_line(&p),
+            crate::chain::one_line(&p),
         ));
     }
     let helm = helm::Helm::default();

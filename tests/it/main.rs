@@ -8,6 +8,7 @@ mod cli_render;
 mod cluster;
 mod engine;
 mod helm;
+mod layers;
 mod render;
 mod spec;
 mod support;

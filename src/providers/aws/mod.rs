@@ -172,18 +172,9 @@ impl Cloud for AwsCloud {
         } else {
             "internet-facing"
         };
-        let annotations = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::from(*v)))
-                .collect()
-        };
         LoadBalancer {
-            annotations: annotations(&[(
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "nlb",
-            )]),
-            controller_annotations: Some(annotations(&[
+            annotations: object(&[("service.beta.kubernetes.io/aws-load-balancer-type", "nlb")]),
+            controller_annotations: Some(object(&[
                 (
                     "service.beta.kubernetes.io/aws-load-balancer-scheme",
                     scheme,
@@ -208,4 +199,12 @@ impl Cloud for AwsCloud {
     fn ownership(&self) -> &dyn Ownership {
         &ownership::Tags
     }
+}
+
+/// Annotations as a JSON object, in the order given.
+fn object(pairs: &[(&str, &str)]) -> serde_json::Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
 }
