@@ -2,6 +2,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod bad_specs;
 mod chart;
 mod cli;
 mod cli_render;

@@ -196,6 +196,15 @@ impl Cloud for AwsCloud {
         true
     }
 
+    fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller> {
+        Some(crate::cluster::loadbalancer::Controller {
+            name: "AWS Load Balancer Controller",
+            api_group: "elbv2.k8s.aws",
+            with: "the nginx Service gets its annotations (type external, IP targets, the scheme)",
+            without: "the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
+        })
+    }
+
     fn ownership(&self) -> &dyn Ownership {
         &ownership::Tags
     }
