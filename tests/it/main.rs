@@ -4,10 +4,12 @@
 mod aws;
 mod cli;
 mod cli_render;
+mod cli_ux;
 mod cluster;
 mod engine;
 mod helm;
 mod render;
+mod scripts;
 mod spec;
 mod support;
 mod tls;

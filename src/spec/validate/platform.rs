@@ -252,11 +252,19 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "use your certificate files, or selfSigned alone",
         );
     }
-    if t.self_signed && spec.profile.as_deref() != Some("sandbox") {
+    let sandbox = spec.profile.as_deref() == Some("sandbox");
+    if t.self_signed && !sandbox && !spec.metadata.trial {
         c.error(
             "platform.tls.selfSigned",
-            "a self-signed certificate is only allowed with the sandbox profile",
-            "give your wildcard certificate with certFile and keyFile",
+            "a self-signed certificate is only allowed on the sandbox profile or for a trial",
+            "give your wildcard certificate with certFile and keyFile; only for a throwaway trial, set `metadata.trial: true` (what `liftoff init --trial` writes)",
+        );
+    }
+    if t.self_signed && !sandbox && spec.metadata.trial {
+        c.warn(
+            "platform.tls.selfSigned",
+            "TRIAL ONLY: a self-signed certificate; browsers, the Astro CLI and Airflow clients will not trust this installation",
+            "for real use, give your wildcard certificate with certFile and keyFile and remove `metadata.trial`",
         );
     }
     if !t.self_signed {
@@ -270,7 +278,7 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 Some(f) if !base_dir.join(f).is_file() => c.error(
                     &format!("platform.tls.{field}"),
                     format!("file not found: {}", f.display()),
-                    "paths are relative to the spec's folder",
+                    "paths are relative to the spec's folder; get a wildcard certificate from your CA or Let's Encrypt (see the README's TLS certificate section), or for a throwaway trial only, `liftoff init --profile NAME --trial` writes a spec with a self-signed one",
                 ),
                 Some(_) => {}
             }
@@ -325,7 +333,7 @@ pub(super) fn airgap(c: &mut Checker, spec: &Spec, base_dir: &Path) {
         c.error(
             "airgap.bundle",
             format!("bundle not found: {}", b.display()),
-            "build one with `liftoff bundle create` on a connected machine",
+            "copy the bundle folder (the chart archive; on a connected machine `helm pull astronomer --repo https://helm.astronomer.io --version VERSION`) next to the spec, or correct the path (relative to the spec's folder)",
         );
     }
     if spec.platform.chart.repository.starts_with("http") {
