@@ -342,3 +342,26 @@ fn errors_in_a_built_in_profile_name_it_not_a_file() {
     assert!(!err.contains("bundle create"), "{err}");
     assert!(err.contains("built-in profile `airgapped`"), "{err}");
 }
+
+#[test]
+fn every_diagnostic_has_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "{HEAD}profile: sandbox\nmetadata:\n  name: acme\n  tags: [a]\nplatform:\n  baseDomain: a.example.com\n  loadBalancerIp: nope\n  alertEmails: [nobody]\ndatabase:\n  storageGb: lots\n  backupRetentionDays: 90\ncluster:\n  nodeGroups:\n    - {{name: a, instanceTypes: [m6i.large], min: 3, max: 2, desired: 3}}\n    - {{name: a, instanceTypes: [m6i.large], min: 1, max: 1, desired: 1}}\n"
+    );
+    std::fs::write(dir.path().join("s.yaml"), spec).unwrap();
+    let out = liftoff(
+        dir.path(),
+        &["validate", "-f", "s.yaml", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diagnostics = doc["diagnostics"].as_array().unwrap();
+    assert!(diagnostics.len() >= 5, "{doc:#}");
+    for d in diagnostics {
+        assert!(
+            d["hint"].as_str().is_some_and(|h| !h.is_empty()),
+            "no hint: {d:#}"
+        );
+    }
+}

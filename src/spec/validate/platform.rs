@@ -90,7 +90,7 @@ pub(super) fn database(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 c.error(
                     "database.backupRetentionDays",
                     "backups are kept 35 days at most",
-                    "",
+                    "use 0 to 35",
                 );
             }
         }
@@ -174,7 +174,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
         c.error(
             "platform.loadBalancerIp",
             format!("`{ip}` is not an IPv4 address"),
-            "",
+            "write four numbers separated by dots, e.g. 10.0.0.5",
         );
     }
     if !p.auth.local && p.auth.providers.is_empty() {
@@ -189,7 +189,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             c.error(
                 &format!("platform.auth.providers[{i}]"),
                 "clientId is required",
-                "",
+                "add the OAuth client id your identity provider issued for the platform",
             );
         }
         if matches!(a.kind, AuthKind::Okta | AuthKind::Auth0 | AuthKind::Oidc)
@@ -217,7 +217,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             c.error(
                 &format!("platform.alertEmails[{i}]"),
                 format!("`{e}` is not an e-mail address"),
-                "",
+                "write it as name@example.com",
             );
         }
     }
@@ -319,7 +319,7 @@ pub(super) fn airgap(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 c.error(
                     "airgap.registry.repository",
                     "the registry is `host[:port]/path`, without a scheme",
-                    "",
+                    "drop the `https://`, e.g. registry.example.com/astronomer",
                 );
             }
             if let Some(src) = &r.pull_secret {
