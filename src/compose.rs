@@ -131,5 +131,6 @@ pub fn render_inputs(spec: &Spec, private_ca: bool) -> crate::render::Inputs {
     crate::render::Inputs {
         private_ca,
         load_balancer,
+        load_balancer_controller: false,
     }
 }

@@ -193,18 +193,12 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
         source,
     };
     let bytes = std::fs::read(path).map_err(|e| plan_err(Box::new(e)))?;
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
-    if plan.format != plan::PLAN_FORMAT {
-        return Err(plan_err(
-            format!(
-                "plan format {} is not supported (expected {})",
-                plan.format,
-                plan::PLAN_FORMAT
-            )
-            .into(),
-        ));
-    }
-    Ok(plan)
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
+    plan::PLAN_FILE
+        .upgrade(&mut value)
+        .map_err(|e| plan_err(Box::new(e)))?;
+    serde_json::from_value(value).map_err(|e| plan_err(Box::new(e)))
 }
 
 async fn install(
@@ -242,7 +236,7 @@ async fn install(
     }
     // A saved plan was reviewed when it was made; otherwise ask.
     if saved.is_none() && !yes {
-        confirm_install(&plan).await?;
+        confirm_install(cli, &plan).await?;
     }
     session.apply(&plan, parallelism, cli).await?;
     report_done(cli, &session, "installed");
@@ -264,13 +258,21 @@ async fn install(
 
 /// Asks on the terminal before an install that was not planned ahead.
 /// Refuses (exit 3) when there is no terminal to ask on.
-async fn confirm_install(plan: &Plan) -> Result<(), Error> {
+async fn confirm_install(cli: &Cli, plan: &Plan) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Input(
             "install needs confirmation, and there is no terminal to ask on; nothing was changed"
                 .into(),
             Some("pass --yes to apply without a prompt, or review a saved plan (`liftoff plan --out plan.json`) and run `liftoff install plan.json`".into()),
         ));
+    }
+    // With text output the plan is on stdout already; with JSON, stdout
+    // keeps its one document and the person asked reads the plan here.
+    if cli.output == Output::Json {
+        eprint!(
+            "{}",
+            display::render_styled(plan, super::colour_on(std::io::stderr().is_terminal()))
+        );
     }
     let counts = plan.counts();
     let changes: usize = counts

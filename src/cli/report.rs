@@ -55,12 +55,7 @@ pub(super) fn print_outputs_text(spec: &Spec, outputs: &serde_json::Value) {
 
 /// The error as one JSON object (for `--output json`).
 pub fn error_json(e: &Error) -> String {
-    let mut causes = Vec::new();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        causes.push(c.to_string());
-        cur = c.source();
-    }
+    let causes = crate::error::causes(e);
     let diagnostics = match e {
         Error::Spec(SpecError::Invalid(d)) => json!(d.0),
         _ => json!([]),

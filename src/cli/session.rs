@@ -170,7 +170,20 @@ pub(super) fn cluster_inputs(
     let spec = &loaded.spec;
     let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
     let facts = compose::facts(spec, material.private_ca_pem.is_some());
-    let values = crate::render::values_yaml(spec, &compose::render_inputs(spec, facts.private_ca))?;
+    let render_inputs = compose::render_inputs(spec, facts.private_ca);
+    let values = crate::render::values_yaml(spec, &render_inputs)?;
+    // The values for a cluster running the cloud's load balancer controller:
+    // the cluster phase picks them when its preflight finds the controller.
+    let values_with_controller = match render_inputs.load_balancer.controller_annotations {
+        Some(_) => Some(crate::render::values_yaml(
+            spec,
+            &crate::render::Inputs {
+                load_balancer_controller: true,
+                ..render_inputs
+            },
+        )?),
+        None => None,
+    };
     let checks = material
         .warnings
         .iter()
@@ -186,6 +199,7 @@ pub(super) fn cluster_inputs(
         tls_key_pem: Some(material.key_pem),
         private_ca_pem: material.private_ca_pem,
         values_yaml: Some(values),
+        values_yaml_with_controller: values_with_controller,
         ..Default::default()
     };
     Ok((inputs, checks, facts))
@@ -236,7 +250,7 @@ pub(super) fn certificate_checks(
     let spec = &loaded.spec;
     match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
         Err(e) => {
-            let check = Check::new("certificate", Status::Fail, e.to_string());
+            let check = Check::new("certificate", Status::Fail, crate::error::one_line(&e));
             vec![match e.hint() {
                 Some(h) => check.hint(h),
                 None => check,

@@ -220,6 +220,21 @@ impl ClusterDriver {
         Ok(ns.map(|_| namespace_observed(self.ns())))
     }
 
+    /// A namespace for Airflow deployments: found by name, whoever made it
+    /// (one an administrator created first is used as it is).
+    async fn read_deployment_namespace(
+        &self,
+        client: &kube::Client,
+        address: &crate::plan::Address,
+    ) -> Result<Option<Observed>, DriverError> {
+        let name = deployment_namespace(address)?;
+        let ns = Api::<Namespace>::all(client.clone())
+            .get_opt(name)
+            .await
+            .map_err(api_err(format!("read namespace {name}")))?;
+        Ok(ns.map(|_| namespace_observed(name)))
+    }
+
     async fn read_secret(
         &self,
         client: &kube::Client,
@@ -312,6 +327,17 @@ impl ClusterDriver {
                 ctx.recorder.created(&o.id, o.outputs.clone()).await?;
                 Ok(o)
             }
+            "cluster.deployment_namespace" => {
+                let name = deployment_namespace(&resource.address)?;
+                let manifest = objects::namespace_manifest(name, ctx.installation);
+                Api::<Namespace>::all(client.clone())
+                    .patch(name, &params, &Patch::Apply(&manifest))
+                    .await
+                    .map_err(api_err(format!("apply namespace {name}")))?;
+                let o = namespace_observed(name);
+                ctx.recorder.created(&o.id, o.outputs.clone()).await?;
+                Ok(o)
+            }
             "cluster.secret" => {
                 let kind =
                     SecretKind::from_address(resource.address.as_str()).ok_or_else(|| {
@@ -345,9 +371,21 @@ impl ClusterDriver {
         conn: &Connection,
         ctx: &Context<'_>,
     ) -> Result<Observed, DriverError> {
-        let values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
+        let mut values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
             DriverError::permanent("the chart values were not rendered for this run")
         })?;
+        if let Some(with_controller) = self.inputs.values_yaml_with_controller.as_deref() {
+            let (_, client) = self.require().await?;
+            if loadbalancer::aws_controller_installed(&client)
+                .await
+                .map_err(to_driver)?
+            {
+                ctx.recorder.progress(
+                    "the AWS Load Balancer Controller runs in the cluster: the nginx Service gets its annotations",
+                );
+                values = with_controller;
+            }
+        }
         let (version, _) = self.helm.version().await.map_err(helm_err)?;
         let target = conn.helm_target().map_err(to_driver)?;
         let progress = |line: &str| {
@@ -406,6 +444,12 @@ impl ClusterDriver {
     }
 }
 
+/// The namespace name of a `cluster.deployment_namespace[NAME]` address.
+fn deployment_namespace(address: &crate::plan::Address) -> Result<&str, DriverError> {
+    super::graph::deployment_namespace_name(address)
+        .ok_or_else(|| DriverError::permanent(format!("not a namespace address: {address}")))
+}
+
 fn namespace_observed(name: &str) -> Observed {
     Observed {
         id: name.into(),
@@ -420,6 +464,9 @@ pub(super) fn to_driver(e: ClusterError) -> DriverError {
             .with_hint("check the kubeconfig and context (cluster.kubeconfig, cluster.context) and network access"),
         ClusterError::Api { what, source } => api_err(what)(source),
         ClusterError::Input(m) => DriverError::permanent(m),
+        ClusterError::Read { path, source } => {
+            DriverError::permanent(format!("cannot read {}", path.display())).with_source(source)
+        }
         ClusterError::Handoff(e) => e,
     }
 }
@@ -461,6 +508,10 @@ impl Driver for ClusterDriver {
         };
         match lookup.kind {
             "cluster.namespace" => self.read_namespace(&client).await,
+            "cluster.deployment_namespace" => {
+                self.read_deployment_namespace(&client, lookup.address)
+                    .await
+            }
             "cluster.secret" => match SecretKind::from_address(lookup.address.as_str()) {
                 Some(kind) => self.read_secret(&client, kind).await,
                 None => Ok(None),
@@ -501,7 +552,7 @@ impl Driver for ClusterDriver {
             Err(e) => Err(api_err(what)(e)),
         };
         match kind {
-            "cluster.namespace" => {
+            "cluster.namespace" | "cluster.deployment_namespace" => {
                 // Only a namespace liftoff made for this installation: one
                 // that existed before (leastPrivilege, or adopted) stays.
                 let api = Api::<Namespace>::all(client.clone());
@@ -517,7 +568,14 @@ impl Driver for ClusterDriver {
                         .map(String::as_str)
                         == Some(ctx.installation)
                 });
-                if !ours || self.spec.platform.least_privilege {
+                // A deployment namespace is deleted only when liftoff made
+                // it (its label), in least-privilege mode too.
+                let keep = if kind == "cluster.namespace" {
+                    self.spec.platform.least_privilege
+                } else {
+                    false
+                };
+                if !ours || keep {
                     ctx.recorder.progress(&format!(
                         "namespace {} was not created by liftoff: left in place",
                         observed.id

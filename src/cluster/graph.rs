@@ -34,28 +34,9 @@ pub struct Facts {
     pub dns_records: bool,
 }
 
-/// Which of the platform's secrets the spec needs.
+/// Which of the platform's secrets the spec needs ([`SecretKind::wanted`]).
 pub fn secrets_wanted(spec: &Spec, facts: &Facts) -> Vec<SecretKind> {
-    let mut out = vec![SecretKind::Tls];
-    if spec.database.is_some() {
-        out.push(SecretKind::Bootstrap);
-    }
-    if spec.platform.smtp.is_some() {
-        out.push(SecretKind::Smtp);
-    }
-    // A chain ending in a private CA (the sandbox's self-signed one, or the
-    // customer's own): the platform's components must trust it.
-    if facts.private_ca {
-        out.push(SecretKind::PrivateCa);
-    }
-    if spec
-        .airgap
-        .as_ref()
-        .is_some_and(|a| a.enabled && a.registry.as_ref().is_some_and(|r| r.pull_secret.is_some()))
-    {
-        out.push(SecretKind::Registry);
-    }
-    out
+    SecretKind::wanted(spec, facts.private_ca)
 }
 
 /// Desired props of a secret: never its values.
@@ -95,6 +76,19 @@ pub fn release_props(spec: &Spec, facts: &Facts) -> Value {
     })
 }
 
+/// The address of a namespace for Airflow deployments.
+pub fn deployment_namespace_address(name: &str) -> Address {
+    Address::new(format!("cluster.deployment_namespace[{name}]"))
+}
+
+/// The namespace name in a [`deployment_namespace_address`].
+pub fn deployment_namespace_name(address: &Address) -> Option<&str> {
+    address
+        .as_str()
+        .strip_prefix("cluster.deployment_namespace[")?
+        .strip_suffix(']')
+}
+
 /// The wildcard record's name, `*.<baseDomain>`.
 pub fn wildcard_name(spec: &Spec) -> String {
     format!("*.{}", spec.platform.base_domain.trim_end_matches('.'))
@@ -114,6 +108,19 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
         delete_after: Vec::new(),
     });
     let mut release_deps = vec![namespace.clone()];
+    // The namespaces Airflow deployments may use: the chart puts its Roles
+    // in them, so they exist before the release.
+    for name in &spec.platform.deployment_namespaces {
+        let address = deployment_namespace_address(name);
+        release_deps.push(address.clone());
+        out.push(Resource {
+            address,
+            kind: "cluster.deployment_namespace".into(),
+            props: json!({"name": name}),
+            deps: after.to_vec(),
+            delete_after: Vec::new(),
+        });
+    }
     for kind in secrets_wanted(spec, facts) {
         let address = Address::new(kind.address());
         release_deps.push(address.clone());

@@ -22,6 +22,21 @@ pub fn nginx_service(spec: &Spec) -> String {
     }
 }
 
+/// The API group of the AWS Load Balancer Controller's resources
+/// (TargetGroupBinding, IngressClassParams): served only when the
+/// controller is installed.
+pub const AWS_CONTROLLER_GROUP: &str = "elbv2.k8s.aws";
+
+/// Whether the cluster runs the AWS Load Balancer Controller, by API
+/// discovery (every authenticated identity may read it).
+pub async fn aws_controller_installed(client: &kube::Client) -> Result<bool, ClusterError> {
+    let groups = client
+        .list_api_groups()
+        .await
+        .map_err(ClusterError::api("list the API groups".to_string()))?;
+    Ok(groups.groups.iter().any(|g| g.name == AWS_CONTROLLER_GROUP))
+}
+
 /// The Service's load balancer hostname (or IP), if it has one yet.
 pub async fn address(
     client: &kube::Client,

@@ -40,6 +40,13 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Input(String),
+    /// A file the run needs could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// What the cloud phase hands over could not be had (its own message
     /// and hint).
     #[error(transparent)]
@@ -82,7 +89,7 @@ pub fn register(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(ToString::to_string).collect())
+        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
@@ -125,7 +132,11 @@ pub async fn doctor(
     let mut pre = Vec::new();
     let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     for p in problems {
-        pre.push(Check::new("inputs", Status::Fail, p.to_string()));
+        pre.push(Check::new(
+            "inputs",
+            Status::Fail,
+            crate::error::one_line(&p),
+        ));
     }
     let helm = helm::Helm::default();
     let lookup = zones.as_deref();

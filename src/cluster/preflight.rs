@@ -118,6 +118,9 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
     let mut checks = vec![kubernetes_version(client, spec).await];
     checks.extend(permissions(client, spec).await);
     checks.push(storage_class(client).await);
+    if spec.cloud.provider == crate::spec::Provider::Aws {
+        checks.push(aws_load_balancer_controller(client).await);
+    }
     checks.push(helm(env.helm).await);
     checks.push(database(env.database).await);
     if let Some(dns) = &spec.dns {
@@ -134,6 +137,32 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
         });
     }
     Report { checks }
+}
+
+/// Which controller will make the platform's load balancer on AWS, so the
+/// nginx Service gets the annotations that one acts on.
+async fn aws_load_balancer_controller(client: &kube::Client) -> Check {
+    const NAME: &str = "load-balancer-controller";
+    match super::loadbalancer::aws_controller_installed(client).await {
+        Ok(true) => Check::new(
+            NAME,
+            Status::Pass,
+            format!(
+                "the AWS Load Balancer Controller runs in the cluster (API group {}): the nginx Service gets its annotations (type external, IP targets, the scheme)",
+                super::loadbalancer::AWS_CONTROLLER_GROUP
+            ),
+        ),
+        Ok(false) => Check::new(
+            NAME,
+            Status::Pass,
+            format!(
+                "no AWS Load Balancer Controller (API group {} not served): the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
+                super::loadbalancer::AWS_CONTROLLER_GROUP
+            ),
+        ),
+        Err(e) => Check::new(NAME, Status::Fail, format!("cannot list the API groups: {e}"))
+            .hint("the identity must be able to read API discovery (every authenticated user can by default)"),
+    }
 }
 
 /// The Kubernetes minor versions a chart version was tested with.
@@ -395,7 +424,7 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
     let Some(login) = login else {
         return Check::new(NAME, Status::Skip, "no database login in this run");
     };
-    let target = format!("{}:{}", login.host, login.port);
+    let target = login.host_port();
     if login.private {
         return Check::new(
             NAME,
@@ -477,7 +506,7 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
         Err(e) => {
             let msg = match e.as_db_error() {
                 Some(db) => db.message().to_string(),
-                None => error_chain(&e),
+                None => crate::error::one_line(&e),
             };
             let hint = if login.ssl {
                 "check the database user and password, and that the server accepts TLS (database.ssl)"
@@ -531,17 +560,6 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
             format!("cannot read the rights of {}: {e}", login.user),
         ),
     }
-}
-
-/// An error and its causes, `: `-joined.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        msg.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    msg
 }
 
 pub async fn dns_zone(lookup: &dyn ZoneLookup, zone: &str) -> Check {

@@ -119,7 +119,10 @@ pub trait Driver: Send + Sync {
     async fn read(&self, lookup: &Lookup<'_>) -> Result<Option<Observed>, DriverError>;
 
     /// Fields that differ. The default compares the desired props' top-level
-    /// keys with the observed ones; `immutable` fields force a replace.
+    /// keys with the observed ones. A field the driver cannot change in place
+    /// is marked [`FieldChange::replacing`]; one it does not change at all,
+    /// [`FieldChange::refusing`] (the plan then refuses), so that apply never
+    /// fails on a change the plan accepted.
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
         diff_props(&desired.props, &observed.props, &[])
     }
@@ -150,11 +153,13 @@ pub fn diff_props(desired: &Value, observed: &Value, immutable: &[&str]) -> Vec<
     want.iter()
         .filter_map(|(k, v)| {
             let have = observed.get(k).cloned().unwrap_or(Value::Null);
-            (have != *v).then(|| FieldChange {
-                field: k.clone(),
-                from: have,
-                to: v.clone(),
-                forces_replace: immutable.contains(&k.as_str()),
+            (have != *v).then(|| {
+                let change = FieldChange::in_place(k.clone(), have, v.clone());
+                if immutable.contains(&k.as_str()) {
+                    change.replacing()
+                } else {
+                    change
+                }
             })
         })
         .collect()

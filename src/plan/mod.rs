@@ -8,6 +8,7 @@ pub mod compute;
 pub mod display;
 pub mod driver;
 pub mod events;
+pub mod format;
 pub mod graph;
 pub mod state;
 
@@ -96,8 +97,47 @@ pub struct FieldChange {
     pub field: String,
     pub from: Value,
     pub to: Value,
-    /// The cloud cannot change it in place.
+    /// The cloud cannot change it in place: the resource is replaced.
     pub forces_replace: bool,
+    /// liftoff does not make this change at all: the plan is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+}
+
+impl FieldChange {
+    /// A change made in place.
+    pub fn in_place(field: impl Into<String>, from: Value, to: Value) -> Self {
+        FieldChange {
+            field: field.into(),
+            from,
+            to,
+            forces_replace: false,
+            refused: None,
+        }
+    }
+
+    /// The change cannot be made in place: plan a replace.
+    pub fn replacing(mut self) -> Self {
+        self.forces_replace = true;
+        self
+    }
+
+    /// The change is not supported: the plan refuses it, saying why and what
+    /// to do instead.
+    pub fn refusing(mut self, reason: impl Into<String>, hint: impl Into<String>) -> Self {
+        self.refused = Some(Refusal {
+            reason: reason.into(),
+            hint: hint.into(),
+        });
+        self
+    }
+}
+
+/// Why a change is not made, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+    pub hint: String,
 }
 
 /// The plan for one resource.
@@ -134,6 +174,14 @@ impl Change {
 
 /// The format version of saved plans.
 pub const PLAN_FORMAT: u32 = 1;
+
+/// The saved plan's format and the steps from each older one.
+pub const PLAN_FILE: format::Format = format::Format {
+    what: "saved plan",
+    current: PLAN_FORMAT,
+    // One step per format after 1, in order (see `format`).
+    steps: &[],
+};
 
 /// A plan: computed from spec + observed state, applied exactly as saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

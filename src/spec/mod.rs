@@ -133,7 +133,7 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] yaml::SyntaxError),
     #[error("the spec has {} error(s)", .0.errors().count())]
     Invalid(Diagnostics),

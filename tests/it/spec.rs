@@ -177,6 +177,10 @@ fn each_check_points_at_its_line() {
             "s.yaml:10: `forever` is not a duration",
         ),
         (
+            "timeouts:\n  loadBalancer: soon\n",
+            "s.yaml:10: `soon` is not a duration",
+        ),
+        (
             "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem}\n  loadBalancerIp: 10.0.0.5\n",
             "s.yaml:9: a static load balancer IP is not supported on AWS",
         ),

@@ -7,12 +7,11 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
-use serde_json::Value;
 
 use super::kind::*;
 use super::ownership::Tags;
-use super::{database, eks, gateways, iam, network, network_delete, nodegroup, routing};
-use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed, diff_props};
+use super::{changes, database, eks, gateways, iam, network, network_delete, nodegroup, routing};
+use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed};
 use crate::plan::{FieldChange, Resource};
 use crate::providers::Ownership;
 use crate::spec::{Spec, Timeouts};
@@ -170,7 +169,7 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverEr
     }
 }
 
-fn unknown(kind: &str) -> DriverError {
+pub(super) fn unknown(kind: &str) -> DriverError {
     DriverError::permanent(format!("the AWS driver does not handle `{kind}`"))
 }
 
@@ -182,26 +181,7 @@ impl Driver for AwsDriver {
     }
 
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
-        let immutable: &[&str] = match desired.kind.as_str() {
-            VPC => &["cidr"],
-            SUBNET => &["cidr", "zone"],
-            SECURITY_GROUP => &["description"],
-            DATABASE => &["engine"],
-            IAM_ROLE => &["service"],
-            EKS_NODEGROUP => &["instanceTypes", "diskGb"],
-            EKS_CLUSTER => &["serviceCidr"],
-            _ => &[],
-        };
-        let mut fields = diff_props(&desired.props, &observed.props, immutable);
-        if observed.props.get(NOT_READY) == Some(&Value::Bool(false)) {
-            fields.push(FieldChange {
-                field: NOT_READY.into(),
-                from: Value::Bool(false),
-                to: Value::Bool(true),
-                forces_replace: false,
-            });
-        }
-        fields
+        changes::diff(desired, observed)
     }
 
     async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {

@@ -43,7 +43,7 @@ impl Connector for EksConnector {
             .map_err(cluster_error)?;
         Ok(Some(Connection::Token {
             endpoint,
-            ca_pem: (!ca_pem.is_empty()).then_some(ca_pem),
+            ca_pem,
             token,
         }))
     }

@@ -13,9 +13,12 @@ pub mod kind;
 pub mod names;
 pub mod outputs;
 pub mod ownership;
+pub mod props;
 
 #[cfg(feature = "aws")]
 pub mod blocked;
+#[cfg(feature = "aws")]
+pub mod changes;
 #[cfg(feature = "aws")]
 pub mod database;
 #[cfg(feature = "aws")]
@@ -66,7 +69,7 @@ pub use support::*;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
@@ -158,21 +161,46 @@ impl Cloud for AwsCloud {
         outputs::text(outputs)
     }
 
-    /// The AWS Load Balancer Controller's annotations: a network load
-    /// balancer with IP targets, internal or internet-facing.
+    /// The nginx Service's annotations for a network load balancer,
+    /// internal or internet-facing. Two sets, because two controllers may
+    /// reconcile the Service: the in-tree cloud provider (on every EKS
+    /// cluster) makes an NLB from `aws-load-balancer-type: nlb` (internal
+    /// with `aws-load-balancer-internal: "true"`, which the chart adds for
+    /// `nginx.privateLoadBalancer`) and ignores `external`; the AWS Load
+    /// Balancer Controller, when the preflight finds it, takes Services
+    /// with `type: external` and reads `scheme` (its default is internal,
+    /// so a public platform must say `internet-facing`) and IP targets.
     fn load_balancer(&self, private: bool) -> LoadBalancer {
         let scheme = if private {
             "internal"
         } else {
             "internet-facing"
         };
-        let annotations = json!({
-            "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme,
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        });
+        let annotations = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect()
+        };
         LoadBalancer {
-            annotations: annotations.as_object().cloned().unwrap_or_default(),
+            annotations: annotations(&[(
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "nlb",
+            )]),
+            controller_annotations: Some(annotations(&[
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                    scheme,
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-type",
+                    "external",
+                ),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                    "ip",
+                ),
+            ])),
             static_ip: false,
         }
     }

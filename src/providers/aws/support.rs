@@ -81,24 +81,10 @@ pub fn ec2_pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
         .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
 }
 
-/// A string prop.
-pub fn prop<'a>(r: &'a Resource, key: &str) -> Result<&'a str, DriverError> {
-    r.props
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| DriverError::permanent(format!("{}: prop `{key}` is missing", r.address)))
-}
-
-/// The id of the resource whose address is the string prop `key`.
-pub fn dep_id(r: &Resource, ctx: &Context<'_>, key: &str) -> Result<String, DriverError> {
-    let addr = prop(r, key)?;
-    id_of(ctx, addr)
-}
-
 /// The `id` output of a dependency, or the value itself when it is already
 /// an AWS id (existing networks pass subnet ids directly).
 pub fn id_of(ctx: &Context<'_>, value: &str) -> Result<String, DriverError> {
-    if !value.starts_with("aws.") {
+    if !value.starts_with(super::kind::PREFIX) {
         return Ok(value.to_string());
     }
     ctx.dep_output(value, "id")?
@@ -107,16 +93,31 @@ pub fn id_of(ctx: &Context<'_>, value: &str) -> Result<String, DriverError> {
         .ok_or_else(|| DriverError::permanent(format!("{value} has no id")))
 }
 
-/// The ids behind a prop that lists addresses (or raw ids).
-pub fn dep_ids(r: &Resource, ctx: &Context<'_>, key: &str) -> Result<Vec<String>, DriverError> {
-    r.props
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| id_of(ctx, v))
-        .collect()
+/// The ids behind a list of addresses (or raw ids).
+pub fn ids_of(ctx: &Context<'_>, values: &[String]) -> Result<Vec<String>, DriverError> {
+    values.iter().map(|v| id_of(ctx, v)).collect()
+}
+
+/// A string output of a dependency (an ARN, a name).
+pub fn dep_string(ctx: &Context<'_>, address: &str, key: &str) -> Result<String, DriverError> {
+    ctx.dep_output(address, key)?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| DriverError::permanent(format!("{address} has no `{key}`")))
+}
+
+/// The props a read looks for, as `T`: the desired ones, else the recorded.
+pub fn lookup_props<T: serde::de::DeserializeOwned>(l: &Lookup<'_>) -> Result<T, DriverError> {
+    let props = l.props.or(l.recorded.map(|e| &e.props)).ok_or_else(|| {
+        DriverError::permanent(format!("{}: neither wanted nor recorded", l.address))
+    })?;
+    super::props::from_value(l.address.as_str(), props)
+}
+
+/// An id AWS must return: its absence is an error, not an empty id.
+pub fn required<'a>(what: &str, id: Option<&'a str>) -> Result<&'a str, DriverError> {
+    id.filter(|i| !i.is_empty())
+        .ok_or_else(|| DriverError::permanent(format!("AWS returned no id for {what}")))
 }
 
 /// What a read starts from: the desired props (or the recorded ones) as an

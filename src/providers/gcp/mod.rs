@@ -8,7 +8,7 @@ pub mod ownership;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
@@ -99,13 +99,18 @@ impl Cloud for GcpCloud {
     }
 
     fn load_balancer(&self, private: bool) -> LoadBalancer {
-        let annotations = if private {
-            json!({"networking.gke.io/load-balancer-type": "Internal"})
-        } else {
-            json!({})
-        };
+        let annotations = private
+            .then(|| {
+                (
+                    "networking.gke.io/load-balancer-type".to_string(),
+                    Value::from("Internal"),
+                )
+            })
+            .into_iter()
+            .collect();
         LoadBalancer {
-            annotations: annotations.as_object().cloned().unwrap_or_default(),
+            annotations,
+            controller_annotations: None,
             static_ip: true,
         }
     }

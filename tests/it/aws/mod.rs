@@ -1,10 +1,12 @@
 //! The AWS cloud phase against moto: the real `liftoff` binary talks to moto
 //! through the recording proxy; assertions read moto with the SDK.
 
+mod changes;
 mod destroy;
 mod existing;
 mod install;
 mod routes;
+mod state_format;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
