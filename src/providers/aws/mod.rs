@@ -38,6 +38,8 @@ pub mod handoff;
 #[cfg(feature = "aws")]
 pub mod iam;
 #[cfg(feature = "aws")]
+pub mod identity;
+#[cfg(feature = "aws")]
 pub mod network;
 #[cfg(feature = "aws")]
 pub mod network_delete;
@@ -57,7 +59,9 @@ pub mod token;
 #[cfg(feature = "aws")]
 pub use crate::wait::Backoff;
 #[cfg(feature = "aws")]
-pub use driver::{Aws, AwsDriver, Clients, NOT_READY, Options, sdk_config};
+pub use driver::{
+    Aws, AwsDriver, Clients, NOT_READY, Options, config_loader, https_client, sdk_config,
+};
 pub use ownership::{TAG_ADDRESS, TAG_INSTALLATION};
 #[cfg(feature = "aws")]
 pub use support::*;
