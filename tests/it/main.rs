@@ -12,5 +12,6 @@ mod helm;
 mod layers;
 mod render;
 mod spec;
+mod spec_fuzz;
 mod support;
 mod tls;
