@@ -76,6 +76,33 @@ pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecE
     spec::load_str_with(file, text, base_dir, &Rules)
 }
 
+/// What `liftoff validate` checks: the spec at `path` ([`load`]) and its
+/// certificate, which is read and verified here rather than in every load.
+pub fn validate(path: &Path) -> Result<Loaded, SpecError> {
+    load(path).and_then(with_certificate_checked)
+}
+
+/// Like [`validate`], from text.
+pub fn validate_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecError> {
+    load_str(file, text, base_dir).and_then(with_certificate_checked)
+}
+
+/// The certificate's errors fail the spec; its warnings join the spec's.
+fn with_certificate_checked(mut loaded: Loaded) -> Result<Loaded, SpecError> {
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        crate::tls::diagnose(&loaded.spec, &loaded.tree, &loaded.base_dir)
+            .into_iter()
+            .partition(|d| d.severity == spec::Severity::Error);
+    loaded.warnings.extend(warnings);
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(SpecError::Invalid(spec::Diagnostics(
+            errors.into_iter().chain(loaded.warnings).collect(),
+        )))
+    }
+}
+
 /// The cluster phase's facts for a spec, given the certificate's.
 pub fn facts(spec: &Spec, private_ca: bool) -> Facts {
     Facts {
