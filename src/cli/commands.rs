@@ -483,8 +483,11 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let zones = crate::compose::cloud(&loaded.spec).and_then(|c| c.zone_lookup(&loaded.spec));
-    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones).await;
+    let cloud = crate::compose::cloud(&loaded.spec);
+    let zones = cloud.and_then(|c| c.zone_lookup(&loaded.spec));
+    let controller = cloud.and_then(|c| c.load_balancer_controller());
+    let mut report =
+        crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones, controller).await;
     crate::cluster::preflight::add_certificate_checks(
         &mut report,
         certificate_checks(cli, &loaded),

@@ -55,7 +55,7 @@ pub(super) fn print_outputs_text(spec: &Spec, outputs: &serde_json::Value) {
 
 /// The error as one JSON object (for `--output json`).
 pub fn error_json(e: &Error) -> String {
-    let causes = crate::error::causes(e);
+    let causes = crate::chain::causes(e);
     let diagnostics = match e {
         Error::Spec(SpecError::Invalid(d)) => json!(d.0),
         _ => json!([]),

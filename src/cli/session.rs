@@ -250,7 +250,7 @@ pub(super) fn certificate_checks(
     let spec = &loaded.spec;
     match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
         Err(e) => {
-            let check = Check::new("certificate", Status::Fail, crate::error::one_line(&e));
+            let check = Check::new("certificate", Status::Fail, crate::chain::one_line(&e));
             vec![match e.hint() {
                 Some(h) => check.hint(h),
                 None => check,

@@ -80,6 +80,7 @@ pub fn register(
         connector,
         database,
         zones,
+        load_balancer_controller,
     } = handoff;
     use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
@@ -89,7 +90,7 @@ pub fn register(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
+        .with_input_problems(problems.iter().map(|p| crate::chain::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
@@ -97,7 +98,10 @@ pub fn register(
     if let Some(zones) = zones {
         driver = driver.with_zone_lookup(zones);
     }
-    drivers.register("cluster.", Arc::new(driver));
+    if let Some(controller) = load_balancer_controller {
+        driver = driver.with_load_balancer_controller(controller);
+    }
+    drivers.register(graph::PREFIX, Arc::new(driver));
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
@@ -108,6 +112,8 @@ pub struct Handoff {
     pub connector: Option<std::sync::Arc<dyn Connector>>,
     pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
     pub zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
+    /// The cloud's load balancer controller add-on, when it has one.
+    pub load_balancer_controller: Option<loadbalancer::Controller>,
 }
 
 /// The connector of a cluster no phase has provided yet.
@@ -127,6 +133,7 @@ pub async fn doctor(
     base_dir: &std::path::Path,
     connector: Option<std::sync::Arc<dyn Connector>>,
     zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
+    load_balancer_controller: Option<loadbalancer::Controller>,
 ) -> preflight::Report {
     use preflight::{Check, Status};
     let mut pre = Vec::new();
@@ -135,7 +142,7 @@ pub async fn doctor(
         pre.push(Check::new(
             "inputs",
             Status::Fail,
-            crate::error::one_line(&p),
+            crate::chain::one_line(&p),
         ));
     }
     let helm = helm::Helm::default();
@@ -144,6 +151,7 @@ pub async fn doctor(
         helm: &helm,
         database: inputs.database.as_ref(),
         dns: lookup,
+        load_balancer_controller: load_balancer_controller.as_ref(),
     };
     let connection = match connector {
         Some(c) => c.connection().await,

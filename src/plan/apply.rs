@@ -18,7 +18,7 @@ use super::driver::{
 use super::events::{Event, Events, Summary};
 use super::state::{Entry, Status, Store};
 use super::{Action, Address, Change, Plan};
-use crate::error::one_line;
+use crate::chain::one_line;
 
 /// A fault injected on purpose (crash-safety tests; `LIFTOFF_FAULT`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -317,11 +317,11 @@ mod tests {
     #[test]
     fn writes_0600_and_reloads() {
         let dir = tempfile::tempdir().unwrap();
-        let a = Address::new("aws.vpc");
+        let a = Address::new("net.vpc");
         {
             let s = Store::open(dir.path(), "demo").unwrap();
             let e = Entry {
-                kind: "aws.vpc".into(),
+                kind: "net.vpc".into(),
                 status: Status::Creating,
                 id: Some("vpc-1".into()),
                 token: "t".into(),
@@ -358,9 +358,9 @@ mod tests {
         assert!(!missing.exists(), "reading created the folder");
         let held = Store::open(dir.path(), "demo").unwrap();
         held.put(
-            &Address::new("aws.vpc"),
+            &Address::new("net.vpc"),
             Some(Entry {
-                kind: "aws.vpc".into(),
+                kind: "net.vpc".into(),
                 status: Status::Ready,
                 id: Some("vpc-1".into()),
                 token: "t".into(),
@@ -387,7 +387,7 @@ mod tests {
         };
         assert!(matches!(source, FormatError::TooNew { .. }));
         assert_eq!(
-            crate::error::one_line(&e),
+            crate::chain::one_line(&e),
             format!(
                 "cannot read state file {}: the state file has format {}, newer than this liftoff reads (up to {STATE_FORMAT})",
                 dir.path().join("demo.state.json").display(),

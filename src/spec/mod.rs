@@ -1,6 +1,7 @@
 //! The installation spec: reading it, layering it on its profile, and
 //! validating it with every problem reported at once.
 
+pub mod chart;
 pub mod de;
 pub mod merge;
 pub mod model;

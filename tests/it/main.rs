@@ -2,6 +2,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod bad_specs;
 mod chart;
 mod cli;
 mod cli_render;
@@ -9,6 +10,7 @@ mod cli_ux;
 mod cluster;
 mod engine;
 mod helm;
+mod layers;
 mod render;
 mod scripts;
 mod spec;

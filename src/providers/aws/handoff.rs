@@ -14,10 +14,6 @@ use crate::cluster::{ClusterError, Connection, Connector, DatabaseSource, DbLogi
 use crate::plan::Address;
 use crate::plan::driver::Records;
 
-fn cluster_error(e: impl std::fmt::Display) -> ClusterError {
-    ClusterError::Connect(e.to_string())
-}
-
 /// Connects to the installation's EKS cluster once it is ACTIVE.
 pub struct EksConnector(pub Arc<AwsDriver>);
 
@@ -29,7 +25,8 @@ impl Connector for EksConnector {
         let described = a.c.eks.describe_cluster().name(name).send().await;
         let active = match described {
             Err(e) if error::is_not_found(&e) => false,
-            Err(e) => return Err(cluster_error(error::map("DescribeCluster", e))),
+            // AWS's own error, hint and classification, not a kubeconfig's.
+            Err(e) => return Err(ClusterError::Handoff(error::map("DescribeCluster", e))),
             Ok(out) => out
                 .cluster()
                 .and_then(|c| c.status())
@@ -40,7 +37,7 @@ impl Connector for EksConnector {
         }
         let (endpoint, ca_pem, token) = super::eks::eks_access(&a.c.sdk, name)
             .await
-            .map_err(cluster_error)?;
+            .map_err(ClusterError::Handoff)?;
         Ok(Some(Connection::Token {
             endpoint,
             ca_pem,
@@ -76,7 +73,7 @@ impl DatabaseSource for RdsLogin {
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
                 .ok_or_else(|| {
-                    cluster_error(format!("{}: port {v} is not a port", self.address))
+                    ClusterError::Input(format!("{}: port {v} is not a port", self.address))
                 })?,
         };
         let user = outputs

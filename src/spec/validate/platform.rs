@@ -159,12 +159,8 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             format!("`{}` is not a pinned chart version", p.chart.version),
             "pin an exact version, e.g. 0.37.7",
         );
-    } else if let Err(e) = crate::render::ChartLine::of(&p.chart.version) {
-        c.error(
-            "platform.chart.version",
-            e.to_string(),
-            &e.hint().unwrap_or_default(),
-        );
+    } else if let Err(e) = crate::spec::chart::ChartLine::of(&p.chart.version) {
+        c.error("platform.chart.version", e.to_string(), &e.hint());
     }
     local_chart(c, p, base_dir);
     tls(c, spec, base_dir);
@@ -259,7 +255,7 @@ fn local_chart(c: &mut Checker, p: &Platform, base_dir: &Path) {
     if !repo.ends_with(".tgz") || repo.contains("://") || !path.is_file() {
         return;
     }
-    match crate::render::archive::read(&path) {
+    match crate::spec::chart::read(&path) {
         Err(e) => c.error(
             "platform.chart.repository",
             e.to_string(),
