@@ -1,6 +1,7 @@
 //! The top-level error: every failure a command can end with, its exit code
-//! and its hint; and the one renderer of an error's source chain
-//! ([`causes`], [`one_line`], [`render_chain`]) that every report uses.
+//! and its hint. Its source chain is printed by the one renderer in
+//! [`crate::chain`] (re-exported here as [`causes`], [`one_line`],
+//! [`render_chain`]).
 
 use std::path::PathBuf;
 

@@ -102,22 +102,7 @@ fn init(cli: &Cli, profile: &str, trial: bool, name: &str, force: bool) -> Resul
 }
 
 fn validate(cli: &Cli) -> Result<(), Error> {
-    let loaded = crate::compose::load(&cli.file).and_then(|mut l| {
-        // The certificate is checked here rather than in spec::load: reading
-        // and verifying it is the command's job, not every loader's.
-        let (errors, warnings): (Vec<_>, Vec<_>) =
-            crate::tls::diagnose(&l.spec, &l.tree, &l.base_dir)
-                .into_iter()
-                .partition(|d| d.severity == spec::Severity::Error);
-        l.warnings.extend(warnings);
-        if errors.is_empty() {
-            Ok(l)
-        } else {
-            Err(SpecError::Invalid(spec::Diagnostics(
-                errors.into_iter().chain(l.warnings).collect(),
-            )))
-        }
-    });
+    let loaded = crate::compose::validate(&cli.file);
     let loaded = match loaded {
         Ok(l) => l,
         Err(SpecError::Invalid(d)) if cli.output == Output::Json => {

@@ -56,6 +56,15 @@ fn node_group(group: &str) -> String {
 /// Every case: what is wrong, the spec, and what stderr must contain.
 fn cases() -> Vec<(&'static str, String, &'static str)> {
     let long = "a".repeat(64);
+    let laughs: String = (0..10)
+        .map(|level| match level {
+            0 => "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_string(),
+            _ => format!(
+                "a{level}: &a{level} [{}]\n",
+                vec![format!("*a{}", level - 1); 10].join(", ")
+            ),
+        })
+        .collect();
     vec![
         // YAML syntax: printed once, with the position, as `error: FILE:LINE:COL: ...`.
         (
@@ -102,6 +111,16 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "a scalar at the top",
             "just a string\n".into(),
             "s.yaml:1:1: error: expected a mapping, found a string",
+        ),
+        (
+            "a second document after `---`",
+            with("---\nkind: Installation\n"),
+            "error: s.yaml:9:1: a second YAML document: a spec is one document",
+        ),
+        (
+            "aliases of aliases (billion laughs)",
+            with(&laughs),
+            "error: s.yaml:13:45: the aliases expand the document past 100000 values",
         ),
         // Unknown keys and values.
         (

@@ -14,5 +14,6 @@ mod layers;
 mod render;
 mod scripts;
 mod spec;
+mod spec_fuzz;
 mod support;
 mod tls;

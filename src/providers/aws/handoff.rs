@@ -95,3 +95,73 @@ impl DatabaseSource for RdsLogin {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    struct Recorded(BTreeMap<Address, Value>);
+
+    impl Records for Recorded {
+        fn outputs(&self, address: &Address) -> Option<Value> {
+            self.0.get(address).cloned()
+        }
+    }
+
+    fn login(outputs: Option<Value>, dir: &std::path::Path) -> RdsLogin {
+        let address = Address::new(super::super::kind::DATABASE);
+        let recorded = outputs.into_iter().map(|o| (address.clone(), o)).collect();
+        RdsLogin {
+            records: Arc::new(Recorded(recorded)),
+            address,
+            password_file: password::path_in(dir, "demo"),
+            ssl: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_login_comes_from_the_recorded_outputs_and_the_kept_password() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not created yet, or created without an endpoint yet: no login.
+        assert!(login(None, dir.path()).login().await.unwrap().is_none());
+        let pending = json!({"id": "demo-db", "endpoint": null});
+        assert!(
+            login(Some(pending), dir.path())
+                .login()
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let ready = json!({"id": "demo-db", "endpoint": "db.host", "port": 5433, "username": "liftoff_admin", "publiclyAccessible": false});
+        // A missing password file is an error with a hint, and no password
+        // is made up.
+        let e = login(Some(ready.clone()), dir.path())
+            .login()
+            .await
+            .unwrap_err();
+        let ClusterError::Handoff(e) = e else {
+            panic!("{e}")
+        };
+        assert!(e.message.contains("demo.db-password"), "{}", e.message);
+        assert!(e.hint.is_some());
+        assert!(!password::path_in(dir.path(), "demo").exists());
+        std::fs::write(password::path_in(dir.path(), "demo"), "s3cret\n").unwrap();
+        let l = login(Some(ready), dir.path())
+            .login()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                l.host.as_str(),
+                l.port,
+                l.user.as_str(),
+                l.password.expose().as_str()
+            ),
+            ("db.host", 5433, "liftoff_admin", "s3cret")
+        );
+        assert!(l.private && l.ssl);
+    }
+}
