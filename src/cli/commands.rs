@@ -390,11 +390,25 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None).await;
-    crate::cluster::preflight::add_certificate_checks(
-        &mut report,
+    // The same connection, inputs and checks an install uses: for a
+    // cluster liftoff creates, the cloud phase's hand-off.
+    let dir = super::session::state_dir(cli, &loaded);
+    let setup = crate::providers::Setup {
+        state_dir: dir.clone(),
+        skip_final_snapshot: false,
+    };
+    let (_, handoff) = crate::providers::drivers(&loaded.spec, &setup);
+    let inputs = super::session::cluster_inputs(cli, &loaded, &dir)
+        .map(|(inputs, _, _)| inputs)
+        .unwrap_or_default();
+    let report = crate::cluster::doctor(
+        &loaded.spec,
+        &loaded.base_dir,
+        handoff,
+        inputs,
         certificate_checks(cli, &loaded),
-    );
+    )
+    .await;
     match cli.output {
         Output::Text => print!("{}", report.render()),
         Output::Json => print_json(&report),

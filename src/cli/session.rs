@@ -81,9 +81,28 @@ impl Session {
                 fault: Fault::from_env(),
             },
         };
-        let summary = tokio::select! {
-            r = engine.apply(plan) => r?,
-            _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        let summary = {
+            let apply = engine.apply(plan);
+            tokio::pin!(apply);
+            tokio::select! {
+                r = &mut apply => r?,
+                _ = interrupted() => {
+                    // helm runs in its own process group: forward the interrupt
+                    // and let it cancel its operation (the release ends
+                    // `failed`, which a re-run upgrades; never `pending-*`).
+                    if crate::cluster::helm::process::interrupt_all() > 0 {
+                        eprintln!("interrupted: waiting for helm to cancel its operation");
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+                            tokio::select! {
+                                _ = &mut apply => {},
+                                _ = crate::cluster::helm::process::all_ended() => {},
+                            }
+                        })
+                        .await;
+                    }
+                    return Err(Error::Interrupted);
+                }
+            }
         };
         drop(events);
         if summary.failed > 0 {
@@ -93,6 +112,22 @@ impl Session {
             });
         }
         Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
     }
 }
 
@@ -129,7 +164,11 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     };
     let (mut drivers, handoff) = crate::providers::drivers(&loaded.spec, &setup);
     let (inputs, checks, facts) = match intent {
-        Intent::Install => cluster_inputs(cli, &loaded, &dir)?,
+        // The certificate checks doctor shows, so the preflights agree.
+        Intent::Install => {
+            let (inputs, _, facts) = cluster_inputs(cli, &loaded, &dir)?;
+            (inputs, certificate_checks(cli, &loaded), facts)
+        }
         // Every secret liftoff may have made is looked for.
         Intent::Destroy { .. } => (
             Default::default(),

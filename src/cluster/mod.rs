@@ -9,6 +9,7 @@
 //! [`inputs::Inputs`], as [`Redacted`](crate::secret::Redacted) values, and
 //! never land in props, outputs, plans, state or errors.
 
+pub mod api_error;
 pub mod connect;
 #[cfg(feature = "aws")]
 pub mod dns;
@@ -34,11 +35,11 @@ pub const FIELD_MANAGER: &str = "liftoff";
 pub enum ClusterError {
     #[error("cannot connect to Kubernetes: {0}")]
     Connect(String),
-    #[error("Kubernetes API call failed: {what}")]
+    #[error("{what}")]
     Api {
         what: String,
         #[source]
-        source: kube::Error,
+        source: api_error::KubeError,
     },
     #[error("{0}")]
     Input(String),
@@ -47,7 +48,10 @@ pub enum ClusterError {
 impl ClusterError {
     pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> ClusterError {
         let what = what.into();
-        move |source| ClusterError::Api { what, source }
+        move |source| ClusterError::Api {
+            what,
+            source: api_error::KubeError(source),
+        }
     }
 }
 
@@ -56,9 +60,9 @@ impl ClusterError {
 /// an existing cluster; for a cluster the cloud phase creates, `connector`
 /// must come from that phase (see [`Connector`]), else reads find nothing
 /// and writes fail saying so. Secrets the spec names by file or variable
-/// are read now; why one could not be read is told when that secret is
-/// applied. `extra` brings the other phases' products (TLS material, chart
-/// values); `certificate_checks` join the preflight.
+/// are read now; why one could not be read is a failed preflight check.
+/// `extra` brings the other phases' products (TLS material, chart values);
+/// `certificate_checks` join the preflight.
 pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
@@ -67,11 +71,38 @@ pub fn register(
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
 ) {
+    let (driver, _dns) = build(spec, base_dir, handoff, extra, certificate_checks);
+    #[cfg(feature = "aws")]
+    if let Some(r53) = _dns {
+        drivers.register("dns.record", r53);
+    }
+    drivers.register("cluster.", std::sync::Arc::new(driver));
+}
+
+#[cfg(feature = "aws")]
+type DnsDriver = Option<std::sync::Arc<dns::Route53>>;
+#[cfg(not(feature = "aws"))]
+type DnsDriver = Option<()>;
+
+/// The cluster driver (and the DNS driver on AWS) as install and doctor
+/// both use them.
+fn build(
+    spec: &crate::spec::Spec,
+    base_dir: &std::path::Path,
+    handoff: Handoff,
+    extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
+) -> (ClusterDriver, DnsDriver) {
+    use std::sync::Arc;
     let Handoff {
         connector,
         database,
     } = handoff;
-    use std::sync::Arc;
+    #[cfg(feature = "aws")]
+    let dns = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
+        .then(|| Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None)));
+    #[cfg(not(feature = "aws"))]
+    let dns: DnsDriver = None;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
     let connector = connector.unwrap_or_else(|| match spec.cluster.mode {
@@ -85,12 +116,10 @@ pub fn register(
         driver = driver.with_database_source(source);
     }
     #[cfg(feature = "aws")]
-    if spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some() {
-        let r53 = Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None));
+    if let Some(r53) = &dns {
         driver = driver.with_zone_lookup(r53.clone());
-        drivers.register("dns.record", r53);
     }
-    drivers.register("cluster.", Arc::new(driver));
+    (driver, dns)
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
@@ -111,54 +140,18 @@ impl Connector for NotYet {
     }
 }
 
-/// `liftoff doctor`: every preflight check, changing nothing. When the
-/// cluster cannot be reached, the checks that do not need it still run.
+/// `liftoff doctor`: every preflight check an install runs, changing
+/// nothing, through the same connection the install uses (`handoff` from
+/// the cloud phase for a cluster liftoff creates). When the cluster cannot
+/// be reached, or does not exist yet, the checks that do not need it
+/// still run.
 pub async fn doctor(
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
-    connector: Option<std::sync::Arc<dyn Connector>>,
+    handoff: Handoff,
+    extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
 ) -> preflight::Report {
-    use preflight::{Check, Status};
-    let mut pre = Vec::new();
-    let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
-    for p in problems {
-        pre.push(Check::new("inputs", Status::Fail, p.to_string()));
-    }
-    let helm = helm::Helm::default();
-    #[cfg(feature = "aws")]
-    let r53 = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
-        .then(|| dns::Route53::from_env(spec.cloud.region.clone(), None));
-    #[cfg(feature = "aws")]
-    let lookup = r53.as_ref().map(|r| r as &dyn preflight::ZoneLookup);
-    #[cfg(not(feature = "aws"))]
-    let lookup: Option<&dyn preflight::ZoneLookup> = None;
-    let env = preflight::Env {
-        helm: &helm,
-        database: inputs.database.as_ref(),
-        dns: lookup,
-    };
-    let connection = match connector {
-        Some(c) => c.connection().await,
-        None => Ok(Some(Connection::from_spec(spec, base_dir))),
-    };
-    let client = match connection {
-        Ok(Some(c)) => c.client().await.map_err(|e| e.to_string()),
-        Ok(None) => Err("the cluster does not exist yet".to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    let mut report = match client {
-        Ok(client) => preflight::run(&client, spec, &env).await,
-        Err(e) => {
-            let mut checks = vec![
-                Check::new("cluster", Status::Fail, e)
-                    .hint("check cluster.kubeconfig and cluster.context, or $KUBECONFIG"),
-            ];
-            checks.push(preflight::helm(&helm).await);
-            checks.push(preflight::database(env.database).await);
-            preflight::Report { checks }
-        }
-    };
-    pre.append(&mut report.checks);
-    report.checks = pre;
-    report
+    let (driver, _) = build(spec, base_dir, handoff, extra, certificate_checks);
+    driver.preflight_report().await
 }

@@ -413,6 +413,10 @@ pub struct Timeouts {
     pub nat: String,
     #[serde(default = "t20m")]
     pub helm: String,
+    /// How long `destroy` (and an install that finds the namespace being
+    /// deleted) waits for the platform's namespace to be gone.
+    #[serde(default = "t10m")]
+    pub namespace: String,
 }
 
 impl Default for Timeouts {
@@ -423,6 +427,7 @@ impl Default for Timeouts {
             database: t40m(),
             nat: t10m(),
             helm: t20m(),
+            namespace: t10m(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod cli_render;
 mod cluster;
 mod engine;
 mod helm;
+mod k8s;
 mod render;
 mod spec;
 mod support;

@@ -345,6 +345,7 @@ pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
         ("database", &t.database),
         ("nat", &t.nat),
         ("helm", &t.helm),
+        ("namespace", &t.namespace),
     ] {
         if parse_duration(value).is_none() {
             c.error(

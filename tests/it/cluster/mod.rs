@@ -6,5 +6,5 @@ mod cli;
 mod database;
 #[cfg(feature = "aws")]
 mod dns;
-mod harness;
+pub(crate) mod harness;
 mod preflight;

@@ -9,3 +9,4 @@ pub mod moto;
 pub mod procs;
 #[cfg(feature = "aws")]
 pub mod proxy;
+pub mod realkube;
