@@ -1,9 +1,10 @@
 //! The top-level error: every failure a command can end with, its exit code
-//! and its hint.
+//! and its hint; and the one renderer of an error's source chain
+//! ([`causes`], [`one_line`], [`render_chain`]) that every report uses.
 
 use std::path::PathBuf;
 
-use crate::plan::compute::ObserveError;
+use crate::plan::compute::{ObserveError, PlanError};
 use crate::plan::driver::DriverError;
 use crate::plan::state::StateError;
 use crate::render::RenderError;
@@ -35,8 +36,10 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error("cannot find out what exists")]
     Observe(#[from] ObserveError),
-    #[error("{0}")]
+    #[error(transparent)]
     Driver(#[from] DriverError),
+    #[error(transparent)]
+    Plan(PlanError),
     #[error("cannot read saved plan {}", path.display())]
     PlanFile {
         path: PathBuf,
@@ -59,12 +62,29 @@ pub enum Error {
     Input(String, Option<String>),
 }
 
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Driver(d) => Error::Driver(d),
+            refused => Error::Plan(refused),
+        }
+    }
+}
+
+impl From<crate::providers::CloudError> for Error {
+    fn from(e: crate::providers::CloudError) -> Self {
+        Error::Input(e.message, e.hint)
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spec(_) | Error::Tls(_) | Error::PlanFile { .. } | Error::Input(..) => {
-                exit::INVALID_INPUT
-            }
+            Error::Spec(_)
+            | Error::Tls(_)
+            | Error::PlanFile { .. }
+            | Error::Input(..)
+            | Error::Plan(_) => exit::INVALID_INPUT,
             Error::Render(RenderError::UnsupportedChart(_) | RenderError::ValuesNotMapping) => {
                 exit::INVALID_INPUT
             }
@@ -86,13 +106,18 @@ impl Error {
             Error::State(StateError::Locked { .. }) => Some(
                 "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
             ),
+            Error::State(StateError::Format { source, .. }) => source.hint(),
             Error::State(StateError::Corrupt { .. }) => {
                 Some("restore the file from its backup, or move it away and re-run: liftoff adopts what it finds by tag".into())
             }
             Error::State(_) => None,
             Error::Observe(e) => e.source.hint.clone().or_else(|| Some("check credentials, region and network access, then re-run".into())),
             Error::Driver(e) => e.hint.clone(),
-            Error::PlanFile { .. } => Some("create it again with `liftoff plan --out FILE`".into()),
+            Error::Plan(e) => e.hint(),
+            Error::PlanFile { source, .. } => source
+                .downcast_ref::<crate::plan::format::FormatError>()
+                .and_then(|f| f.hint())
+                .or_else(|| Some("create it again with `liftoff plan --out FILE`".into())),
             Error::StalePlan { .. } => Some("make a new plan with `liftoff plan --out FILE`, review it, and install that".into()),
             Error::ApplyFailed { .. } => {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
@@ -103,20 +128,140 @@ impl Error {
         }
     }
 
-    /// `error: …`, each cause on its own line, then the hint.
+    /// `error: …`, each distinct cause on its own line, then the hint
+    /// (after the spec's diagnostics, when it has them).
     pub fn render(&self) -> String {
-        let mut out = format!("error: {self}");
-        if let Error::Spec(SpecError::Invalid(d)) = self {
-            out = format!("{d}{out}");
+        let out = render_chain(self, self.hint().as_deref());
+        match self {
+            Error::Spec(SpecError::Invalid(d)) => format!("{d}{out}"),
+            _ => out,
         }
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            out.push_str(&format!("\n  caused by: {c}"));
-            cause = c.source();
+    }
+}
+
+/// The texts of an error's causes (its `source()` chain), each once: a
+/// cause whose text the line before it already says (a wrapper that prints
+/// its source in its own message, say) is left out.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut previous = error.to_string();
+    let mut out = Vec::new();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !previous.contains(&text) {
+            out.push(text.clone());
+            previous = text;
         }
-        if let Some(h) = self.hint() {
-            out.push_str(&format!("\nhint: {h}"));
+        cause = c.source();
+    }
+    out
+}
+
+/// The error and its distinct causes on one line, `: `-joined (progress
+/// events, check results, logs).
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    for cause in causes(error) {
+        line.push_str(": ");
+        line.push_str(&cause);
+    }
+    line
+}
+
+/// `error: …`, then `  caused by: …` for each distinct cause, then
+/// `hint: …`: how every command's failure is printed.
+pub fn render_chain(error: &(dyn std::error::Error + 'static), hint: Option<&str>) -> String {
+    let mut out = format!("error: {error}");
+    for cause in causes(error) {
+        out.push_str("\n  caused by: ");
+        out.push_str(&cause);
+    }
+    if let Some(h) = hint {
+        out.push_str("\nhint: ");
+        out.push_str(h);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with a message and an optional source.
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
         }
-        out
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    fn chain(texts: &[&'static str]) -> E {
+        texts
+            .iter()
+            .rev()
+            .fold(None, |source: Option<E>, t| {
+                Some(E(t, source.map(Box::new)))
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn each_cause_is_printed_once_then_the_hint() {
+        let e = chain(&[
+            "cannot read state file s.json",
+            "permission denied",
+            "os error 13",
+        ]);
+        assert_eq!(
+            render_chain(&e, Some("fix the rights")),
+            "error: cannot read state file s.json\n  caused by: permission denied\n  caused by: os error 13\nhint: fix the rights"
+        );
+        assert_eq!(
+            one_line(&e),
+            "cannot read state file s.json: permission denied: os error 13"
+        );
+    }
+
+    #[test]
+    fn a_cause_the_line_before_already_says_is_skipped() {
+        // A wrapper printing its source (`#[error("{0}")]` with `#[from]`).
+        let e = chain(&[
+            "s.yaml:3:1: mapping values are not allowed",
+            "s.yaml:3:1: mapping values are not allowed",
+        ]);
+        assert_eq!(
+            render_chain(&e, None),
+            "error: s.yaml:3:1: mapping values are not allowed"
+        );
+        let e = chain(&[
+            "AWS CreateVpc failed: dispatch failure: io error",
+            "dispatch failure",
+            "io error",
+            "connection refused",
+        ]);
+        assert_eq!(causes(&e), vec!["connection refused".to_string()]);
+    }
+
+    #[test]
+    fn a_driver_error_prints_its_message_once() {
+        let io = std::io::Error::other("connection reset");
+        let e = Error::Driver(
+            DriverError::new(
+                crate::plan::driver::Failure::Transient,
+                "AWS DescribeVpcs failed",
+            )
+            .with_hint("retry")
+            .with_source(io),
+        );
+        assert_eq!(
+            e.render(),
+            "error: AWS DescribeVpcs failed\n  caused by: connection reset\nhint: retry"
+        );
     }
 }

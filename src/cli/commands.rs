@@ -76,7 +76,7 @@ fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> 
 }
 
 fn validate(cli: &Cli) -> Result<(), Error> {
-    let loaded = spec::load(&cli.file).and_then(|mut l| {
+    let loaded = crate::compose::load(&cli.file).and_then(|mut l| {
         // The certificate is checked here rather than in spec::load: reading
         // and verifying it is the command's job, not every loader's.
         let (errors, warnings): (Vec<_>, Vec<_>) =
@@ -153,18 +153,12 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
         source,
     };
     let bytes = std::fs::read(path).map_err(|e| plan_err(Box::new(e)))?;
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
-    if plan.format != plan::PLAN_FORMAT {
-        return Err(plan_err(
-            format!(
-                "plan format {} is not supported (expected {})",
-                plan.format,
-                plan::PLAN_FORMAT
-            )
-            .into(),
-        ));
-    }
-    Ok(plan)
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| plan_err(Box::new(e)))?;
+    plan::PLAN_FILE
+        .upgrade(&mut value)
+        .map_err(|e| plan_err(Box::new(e)))?;
+    serde_json::from_value(value).map_err(|e| plan_err(Box::new(e)))
 }
 
 async fn install(
@@ -292,7 +286,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
             "installation": state.installation,
             "stateFile": store.path(),
             "resources": state.resources.iter().map(|(a, e)| json!({"address": a, "kind": e.kind, "status": e.status, "id": e.id, "outputs": display::redact(&e.outputs)})).collect::<Vec<_>>(),
-            "outputs": cloud_outputs(&state),
+            "outputs": cloud_outputs(&loaded.spec, &state),
         })),
         Output::Text => {
             if state.resources.is_empty() {
@@ -316,7 +310,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
                     e.id.as_deref().unwrap_or("-")
                 );
             }
-            print_outputs_text(&cloud_outputs(&state));
+            print_outputs_text(&loaded.spec, &cloud_outputs(&loaded.spec, &state));
         }
     }
     Ok(())
@@ -345,9 +339,7 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
             eprintln!("warning: {w}");
         }
     }
-    let inputs = render::Inputs {
-        private_ca: material.private_ca_pem.is_some(),
-    };
+    let inputs = crate::compose::render_inputs(&loaded.spec, material.private_ca_pem.is_some());
     let spec = &loaded.spec;
     if cli.output == Output::Json {
         let mut doc = json!({
@@ -391,13 +383,22 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
     // The same connection, inputs and checks an install uses: for a
-    // cluster liftoff creates, the cloud phase's hand-off.
+    // cluster liftoff creates, the cloud phase's hand-off (from the
+    // recorded outputs, when no other run holds the state).
     let dir = super::session::state_dir(cli, &loaded);
+    let store = crate::plan::state::Store::open(&dir, &loaded.spec.metadata.name)
+        .ok()
+        .map(std::sync::Arc::new);
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: false,
+        records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
     };
-    let (_, handoff) = crate::providers::drivers(&loaded.spec, &setup);
+    let mut unused = crate::plan::driver::Drivers::new();
+    let handoff = match crate::compose::cloud(&loaded.spec) {
+        Some(c) => c.register(&loaded.spec, &setup, &mut unused)?,
+        None => Default::default(),
+    };
     let inputs = super::session::cluster_inputs(cli, &loaded, &dir)
         .map(|(inputs, _, _)| inputs)
         .unwrap_or_default();

@@ -36,8 +36,8 @@ pub struct Cli {
     pub state_dir: Option<PathBuf>,
     /// Work on one part only: `cloud` (network, database, cluster) or
     /// `cluster` (namespace, secrets, Helm release, DNS).
-    #[arg(long, global = true, value_enum, default_value_t = crate::plan::Phase::All)]
-    pub phase: crate::plan::Phase,
+    #[arg(long, global = true, value_enum, default_value_t = crate::compose::Phase::All)]
+    pub phase: crate::compose::Phase,
     /// More logging (-v, -vv); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

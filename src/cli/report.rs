@@ -7,7 +7,7 @@ use super::session::Session;
 use super::{Cli, Output};
 use crate::error::Error;
 use crate::plan;
-use crate::spec::SpecError;
+use crate::spec::{Spec, SpecError};
 
 /// One JSON document per line: `--output json` is a stream of JSON lines.
 pub(super) fn print_json(v: &impl serde::Serialize) {
@@ -16,7 +16,7 @@ pub(super) fn print_json(v: &impl serde::Serialize) {
 
 pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
     let state = session.store.snapshot();
-    let outputs = cloud_outputs(&state);
+    let outputs = cloud_outputs(&session.loaded.spec, &state);
     match cli.output {
         Output::Text => {
             println!(
@@ -24,7 +24,7 @@ pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
                 session.name(),
                 session.store.path().display()
             );
-            print_outputs_text(&outputs);
+            print_outputs_text(&session.loaded.spec, &outputs);
         }
         Output::Json => println!(
             "{}",
@@ -33,32 +33,29 @@ pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
     }
 }
 
-/// The cloud phase's outputs (NAT IPs, ids, endpoints, secret locations).
-pub(super) fn cloud_outputs(state: &plan::state::State) -> serde_json::Value {
-    #[cfg(feature = "aws")]
-    if let Some(v) = crate::providers::aws::outputs::summary(state) {
-        return json!({"aws": v});
+/// The cloud phase's outputs (NAT IPs, ids, endpoints, secret locations),
+/// under the cloud's key.
+pub(super) fn cloud_outputs(spec: &Spec, state: &plan::state::State) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if let Some(cloud) = crate::compose::cloud(spec)
+        && let Some(v) = cloud.outputs(state)
+    {
+        out.insert(cloud.key().into(), v);
     }
-    let _ = state;
-    json!({})
+    serde_json::Value::Object(out)
 }
 
-pub(super) fn print_outputs_text(outputs: &serde_json::Value) {
-    #[cfg(feature = "aws")]
-    if let Some(v) = outputs.get("aws") {
-        print!("{}", crate::providers::aws::outputs::text(v));
+pub(super) fn print_outputs_text(spec: &Spec, outputs: &serde_json::Value) {
+    if let Some(cloud) = crate::compose::cloud(spec)
+        && let Some(v) = outputs.get(cloud.key())
+    {
+        print!("{}", cloud.outputs_text(v));
     }
-    let _ = outputs;
 }
 
 /// The error as one JSON object (for `--output json`).
 pub fn error_json(e: &Error) -> String {
-    let mut causes = Vec::new();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        causes.push(c.to_string());
-        cur = c.source();
-    }
+    let causes = crate::error::causes(e);
     let diagnostics = match e {
         Error::Spec(SpecError::Invalid(d)) => json!(d.0),
         _ => json!([]),

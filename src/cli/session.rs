@@ -3,23 +3,26 @@
 //! planning.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::progress;
 use super::{Cli, Output};
+use crate::cluster::graph::Facts;
+use crate::compose::{self, Phase};
 use crate::error::Error;
 use crate::plan::apply::{Engine, Fault, Options};
 use crate::plan::driver::Drivers;
 use crate::plan::state::Store;
-use crate::plan::{self, Plan, Resource, compute};
-use crate::spec::{self, Loaded};
+use crate::plan::{Plan, Resource, compute};
+use crate::spec::Loaded;
 
 /// Everything a command that plans needs: the spec, its drivers, the locked
 /// state and the desired resources.
 pub(super) struct Session {
-    pub phase: plan::Phase,
+    pub phase: Phase,
     pub loaded: Loaded,
     pub drivers: Drivers,
-    pub store: Store,
+    pub store: Arc<Store>,
     pub desired: Vec<Resource>,
 }
 
@@ -132,7 +135,7 @@ async fn interrupted() {
 }
 
 pub(super) fn load(cli: &Cli) -> Result<Loaded, Error> {
-    let loaded = spec::load(&cli.file)?;
+    let loaded = compose::load(&cli.file)?;
     if cli.output == Output::Text {
         for w in &loaded.warnings {
             eprintln!("{w}");
@@ -152,7 +155,7 @@ pub(super) enum Intent {
 pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
-    let store = Store::open(&dir, &loaded.spec.metadata.name)?;
+    let store = Arc::new(Store::open(&dir, &loaded.spec.metadata.name)?);
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: matches!(
@@ -161,8 +164,8 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
                 skip_final_snapshot: true
             }
         ),
+        records: Some(store.clone()),
     };
-    let (mut drivers, handoff) = crate::providers::drivers(&loaded.spec, &setup);
     let (inputs, checks, facts) = match intent {
         // The certificate checks doctor shows, so the preflights agree.
         Intent::Install => {
@@ -173,18 +176,11 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         Intent::Destroy { .. } => (
             Default::default(),
             Vec::new(),
-            plan::graph::Facts { private_ca: true },
+            compose::facts(&loaded.spec, true),
         ),
     };
-    crate::cluster::register(
-        &mut drivers,
-        &loaded.spec,
-        &loaded.base_dir,
-        handoff,
-        inputs,
-        checks,
-    );
-    let mut desired = plan::graph::desired(&loaded.spec, &facts);
+    let drivers = compose::drivers(&loaded, &setup, inputs, checks)?;
+    let mut desired = compose::desired(&loaded.spec, &facts);
     desired.retain(|r| cli.phase.includes(&r.address));
     Ok(Session {
         phase: cli.phase,
@@ -206,22 +202,28 @@ pub(super) fn cluster_inputs(
     (
         crate::cluster::Inputs,
         Vec<crate::cluster::preflight::Check>,
-        plan::graph::Facts,
+        Facts,
     ),
     Error,
 > {
     use crate::cluster::preflight::{Check, Status};
     let spec = &loaded.spec;
     let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
-    let facts = plan::graph::Facts {
-        private_ca: material.private_ca_pem.is_some(),
+    let facts = compose::facts(spec, material.private_ca_pem.is_some());
+    let render_inputs = compose::render_inputs(spec, facts.private_ca);
+    let values = crate::render::values_yaml(spec, &render_inputs)?;
+    // The values for a cluster running the cloud's load balancer controller:
+    // the cluster phase picks them when its preflight finds the controller.
+    let values_with_controller = match render_inputs.load_balancer.controller_annotations {
+        Some(_) => Some(crate::render::values_yaml(
+            spec,
+            &crate::render::Inputs {
+                load_balancer_controller: true,
+                ..render_inputs
+            },
+        )?),
+        None => None,
     };
-    let values = crate::render::values_yaml(
-        spec,
-        &crate::render::Inputs {
-            private_ca: facts.private_ca,
-        },
-    )?;
     let checks = material
         .warnings
         .iter()
@@ -237,6 +239,7 @@ pub(super) fn cluster_inputs(
         tls_key_pem: Some(material.key_pem),
         private_ca_pem: material.private_ca_pem,
         values_yaml: Some(values),
+        values_yaml_with_controller: values_with_controller,
         ..Default::default()
     };
     Ok((inputs, checks, facts))
@@ -248,39 +251,33 @@ pub(super) fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
         .unwrap_or_else(|| loaded.base_dir.join(".liftoff"))
 }
 
-/// Checks that must pass before planning: an existing AWS network is
-/// validated (nothing is created or deleted in it).
+/// Checks that must pass before planning: the cloud checks the existing
+/// resources the spec names (an existing network is validated; nothing is
+/// created or deleted in it).
 pub(super) async fn preflight(
     cli: &Cli,
     session: &Session,
     tag_subnets: bool,
 ) -> Result<(), Error> {
-    #[cfg(feature = "aws")]
-    {
-        let spec = &session.loaded.spec;
-        if let (spec::Provider::Aws, Some(net)) = (spec.cloud.provider, spec.network.as_ref())
-            && net.mode == spec::Mode::Existing
-        {
-            let region = spec.cloud.region.as_deref().unwrap_or("us-east-1");
-            let report =
-                crate::providers::aws::existing::validate(region, net, tag_subnets).await?;
-            if cli.output == Output::Text {
-                for t in &report.tagged {
-                    eprintln!("tagged subnet {t}");
-                }
-            }
-            if !report.problems.is_empty() {
-                return Err(Error::Input(
-                    format!(
-                        "the existing network is not usable:\n  - {}",
-                        report.problems.join("\n  - ")
-                    ),
-                    Some("fix these in AWS (or the spec), then rerun; liftoff never changes an existing network except for --tag-subnets".into()),
-                ));
-            }
+    let spec = &session.loaded.spec;
+    let Some(cloud) = compose::cloud(spec) else {
+        return Ok(());
+    };
+    let report = cloud.preflight(spec, tag_subnets).await?;
+    if cli.output == Output::Text {
+        for note in &report.notes {
+            eprintln!("{note}");
         }
     }
-    let _ = (cli, session, tag_subnets);
+    if !report.problems.is_empty() {
+        return Err(Error::Input(
+            format!(
+                "the existing network is not usable:\n  - {}",
+                report.problems.join("\n  - ")
+            ),
+            report.hint,
+        ));
+    }
     Ok(())
 }
 
@@ -293,7 +290,7 @@ pub(super) fn certificate_checks(
     let spec = &loaded.spec;
     match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
         Err(e) => {
-            let check = Check::new("certificate", Status::Fail, e.to_string());
+            let check = Check::new("certificate", Status::Fail, crate::error::one_line(&e));
             vec![match e.hint() {
                 Some(h) => check.hint(h),
                 None => check,

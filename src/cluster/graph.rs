@@ -7,32 +7,36 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use super::objects::SecretKind;
-use crate::plan::graph::Facts;
 use crate::plan::{Address, Resource};
-use crate::spec::{Provider, Spec};
+use crate::spec::Spec;
 
-/// Which of the platform's secrets the spec needs.
+// The kinds of the cluster phase, each named once.
+pub const NAMESPACE: &str = "cluster.namespace";
+pub const SECRET: &str = "cluster.secret";
+pub const HELM_RELEASE: &str = "cluster.helm_release";
+/// The wildcard record; its driver comes from the cloud that runs the DNS.
+pub const DNS_RECORD: &str = "dns.record";
+
+/// Whether `address` is one of the cluster phase's (the rest are the
+/// cloud's).
+pub fn is_cluster_address(address: &Address) -> bool {
+    let a = address.as_str();
+    a.starts_with("cluster.") || a.starts_with("dns.")
+}
+
+/// What the cluster phase's resources depend on besides the spec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The certificate chain ends in a private CA the platform must trust.
+    pub private_ca: bool,
+    /// The cloud manages the spec's DNS zone, so liftoff makes the wildcard
+    /// record.
+    pub dns_records: bool,
+}
+
+/// Which of the platform's secrets the spec needs ([`SecretKind::wanted`]).
 pub fn secrets_wanted(spec: &Spec, facts: &Facts) -> Vec<SecretKind> {
-    let mut out = vec![SecretKind::Tls];
-    if spec.database.is_some() {
-        out.push(SecretKind::Bootstrap);
-    }
-    if spec.platform.smtp.is_some() {
-        out.push(SecretKind::Smtp);
-    }
-    // A chain ending in a private CA (the sandbox's self-signed one, or the
-    // customer's own): the platform's components must trust it.
-    if facts.private_ca {
-        out.push(SecretKind::PrivateCa);
-    }
-    if spec
-        .airgap
-        .as_ref()
-        .is_some_and(|a| a.enabled && a.registry.as_ref().is_some_and(|r| r.pull_secret.is_some()))
-    {
-        out.push(SecretKind::Registry);
-    }
-    out
+    SecretKind::wanted(spec, facts.private_ca)
 }
 
 /// Desired props of a secret: never its values.
@@ -72,6 +76,19 @@ pub fn release_props(spec: &Spec, facts: &Facts) -> Value {
     })
 }
 
+/// The address of a namespace for Airflow deployments.
+pub fn deployment_namespace_address(name: &str) -> Address {
+    Address::new(format!("cluster.deployment_namespace[{name}]"))
+}
+
+/// The namespace name in a [`deployment_namespace_address`].
+pub fn deployment_namespace_name(address: &Address) -> Option<&str> {
+    address
+        .as_str()
+        .strip_prefix("cluster.deployment_namespace[")?
+        .strip_suffix(']')
+}
+
 /// The wildcard record's name, `*.<baseDomain>`.
 pub fn wildcard_name(spec: &Spec) -> String {
     format!("*.{}", spec.platform.base_domain.trim_end_matches('.'))
@@ -85,18 +102,31 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
     let namespace = Address::new("cluster.namespace");
     out.push(Resource {
         address: namespace.clone(),
-        kind: "cluster.namespace".into(),
+        kind: NAMESPACE.into(),
         props: json!({"name": ns}),
         deps: after.to_vec(),
         delete_after: Vec::new(),
     });
     let mut release_deps = vec![namespace.clone()];
+    // The namespaces Airflow deployments may use: the chart puts its Roles
+    // in them, so they exist before the release.
+    for name in &spec.platform.deployment_namespaces {
+        let address = deployment_namespace_address(name);
+        release_deps.push(address.clone());
+        out.push(Resource {
+            address,
+            kind: "cluster.deployment_namespace".into(),
+            props: json!({"name": name}),
+            deps: after.to_vec(),
+            delete_after: Vec::new(),
+        });
+    }
     for kind in secrets_wanted(spec, facts) {
         let address = Address::new(kind.address());
         release_deps.push(address.clone());
         out.push(Resource {
             address,
-            kind: "cluster.secret".into(),
+            kind: SECRET.into(),
             props: secret_props(kind, ns),
             deps: vec![namespace.clone()],
             delete_after: Vec::new(),
@@ -105,42 +135,19 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
     let release = Address::new("cluster.helm_release");
     out.push(Resource {
         address: release.clone(),
-        kind: "cluster.helm_release".into(),
+        kind: HELM_RELEASE.into(),
         props: release_props(spec, facts),
         deps: release_deps,
         delete_after: Vec::new(),
     });
-    if let Some(dns) = &spec.dns
-        && spec.cloud.provider == Provider::Aws
-    {
+    if let Some(dns) = spec.dns.as_ref().filter(|_| facts.dns_records) {
         out.push(Resource {
             address: Address::new("dns.record.wildcard"),
-            kind: "dns.record".into(),
+            kind: DNS_RECORD.into(),
             props: json!({"zone": dns.zone, "name": wildcard_name(spec), "target": release.as_str()}),
             deps: vec![release],
             delete_after: Vec::new(),
         });
     }
     out
-}
-
-/// The cluster phase after the cloud phase's resources in `cloud`: it waits
-/// for every node group and the database, when liftoff creates them.
-pub fn after_cloud(spec: &Spec, cloud: &[Resource], facts: &Facts) -> Vec<Resource> {
-    let after: Vec<Address> = cloud
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.kind.as_str(),
-                "aws.eks_cluster"
-                    | "aws.eks_nodegroup"
-                    | "aws.database"
-                    | "gcp.gke_cluster"
-                    | "gcp.node_pool"
-                    | "gcp.sql_instance"
-            )
-        })
-        .map(|r| r.address.clone())
-        .collect();
-    resources(spec, &after, facts)
 }

@@ -28,6 +28,10 @@ pub struct Inputs {
     pub registry_dockerconfig: Option<Redacted<String>>,
     /// The chart values (`render::values_yaml`). Holds no secret values.
     pub values_yaml: Option<String>,
+    /// The same values for a cluster that runs the cloud's own load
+    /// balancer controller (the AWS Load Balancer Controller), when the
+    /// cloud has one: used instead when the cluster has it.
+    pub values_yaml_with_controller: Option<String>,
 }
 
 /// A PostgreSQL login.
@@ -52,53 +56,61 @@ const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 impl DbLogin {
+    /// `HOST:PORT`, with an IPv6 address in brackets (`[::1]:5432`).
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// The `astronomer-bootstrap` connection string:
     /// `postgres://USER:PASS@HOST:PORT`, user and password URL-encoded.
     pub fn bootstrap_url(&self) -> Redacted<String> {
         Redacted::new(format!(
-            "postgres://{}:{}@{}:{}",
+            "postgres://{}:{}@{}",
             utf8_percent_encode(&self.user, USERINFO),
             utf8_percent_encode(self.password.expose(), USERINFO),
-            self.host,
-            self.port
+            self.host_port()
         ))
     }
 
-    /// Parses `postgres://USER:PASS@HOST[:PORT][/DB][?…]` (or `postgresql://`).
-    /// Errors never quote the URL.
+    /// Parses `postgres://USER:PASS@HOST[:PORT][/DB][?…]` (or
+    /// `postgresql://`) with the `url` crate: user and password
+    /// percent-decoded, an IPv6 host in brackets, port 5432 when none is
+    /// given. Errors never quote the URL.
     pub fn from_url(url: &Redacted<String>, ssl: bool) -> Result<DbLogin, ClusterError> {
         let bad = |why: &str| ClusterError::Input(format!("database connection URL: {why}"));
-        let text = url.expose().trim();
-        let rest = text
-            .strip_prefix("postgres://")
-            .or_else(|| text.strip_prefix("postgresql://"))
-            .ok_or_else(|| bad("must start with postgres://"))?;
-        let rest = rest.split(['/', '?']).next().unwrap_or_default();
-        let (userinfo, hostport) = rest
-            .rsplit_once('@')
-            .ok_or_else(|| bad("has no USER:PASSWORD@"))?;
-        let (user, password) = userinfo
-            .split_once(':')
-            .ok_or_else(|| bad("has no password"))?;
+        let parsed = url::Url::parse(url.expose().trim()).map_err(|e| match e {
+            // The parser's own reasons name no part of the URL.
+            url::ParseError::InvalidPort => bad("has a bad port"),
+            url::ParseError::EmptyHost => bad("has no host"),
+            other => bad(&format!("cannot be parsed ({other})")),
+        })?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            return Err(bad("must start with postgres://"));
+        }
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_string(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            _ => return Err(bad("has no host")),
+        };
+        if parsed.username().is_empty() {
+            return Err(bad("has no USER:PASSWORD@"));
+        }
+        let password = parsed.password().ok_or_else(|| bad("has no password"))?;
         let decode = |s: &str| {
             percent_decode_str(s)
                 .decode_utf8()
                 .map(|c| c.into_owned())
                 .map_err(|_| bad("is not UTF-8 once decoded"))
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || p.is_empty() => {
-                (h.to_string(), p.parse().map_err(|_| bad("has a bad port"))?)
-            }
-            _ => (hostport.to_string(), 5432),
-        };
-        if host.is_empty() {
-            return Err(bad("has no host"));
-        }
         Ok(DbLogin {
             host,
-            port,
-            user: decode(user)?,
+            port: parsed.port().unwrap_or(5432),
+            user: decode(parsed.username())?,
             password: Redacted::new(decode(password)?),
             ssl,
             private: false,
@@ -113,7 +125,7 @@ pub fn read_secret(src: &SecretSource, base_dir: &Path) -> Result<Redacted<Strin
         let path = base_dir.join(file);
         return std::fs::read_to_string(&path)
             .map(|s| Redacted::new(s.trim_end_matches(['\n', '\r']).to_string()))
-            .map_err(|e| ClusterError::Input(format!("cannot read {}: {e}", path.display())));
+            .map_err(|source| ClusterError::Read { path, source });
     }
     if let Some(var) = &src.from_env {
         return std::env::var(var)
@@ -181,6 +193,7 @@ impl Inputs {
             smtp_url,
             registry_dockerconfig,
             values_yaml,
+            values_yaml_with_controller,
         } = other;
         macro_rules! take {
             ($($f:ident),*) => { $( if $f.is_some() { self.$f = $f; } )* };
@@ -192,7 +205,8 @@ impl Inputs {
             database,
             smtp_url,
             registry_dockerconfig,
-            values_yaml
+            values_yaml,
+            values_yaml_with_controller
         );
     }
 }
@@ -235,6 +249,57 @@ mod tests {
         let err =
             DbLogin::from_url(&Redacted::new("mysql://a:hunter2@h".into()), true).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    fn parse(url: &str) -> Result<DbLogin, ClusterError> {
+        DbLogin::from_url(&Redacted::new(url.to_string()), false)
+    }
+
+    #[test]
+    fn parses_ipv6_hosts_with_and_without_a_port() {
+        let login = parse("postgres://u:p@[::1]:6543/db").unwrap();
+        assert_eq!((login.host.as_str(), login.port), ("::1", 6543));
+        assert_eq!(login.host_port(), "[::1]:6543");
+        assert_eq!(login.bootstrap_url().expose(), "postgres://u:p@[::1]:6543");
+        let login = parse("postgresql://u:p@[2001:db8::5]").unwrap();
+        assert_eq!((login.host.as_str(), login.port), ("2001:db8::5", 5432));
+        let round = parse(login.bootstrap_url().expose()).unwrap();
+        assert_eq!(round, login);
+    }
+
+    #[test]
+    fn reserved_characters_in_user_and_password_round_trip() {
+        let login = DbLogin {
+            host: "10.0.0.7".into(),
+            port: 5432,
+            user: "astro@corp:admin".into(),
+            password: Redacted::new("p@ss:w/rd?#[]%".into()),
+            ssl: false,
+            private: false,
+        };
+        let url = login.bootstrap_url();
+        assert_eq!(parse(url.expose()).unwrap(), login);
+        let login = parse("postgres://us%40er:p%3Aw%2Fd%23@db.local").unwrap();
+        assert_eq!(login.user, "us@er");
+        assert_eq!(login.password.expose(), "p:w/d#");
+        assert_eq!(login.port, 5432, "no port: the default");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_quoting_them() {
+        for (url, why) in [
+            ("postgres://u:SECRET@db:notaport", "bad port"),
+            ("postgres://u:SECRET@db:70000", "bad port"),
+            ("postgres://u:SECRET@:5432", "no host"),
+            ("postgres://db.local:5432", "no USER:PASSWORD@"),
+            ("postgres://u@db.local:5432", "no password"),
+            ("mysql://u:SECRET@db", "must start with postgres://"),
+            ("not a url SECRET", "cannot be parsed"),
+        ] {
+            let e = parse(url).unwrap_err().to_string();
+            assert!(e.contains(why), "{url}: {e}");
+            assert!(!e.contains("SECRET"), "{url}: {e}");
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@ use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 
 use super::ClusterError;
+use crate::plan::driver::{DriverError, Failure, Recorder};
 use crate::spec::Spec;
+use crate::wait::{self, Backoff, Poll};
 
 /// The nginx Service of the release: `<release>-nginx` for chart 0.x,
 /// `<release>-cp-nginx` for 1.x and 2.x.
@@ -18,6 +20,21 @@ pub fn nginx_service(spec: &Spec) -> String {
         Some("0") => format!("{}-nginx", p.release_name),
         _ => format!("{}-cp-nginx", p.release_name),
     }
+}
+
+/// The API group of the AWS Load Balancer Controller's resources
+/// (TargetGroupBinding, IngressClassParams): served only when the
+/// controller is installed.
+pub const AWS_CONTROLLER_GROUP: &str = "elbv2.k8s.aws";
+
+/// Whether the cluster runs the AWS Load Balancer Controller, by API
+/// discovery (every authenticated identity may read it).
+pub async fn aws_controller_installed(client: &kube::Client) -> Result<bool, ClusterError> {
+    let groups = client
+        .list_api_groups()
+        .await
+        .map_err(ClusterError::api("list the API groups".to_string()))?;
+    Ok(groups.groups.iter().any(|g| g.name == AWS_CONTROLLER_GROUP))
 }
 
 /// The Service's load balancer hostname (or IP), if it has one yet.
@@ -42,34 +59,48 @@ pub async fn address(
         .find_map(|i| i.hostname.or(i.ip)))
 }
 
-/// Waits for the load balancer's address until `deadline`, reporting
-/// progress every poll.
+/// The spec key that sets how long to wait for the load balancer.
+pub const TIMEOUT_KEY: &str = "loadBalancer";
+
+/// Waits for the load balancer's address until `deadline`
+/// (`timeouts.loadBalancer`), polling with `backoff` and reporting progress
+/// through `recorder`. A failed read is retried while it is transient.
 pub async fn wait(
     client: &kube::Client,
     namespace: &str,
     service: &str,
     deadline: Duration,
-    poll: Duration,
-    progress: &(dyn Fn(&str) + Send + Sync),
-) -> Result<String, ClusterError> {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(a) = address(client, namespace, service).await? {
-            return Ok(a);
-        }
-        let waited = start.elapsed();
-        if waited >= deadline {
-            return Err(ClusterError::Input(format!(
+    backoff: Backoff,
+    recorder: &dyn Recorder,
+) -> Result<String, DriverError> {
+    wait::until(
+        &format!("load balancer of {service}"),
+        TIMEOUT_KEY,
+        deadline,
+        backoff,
+        recorder,
+        || async {
+            match address(client, namespace, service).await {
+                Ok(Some(a)) => Ok(Poll::Ready(a)),
+                Ok(None) => Ok(Poll::Pending("no address yet".into())),
+                Err(e) => Err(super::driver::to_driver(e, namespace)),
+            }
+        },
+    )
+    .await
+    .map_err(|e| match e.failure {
+        Failure::Timeout => DriverError::new(
+            Failure::Timeout,
+            format!(
                 "service {namespace}/{service} got no load balancer address within {}s",
                 deadline.as_secs()
-            )));
-        }
-        progress(&format!(
-            "waiting for the load balancer of {service} ({}s)",
-            waited.as_secs()
-        ));
-        tokio::time::sleep(poll.min(deadline - waited)).await;
-    }
+            ),
+        )
+        .with_hint(format!(
+            "check the cloud's load balancer controller and the service's events; raise `timeouts.{TIMEOUT_KEY}` in the spec, or re-run to wait again"
+        )),
+        _ => e,
+    })
 }
 
 /// The URLs and next steps printed after a successful install.

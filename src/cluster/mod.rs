@@ -11,8 +11,6 @@
 
 pub mod api_error;
 pub mod connect;
-#[cfg(feature = "aws")]
-pub mod dns;
 pub mod driver;
 pub mod graph;
 pub mod helm;
@@ -43,6 +41,17 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Input(String),
+    /// A file the run needs could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// What the cloud phase hands over could not be had (its own message
+    /// and hint).
+    #[error(transparent)]
+    Handoff(crate::plan::driver::DriverError),
 }
 
 impl ClusterError {
@@ -55,14 +64,15 @@ impl ClusterError {
     }
 }
 
-/// Registers the cluster phase's drivers for a spec: `cluster.` always,
-/// `dns.record` on AWS builds. The connection is the spec's kubeconfig for
-/// an existing cluster; for a cluster the cloud phase creates, `connector`
-/// must come from that phase (see [`Connector`]), else reads find nothing
-/// and writes fail saying so. Secrets the spec names by file or variable
-/// are read now; why one could not be read is a failed preflight check.
-/// `extra` brings the other phases' products (TLS material, chart values);
-/// `certificate_checks` join the preflight.
+/// Registers the cluster phase's driver for a spec (`cluster.`; the
+/// `dns.record` driver comes from the cloud, see [`Handoff`]). The
+/// connection is the spec's kubeconfig for an existing cluster; for a
+/// cluster the cloud phase creates, `connector` must come from that phase
+/// (see [`Connector`]), else reads find nothing and writes fail saying so.
+/// Secrets the spec names by file or variable are read now; why one could
+/// not be read is a failed preflight check. `extra` brings the other
+/// phases' products (TLS material, chart values); `certificate_checks`
+/// join the preflight.
 pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
@@ -71,38 +81,24 @@ pub fn register(
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
 ) {
-    let (driver, _dns) = build(spec, base_dir, handoff, extra, certificate_checks);
-    #[cfg(feature = "aws")]
-    if let Some(r53) = _dns {
-        drivers.register("dns.record", r53);
-    }
+    let driver = build(spec, base_dir, handoff, extra, certificate_checks);
     drivers.register("cluster.", std::sync::Arc::new(driver));
 }
 
-#[cfg(feature = "aws")]
-type DnsDriver = Option<std::sync::Arc<dns::Route53>>;
-#[cfg(not(feature = "aws"))]
-type DnsDriver = Option<()>;
-
-/// The cluster driver (and the DNS driver on AWS) as install and doctor
-/// both use them.
+/// The cluster driver as install and doctor both use it.
 fn build(
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
     handoff: Handoff,
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
-) -> (ClusterDriver, DnsDriver) {
+) -> ClusterDriver {
     use std::sync::Arc;
     let Handoff {
         connector,
         database,
+        zones,
     } = handoff;
-    #[cfg(feature = "aws")]
-    let dns = (spec.cloud.provider == crate::spec::Provider::Aws && spec.dns.is_some())
-        .then(|| Arc::new(dns::Route53::from_env(spec.cloud.region.clone(), None)));
-    #[cfg(not(feature = "aws"))]
-    let dns: DnsDriver = None;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
     let connector = connector.unwrap_or_else(|| match spec.cluster.mode {
@@ -110,24 +106,25 @@ fn build(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(ToString::to_string).collect())
+        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
     }
-    #[cfg(feature = "aws")]
-    if let Some(r53) = &dns {
-        driver = driver.with_zone_lookup(r53.clone());
+    if let Some(zones) = zones {
+        driver = driver.with_zone_lookup(zones);
     }
-    (driver, dns)
+    driver
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
-/// or the database: how to connect, and where the database login comes from.
+/// or the database: how to connect, where the database login comes from,
+/// and the DNS zones (when the cloud runs the spec's DNS zone).
 #[derive(Default)]
 pub struct Handoff {
     pub connector: Option<std::sync::Arc<dyn Connector>>,
     pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
+    pub zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
 }
 
 /// The connector of a cluster no phase has provided yet.
@@ -152,6 +149,7 @@ pub async fn doctor(
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
 ) -> preflight::Report {
-    let (driver, _) = build(spec, base_dir, handoff, extra, certificate_checks);
-    driver.preflight_report().await
+    build(spec, base_dir, handoff, extra, certificate_checks)
+        .preflight_report()
+        .await
 }

@@ -1,8 +1,11 @@
 //! The Kubernetes objects liftoff applies itself: the namespace and the
-//! platform's secrets, each with the metadata that lets Helm adopt it.
+//! platform's secrets (each secret with the metadata that lets Helm adopt
+//! it). The one source of which secrets a spec needs, their names and
+//! shapes, and of the Namespace: install applies these and
+//! `liftoff render --manifests` prints them (values redacted).
 //!
-//! Manifests built here hold secret values: they go to the API server and
-//! nowhere else (no Debug, no logging).
+//! Manifests built by [`secret_manifest`] hold secret values: they go to the
+//! API server and nowhere else (no Debug, no logging).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,7 @@ use serde_json::{Value, json};
 use super::ClusterError;
 use super::inputs::Inputs;
 use crate::secret::Redacted;
+use crate::spec::Spec;
 
 /// One of the platform's secrets, by its address suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,12 +48,36 @@ impl SecretKind {
         }
     }
 
+    /// The platform's secrets a spec needs, in apply order: TLS always; the
+    /// database bootstrap secret when the spec has a database; SMTP when it
+    /// sets one; the private root CA when the chain ends in one
+    /// (`private_ca`); the registry pull secret for an air-gapped install
+    /// with one.
+    pub fn wanted(spec: &Spec, private_ca: bool) -> Vec<SecretKind> {
+        let mut out = vec![SecretKind::Tls];
+        if spec.database.is_some() {
+            out.push(SecretKind::Bootstrap);
+        }
+        if spec.platform.smtp.is_some() {
+            out.push(SecretKind::Smtp);
+        }
+        if private_ca {
+            out.push(SecretKind::PrivateCa);
+        }
+        if spec.airgap.as_ref().is_some_and(|a| {
+            a.enabled && a.registry.as_ref().is_some_and(|r| r.pull_secret.is_some())
+        }) {
+            out.push(SecretKind::Registry);
+        }
+        out
+    }
+
     pub fn from_address(address: &str) -> Option<SecretKind> {
         Self::ALL.into_iter().find(|k| k.address() == address)
     }
 
     /// The Secret's name, which the chart's values refer to.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             SecretKind::Tls => "astronomer-tls",
             SecretKind::Bootstrap => "astronomer-bootstrap",
@@ -176,14 +204,39 @@ pub fn secret_manifest(
     release: &str,
 ) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut meta = helm_metadata(release, namespace);
-    meta["name"] = kind.name().into();
-    meta["namespace"] = namespace.into();
-    let data: serde_json::Map<String, Value> = data
+    let data = data
         .0
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(b64.encode(v.expose()))))
         .collect();
+    secret_object(kind, data, namespace, release)
+}
+
+/// The Secret as [`secret_manifest`] builds it, every value replaced by
+/// `placeholder` (what `liftoff render --manifests` prints).
+pub fn redacted_secret_manifest(
+    kind: SecretKind,
+    namespace: &str,
+    release: &str,
+    placeholder: &str,
+) -> Value {
+    let data = kind
+        .keys()
+        .iter()
+        .map(|k| (k.to_string(), Value::String(placeholder.into())))
+        .collect();
+    secret_object(kind, data, namespace, release)
+}
+
+fn secret_object(
+    kind: SecretKind,
+    data: serde_json::Map<String, Value>,
+    namespace: &str,
+    release: &str,
+) -> Value {
+    let mut meta = helm_metadata(release, namespace);
+    meta["name"] = kind.name().into();
+    meta["namespace"] = namespace.into();
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
@@ -196,7 +249,9 @@ pub fn secret_manifest(
 /// The label on a namespace liftoff created, naming the installation.
 pub const INSTALLATION_LABEL: &str = "liftoff.dev/installation";
 
-/// The namespace to server-side apply.
+/// The namespace to server-side apply: labelled with the installation that
+/// created it. Helm does not manage it (the release is installed into it),
+/// so it carries no Helm adoption metadata.
 pub fn namespace_manifest(name: &str, installation: &str) -> Value {
     json!({
         "apiVersion": "v1",

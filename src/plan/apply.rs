@@ -18,6 +18,7 @@ use super::driver::{
 use super::events::{Event, Events, Summary};
 use super::state::{Entry, Status, Store};
 use super::{Action, Address, Change, Plan};
+use crate::error::one_line;
 
 /// A fault injected on purpose (crash-safety tests; `LIFTOFF_FAULT`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,13 +164,13 @@ impl Engine<'_> {
                 }
                 Err(e) if e.failure == Failure::Aborted => return Err(e),
                 Err(e) => {
-                    tracing::warn!(address = %change.address, error = %error_chain(&e), "failed");
+                    tracing::warn!(address = %change.address, error = %one_line(&e), "failed");
                     step[i] = Step::Failed;
                     summary.failed += 1;
                     self.events.emit(Event::Failed {
                         address: change.address.clone(),
                         action: change.action,
-                        error: error_chain(&e),
+                        error: one_line(&e),
                         hint: e.hint.clone(),
                     });
                     let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
@@ -400,16 +401,4 @@ impl Recorder for EntryRecorder<'_, '_> {
 
 fn state_error(e: super::state::StateError) -> DriverError {
     DriverError::new(Failure::Aborted, "cannot write the state file").with_source(e)
-}
-
-/// `message: cause: cause` for one-line reports.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

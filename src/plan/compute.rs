@@ -20,6 +20,52 @@ pub struct ObserveError {
     pub source: DriverError,
 }
 
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// The spec asks for changes liftoff does not make.
+    #[error("{}", refused_message(.0))]
+    Refused(Vec<Refused>),
+}
+
+/// One change the plan refuses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub address: Address,
+    pub field: String,
+    pub from: serde_json::Value,
+    pub to: serde_json::Value,
+    pub refusal: super::Refusal,
+}
+
+fn refused_message(all: &[Refused]) -> String {
+    let mut m =
+        String::from("the spec asks for changes liftoff does not make; nothing was changed:");
+    for r in all {
+        m.push_str(&format!(
+            "\n  - {}: {} {} -> {}: {}",
+            r.address, r.field, r.from, r.to, r.refusal.reason
+        ));
+    }
+    m
+}
+
+impl PlanError {
+    /// What to do instead of each refused change.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PlanError::Driver(e) => e.hint.clone(),
+            PlanError::Refused(all) => {
+                let mut hints: Vec<&str> = all.iter().map(|r| r.refusal.hint.as_str()).collect();
+                hints.dedup();
+                Some(hints.join("; "))
+            }
+        }
+    }
+}
+
 /// What exists, by address (`None`: nothing found).
 pub type Observations = BTreeMap<Address, Option<Observed>>;
 
@@ -85,8 +131,9 @@ pub fn plan_install(
     state: &State,
     observed: &Observations,
     drivers: &Drivers,
-) -> Result<Plan, DriverError> {
+) -> Result<Plan, PlanError> {
     let mut changes = Vec::new();
+    let mut refused = Vec::new();
     let wanted: BTreeSet<&Address> = desired.iter().map(|r| &r.address).collect();
     for r in desired {
         let recorded = state.resources.get(&r.address);
@@ -109,6 +156,15 @@ pub fn plan_install(
             ),
             (Some(o), recorded) => {
                 let fields = drivers.for_kind(&r.kind)?.diff(r, o);
+                refused.extend(fields.iter().filter_map(|f| {
+                    f.refused.clone().map(|refusal| Refused {
+                        address: r.address.clone(),
+                        field: f.field.clone(),
+                        from: f.from.clone(),
+                        to: f.to.clone(),
+                        refusal,
+                    })
+                }));
                 let adopt = recorded.is_none_or(|e| e.status == Status::Intent);
                 if fields.iter().any(|f| f.forces_replace) {
                     let names: Vec<_> = fields
@@ -149,6 +205,9 @@ pub fn plan_install(
             observed: found,
             fields,
         });
+    }
+    if !refused.is_empty() {
+        return Err(PlanError::Refused(refused));
     }
     for (addr, entry) in state.resources.iter().filter(|(a, _)| !wanted.contains(a)) {
         changes.push(deletion(addr, entry, observed, "no longer in the spec"));

@@ -101,7 +101,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// One output of a dependency, e.g. `ctx.dep_output("aws.vpc", "id")`.
+    /// One output of a dependency, by the dependency's address.
     pub fn dep_output(&self, address: &str, key: &str) -> Result<&Value, DriverError> {
         self.deps
             .get(&Address::new(address))
@@ -119,7 +119,10 @@ pub trait Driver: Send + Sync {
     async fn read(&self, lookup: &Lookup<'_>) -> Result<Option<Observed>, DriverError>;
 
     /// Fields that differ. The default compares the desired props' top-level
-    /// keys with the observed ones; `immutable` fields force a replace.
+    /// keys with the observed ones. A field the driver cannot change in place
+    /// is marked [`FieldChange::replacing`]; one it does not change at all,
+    /// [`FieldChange::refusing`] (the plan then refuses), so that apply never
+    /// fails on a change the plan accepted.
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
         diff_props(&desired.props, &observed.props, &[])
     }
@@ -150,11 +153,13 @@ pub fn diff_props(desired: &Value, observed: &Value, immutable: &[&str]) -> Vec<
     want.iter()
         .filter_map(|(k, v)| {
             let have = observed.get(k).cloned().unwrap_or(Value::Null);
-            (have != *v).then(|| FieldChange {
-                field: k.clone(),
-                from: have,
-                to: v.clone(),
-                forces_replace: immutable.contains(&k.as_str()),
+            (have != *v).then(|| {
+                let change = FieldChange::in_place(k.clone(), have, v.clone());
+                if immutable.contains(&k.as_str()) {
+                    change.replacing()
+                } else {
+                    change
+                }
             })
         })
         .collect()
@@ -193,4 +198,18 @@ pub fn idempotency_token(installation: &str, address: &Address, nonce: u64) -> S
     use sha2::Digest;
     let d = sha2::Sha256::digest(format!("liftoff/{installation}/{address}/{nonce}"));
     hex::encode(&d[..16])
+}
+
+/// What the state has recorded so far in a run: a phase reads the outputs
+/// of another (the database endpoint) from here instead of asking the cloud
+/// again.
+pub trait Records: Send + Sync {
+    /// The outputs recorded for `address`, when it is recorded.
+    fn outputs(&self, address: &Address) -> Option<Value>;
+}
+
+impl Records for super::state::Store {
+    fn outputs(&self, address: &Address) -> Option<Value> {
+        self.get(address).map(|e| e.outputs)
+    }
 }

@@ -1,12 +1,14 @@
 //! Plans: what liftoff will create, adopt, change or delete, as a value
-//! computed from the resolved spec and the observed state, and the engine
-//! that carries one out.
+//! computed from desired resources and the observed state, and the engine
+//! that carries one out. Nothing here knows a cloud, a phase or the command
+//! line: resources, kinds and addresses are opaque to it.
 
 pub mod apply;
 pub mod compute;
 pub mod display;
 pub mod driver;
 pub mod events;
+pub mod format;
 pub mod graph;
 pub mod state;
 
@@ -16,7 +18,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A resource's stable name, e.g. `aws.subnet.private[a]` or `cluster.secret.tls`.
+/// A resource's stable name, given by the side that makes it (e.g. a
+/// cloud's subnet in one zone); the engine only compares them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Address(pub String);
@@ -40,7 +43,7 @@ impl fmt::Display for Address {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
     pub address: Address,
-    /// Which driver handles it, e.g. `aws.subnet`.
+    /// Which driver handles it: drivers are registered by kind prefix.
     pub kind: String,
     /// Desired configuration. Never holds a secret value.
     pub props: Value,
@@ -94,8 +97,47 @@ pub struct FieldChange {
     pub field: String,
     pub from: Value,
     pub to: Value,
-    /// The cloud cannot change it in place.
+    /// The cloud cannot change it in place: the resource is replaced.
     pub forces_replace: bool,
+    /// liftoff does not make this change at all: the plan is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+}
+
+impl FieldChange {
+    /// A change made in place.
+    pub fn in_place(field: impl Into<String>, from: Value, to: Value) -> Self {
+        FieldChange {
+            field: field.into(),
+            from,
+            to,
+            forces_replace: false,
+            refused: None,
+        }
+    }
+
+    /// The change cannot be made in place: plan a replace.
+    pub fn replacing(mut self) -> Self {
+        self.forces_replace = true;
+        self
+    }
+
+    /// The change is not supported: the plan refuses it, saying why and what
+    /// to do instead.
+    pub fn refusing(mut self, reason: impl Into<String>, hint: impl Into<String>) -> Self {
+        self.refused = Some(Refusal {
+            reason: reason.into(),
+            hint: hint.into(),
+        });
+        self
+    }
+}
+
+/// Why a change is not made, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+    pub hint: String,
 }
 
 /// The plan for one resource.
@@ -130,41 +172,16 @@ impl Change {
     }
 }
 
-/// Which part of an installation a command works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Everything.
-    #[default]
-    All,
-    /// The cloud: network, database, Kubernetes cluster and node groups.
-    Cloud,
-    /// Inside the cluster: namespace, secrets, the Helm release, DNS.
-    Cluster,
-}
-
-impl Phase {
-    /// Whether the resource at `address` belongs to this phase.
-    pub fn includes(self, address: &Address) -> bool {
-        let cluster_side =
-            address.as_str().starts_with("cluster.") || address.as_str().starts_with("dns.");
-        match self {
-            Phase::All => true,
-            Phase::Cloud => !cluster_side,
-            Phase::Cluster => cluster_side,
-        }
-    }
-
-    /// The part of `state` this phase covers.
-    pub fn state(self, state: &state::State) -> state::State {
-        let mut s = state.clone();
-        s.resources.retain(|a, _| self.includes(a));
-        s
-    }
-}
-
 /// The format version of saved plans.
 pub const PLAN_FORMAT: u32 = 1;
+
+/// The saved plan's format and the steps from each older one.
+pub const PLAN_FILE: format::Format = format::Format {
+    what: "saved plan",
+    current: PLAN_FORMAT,
+    // One step per format after 1, in order (see `format`).
+    steps: &[],
+};
 
 /// A plan: computed from spec + observed state, applied exactly as saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

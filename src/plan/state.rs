@@ -5,6 +5,10 @@
 //! A create is recorded twice: its intent (with the idempotency token)
 //! before the call, and its id as soon as the call returns, before any
 //! waiting. A crash at any point leaves enough to find the resource again.
+//!
+//! The file carries its format version ([`STATE_FORMAT`]); an older one is
+//! upgraded on reading ([`super::format`]) and kept beside it as
+//! `<file>.format-N` before the first write; a newer one is refused.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -17,8 +21,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Address;
+use super::format::{Format, FormatError};
 
+/// The state file format this liftoff writes.
 pub const STATE_FORMAT: u32 = 1;
+
+/// The state file's format and the steps from each older one.
+pub const STATE_FILE: Format = Format {
+    what: "state file",
+    current: STATE_FORMAT,
+    // One step per format after 1, in order (see `super::format`).
+    steps: &[],
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,6 +101,12 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("cannot read state file {}", path.display())]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: FormatError,
+    },
     #[error("state file {} belongs to installation `{found}`, not `{expected}`", path.display())]
     WrongInstallation {
         path: PathBuf,
@@ -129,11 +149,7 @@ impl Store {
         }
         let state = match std::fs::read(&path) {
             Ok(bytes) => {
-                let s: State =
-                    serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let s = read_state(&path, &bytes)?;
                 if s.installation != installation {
                     return Err(StateError::WrongInstallation {
                         path,
@@ -202,6 +218,38 @@ impl Store {
     }
 }
 
+/// Parses a state file, upgrading an older format: the original is kept
+/// as `<file>.format-N` (once) before anything is written over it.
+fn read_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    let corrupt = |source| StateError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut value: Value = serde_json::from_slice(bytes).map_err(corrupt)?;
+    let found = STATE_FILE
+        .upgrade(&mut value)
+        .map_err(|source| StateError::Format {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if found != STATE_FORMAT {
+        let mut backup = path.as_os_str().to_owned();
+        backup.push(format!(".format-{found}"));
+        let backup = PathBuf::from(backup);
+        if !backup.exists() {
+            write_atomic(&backup, bytes).map_err(|source| StateError::Io {
+                path: backup.clone(),
+                source,
+            })?;
+        }
+        tracing::info!(
+            "upgraded state file {} from format {found} to {STATE_FORMAT}",
+            path.display()
+        );
+    }
+    serde_json::from_value(value).map_err(corrupt)
+}
+
 /// Writes `bytes` to `path` through a 0600 temporary file, fsync and rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
@@ -263,6 +311,32 @@ mod tests {
             Store::open(dir.path(), "demo"),
             Err(StateError::Locked { .. })
         ));
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut newer = serde_json::to_value(State::empty("demo")).unwrap();
+        newer["format"] = (STATE_FORMAT + 1).into();
+        std::fs::write(dir.path().join("demo.state.json"), newer.to_string()).unwrap();
+        let e = Store::open(dir.path(), "demo").unwrap_err();
+        let StateError::Format { source, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(source, FormatError::TooNew { .. }));
+        assert_eq!(
+            crate::error::one_line(&e),
+            format!(
+                "cannot read state file {}: the state file has format {}, newer than this liftoff reads (up to {STATE_FORMAT})",
+                dir.path().join("demo.state.json").display(),
+                STATE_FORMAT + 1
+            )
+        );
+    }
+
+    #[test]
+    fn the_steps_match_the_format() {
+        assert_eq!(STATE_FILE.steps.len() + 1, STATE_FORMAT as usize);
     }
 
     #[test]

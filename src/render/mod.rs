@@ -2,10 +2,14 @@
 //! templates in `templates/` (embedded in the binary), then the user's
 //! `platform.values` deep-merged last.
 //!
-//! Two chart lines are supported, chosen by `platform.chart.version`:
-//! 0.37.x (flat `global` keys) and 1.x/2.x (nested keys). Secrets are
+//! Three chart lines are supported, each with its own template, chosen by
+//! the chart's version (the pinned `platform.chart.version`, which
+//! validation holds equal to a local archive's own Chart.yaml): 0.37.x,
+//! 1.x and 2.x. Every key a template sets is one the real chart declares
+//! (tests/it/chart.rs renders the real charts and compares). Secrets are
 //! referenced by name only: no secret value is ever part of the values.
 
+pub mod archive;
 pub mod manifests;
 
 use std::collections::BTreeMap;
@@ -13,33 +17,69 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::spec::{AuthKind, Provider, Spec};
+use crate::cluster::objects::SecretKind;
+use crate::spec::{AuthKind, Spec};
 
-pub const TLS_SECRET: &str = "astronomer-tls";
-pub const BOOTSTRAP_SECRET: &str = "astronomer-bootstrap";
-pub const SMTP_SECRET: &str = "astronomer-smtp";
-pub const PRIVATE_CA_SECRET: &str = "private-root-ca";
-pub const REGISTRY_SECRET: &str = "astronomer-registry";
+// The secrets' names, which the values refer to: from their one source,
+// [`SecretKind::name`].
+pub const TLS_SECRET: &str = SecretKind::Tls.name();
+pub const BOOTSTRAP_SECRET: &str = SecretKind::Bootstrap.name();
+pub const SMTP_SECRET: &str = SecretKind::Smtp.name();
+pub const PRIVATE_CA_SECRET: &str = SecretKind::PrivateCa.name();
+pub const REGISTRY_SECRET: &str = SecretKind::Registry.name();
 
 const TEMPLATE_0_37: &str = include_str!("../../templates/values-0.37.yaml.tera");
 const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");
+const TEMPLATE_2_X: &str = include_str!("../../templates/values-2.x.yaml.tera");
+
+/// The chart lines liftoff has a template for, as shown to users.
+pub const SUPPORTED_LINES: &str = "0.37.x, 1.x and 2.x";
 
 /// What the values depend on besides the spec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inputs {
     /// The certificate chain ends in a private CA (see [`crate::tls::Material`]):
     /// the platform is told to trust the `private-root-ca` secret.
     pub private_ca: bool,
+    /// The cloud's load balancer settings (none without a cloud).
+    pub load_balancer: LoadBalancer,
+    /// The cloud's own load balancer controller runs in the cluster (the
+    /// AWS Load Balancer Controller, found by the preflight): the nginx
+    /// Service gets the annotations that controller acts on.
+    pub load_balancer_controller: bool,
+}
+
+/// The Service annotations (and static address support) the cloud's load
+/// balancer controller reads; each cloud gives its own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadBalancer {
+    /// What the cloud provider built into Kubernetes acts on.
+    pub annotations: Map<String, Value>,
+    /// What the cloud's add-on load balancer controller acts on, when it
+    /// has one and it runs in the cluster (see [`Inputs::load_balancer_controller`]).
+    pub controller_annotations: Option<Map<String, Value>>,
+    /// Whether `platform.loadBalancerIp` (a reserved static address) applies.
+    pub static_ip: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("chart version `{0}` is not supported")]
+    #[error(
+        "chart version `{0}` is not supported: liftoff has values for the chart lines {SUPPORTED_LINES}"
+    )]
     UnsupportedChart(String),
-    #[error("cannot render template {template}: {message}")]
-    Template { template: String, message: String },
-    #[error("template {template} rendered invalid YAML: {message}")]
-    Yaml { template: String, message: String },
+    #[error("cannot render template {template}")]
+    Template {
+        template: String,
+        #[source]
+        source: tera::Error,
+    },
+    #[error("template {template} rendered invalid YAML")]
+    Yaml {
+        template: String,
+        #[source]
+        source: crate::spec::yaml::SyntaxError,
+    },
     #[error("platform.values must be a mapping")]
     ValuesNotMapping,
 }
@@ -47,26 +87,29 @@ pub enum RenderError {
 impl RenderError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RenderError::UnsupportedChart(_) => Some(
-                "liftoff renders values for the platform chart 0.37.x, 1.x and 2.x; pin one of those in platform.chart.version".into(),
-            ),
+            RenderError::UnsupportedChart(_) => Some(format!(
+                "pin a version of one of those lines ({SUPPORTED_LINES}) in platform.chart.version, and use a chart archive of that version"
+            )),
             RenderError::Template { .. } | RenderError::Yaml { .. } => {
                 Some("this is a bug in liftoff's templates; please report it with the spec".into())
             }
-            RenderError::ValuesNotMapping => {
-                Some("write platform.values as chart keys, e.g. `values: {nginx: {replicas: 3}}`".into())
-            }
+            RenderError::ValuesNotMapping => Some(
+                "write platform.values as chart keys, e.g. `values: {nginx: {replicas: 3}}`".into(),
+            ),
         }
     }
 }
 
-/// The chart line a version belongs to.
+/// The chart line a version belongs to: each has its own template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartLine {
     /// 0.37.x: flat `global` keys.
     V0_37,
-    /// 1.x or 2.x (the major version): nested keys.
-    V1Plus(u64),
+    /// 1.x: `global.plane`; still `global.features` and
+    /// `global.postgresqlEnabled`.
+    V1,
+    /// 2.x: `global.namespaceManagement`, `global.postgresql.enabled`.
+    V2,
 }
 
 impl ChartLine {
@@ -84,7 +127,8 @@ impl ChartLine {
             .ok_or_else(unsupported)?;
         match (major, minor) {
             (0, 37) => Ok(ChartLine::V0_37),
-            (1 | 2, _) => Ok(ChartLine::V1Plus(major)),
+            (1, _) => Ok(ChartLine::V1),
+            (2, _) => Ok(ChartLine::V2),
             _ => Err(unsupported()),
         }
     }
@@ -92,7 +136,8 @@ impl ChartLine {
     fn template(self) -> (&'static str, &'static str) {
         match self {
             ChartLine::V0_37 => ("values-0.37.yaml", TEMPLATE_0_37),
-            ChartLine::V1Plus(_) => ("values-1.x.yaml", TEMPLATE_1_X),
+            ChartLine::V1 => ("values-1.x.yaml", TEMPLATE_1_X),
+            ChartLine::V2 => ("values-2.x.yaml", TEMPLATE_2_X),
         }
     }
 }
@@ -106,65 +151,31 @@ struct AuthProviderCtx {
 }
 
 /// Image repositories the platform hands to Airflow deployments, by the
-/// chart's key, under `registry`.
-fn images(registry: &str) -> Value {
+/// chart's key, under `registry`: the same image names as the chart's own
+/// defaults (`quay.io/astronomer/<name>`), which the bundle mirrors.
+fn images(registry: &str, line: ChartLine) -> Value {
     let r = |image: &str| format!("{}/{image}", registry.trim_end_matches('/'));
     json!({
         "airflow": {
-            "airflow": r("astro-runtime"),
             "statsd": r("ap-statsd-exporter"),
             "redis": r("ap-redis"),
             "pgbouncer": r("ap-pgbouncer"),
             "pgbouncerExporter": r("ap-pgbouncer-exporter"),
             "gitSync": r("ap-git-sync"),
+            "xcom": r(match line { ChartLine::V0_37 => "ap-alpine", _ => "ap-init" }),
         },
         "git_sync_relay": {
             "gitDaemon": r("ap-git-daemon"),
-            "gitSync": r("ap-git-sync"),
+            "gitSync": r("ap-git-sync-relay"),
         },
         "certgenerator": r("ap-certgenerator"),
+        "default_airflow": r("ap-airflow"),
     })
 }
 
-/// The load balancer Service annotations for the cloud and exposure.
-fn ingress_annotations(provider: Provider, private: bool) -> Map<String, Value> {
-    let pairs: &[(&str, &str)] = match (provider, private) {
-        (Provider::Aws, true) => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internal",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-        ],
-        (Provider::Aws, false) => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internet-facing",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-        ],
-        (Provider::Gcp, true) => &[("networking.gke.io/load-balancer-type", "Internal")],
-        _ => &[],
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::from(*v)))
-        .collect()
-}
+/// The Houston sign-in providers liftoff knows that the spec leaves out:
+/// turned off, so the defaults Houston ships with (Google on) do not apply.
+const KNOWN_PROVIDERS: [&str; 3] = ["google", "okta", "auth0"];
 
 /// The template context: every variable the templates use, always defined.
 fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
@@ -197,12 +208,7 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
             }
         })
         .collect();
-    let release_host = format!(
-        "http://astronomer-releases.{}.svc.cluster.local",
-        p.namespace
-    );
     json!({
-        "chart_major": match line { ChartLine::V0_37 => 0, ChartLine::V1Plus(m) => m },
         "base_domain": p.base_domain,
         "secrets": {
             "tls": TLS_SECRET,
@@ -212,26 +218,29 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
             "registry": REGISTRY_SECRET,
         },
         "database_ssl": spec.database.as_ref().is_none_or(|d| d.ssl),
-        "least_privilege": p.least_privilege,
         "cluster_roles": !p.least_privilege,
+        "deployment_namespaces": p.deployment_namespaces,
         "node_selector": p.node_selector,
         "private_ca": inputs.private_ca,
+        // Nodes pull from a registry whose certificate a private CA signed:
+        // the chart's DaemonSet adds the CA to containerd on every node.
+        "private_ca_add_to_host": inputs.private_ca && airgap.is_some() && registry.is_some(),
         "registry": registry.map(|r| json!({
             "repository": r.repository,
             "pull_secret": r.pull_secret.is_some(),
         })),
         "airgap": airgap.is_some() && registry.is_some(),
-        "images": registry.map_or_else(|| json!({"airflow": {}, "git_sync_relay": {}, "certgenerator": ""}), |r| images(&r.repository)),
-        "update_urls": {
-            "airflow": format!("{release_host}/astronomer-certified"),
-            "runtime": format!("{release_host}/astronomer-runtime"),
-        },
+        "images": registry.map_or_else(|| json!({"airflow": {}, "git_sync_relay": {}, "certgenerator": "", "default_airflow": ""}), |r| images(&r.repository, line)),
         "private_load_balancer": p.private_load_balancer,
-        "ingress_annotations": ingress_annotations(spec.cloud.provider, p.private_load_balancer),
-        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| spec.cloud.provider == Provider::Gcp),
+        "ingress_annotations": match (&inputs.load_balancer.controller_annotations, inputs.load_balancer_controller) {
+            (Some(a), true) => a,
+            _ => &inputs.load_balancer.annotations,
+        },
+        "load_balancer_ip": p.load_balancer_ip.as_ref().filter(|_| inputs.load_balancer.static_ip),
         "auth": {
             "local": p.auth.local,
             "public_signups": p.auth.public_signups,
+            "disabled": KNOWN_PROVIDERS.iter().filter(|k| !providers.iter().any(|p| p.key.as_str() == **k)).collect::<Vec<_>>(),
             "providers": providers,
         },
         "email": {
@@ -245,17 +254,9 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
 
 /// Renders one template with `ctx`; an undefined variable is an error.
 pub fn render_template(name: &str, text: &str, ctx: &Value) -> Result<String, RenderError> {
-    let template_err = |e: tera::Error| {
-        let mut message = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            message.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        RenderError::Template {
-            template: name.into(),
-            message,
-        }
+    let template_err = |source: tera::Error| RenderError::Template {
+        template: name.into(),
+        source,
     };
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
@@ -289,9 +290,9 @@ pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
     let (name, text) = line.template();
     let rendered = render_template(name, text, &context(spec, inputs, line))?;
     let mut values = crate::spec::yaml::parse(name, &rendered)
-        .map_err(|e| RenderError::Yaml {
+        .map_err(|source| RenderError::Yaml {
             template: name.into(),
-            message: e.to_string(),
+            source,
         })?
         .to_json();
     match &spec.platform.values {
@@ -320,13 +321,15 @@ mod tests {
     #[test]
     fn chart_lines() {
         assert_eq!(ChartLine::of("0.37.7").unwrap(), ChartLine::V0_37);
-        assert_eq!(ChartLine::of("1.0.2").unwrap(), ChartLine::V1Plus(1));
-        assert_eq!(ChartLine::of("2.1.0-rc1").unwrap(), ChartLine::V1Plus(2));
+        assert_eq!(ChartLine::of("1.2.0").unwrap(), ChartLine::V1);
+        assert_eq!(ChartLine::of("2.1.0-rc1").unwrap(), ChartLine::V2);
         for bad in ["0.36.4", "3.0.0", "latest", "1"] {
             let e = ChartLine::of(bad).unwrap_err();
             assert_eq!(
                 e.to_string(),
-                format!("chart version `{bad}` is not supported")
+                format!(
+                    "chart version `{bad}` is not supported: liftoff has values for the chart lines 0.37.x, 1.x and 2.x"
+                )
             );
         }
     }
@@ -334,7 +337,8 @@ mod tests {
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
         let e = render_template("t", "a: {{ nope }}\n", &json!({"yes": 1})).unwrap_err();
-        assert!(e.to_string().contains("nope"), "{e}");
+        let text = crate::error::one_line(&e);
+        assert!(text.contains("nope"), "{text}");
         assert_eq!(
             render_template("t", "a: {{ yes }}\n", &json!({"yes": 1})).unwrap(),
             "a: 1\n"
@@ -363,15 +367,15 @@ mod tests {
             "email",
             "log_retention_days",
         ];
-        for line in [ChartLine::V0_37, ChartLine::V1Plus(1), ChartLine::V1Plus(2)] {
+        for line in [ChartLine::V0_37, ChartLine::V1, ChartLine::V2] {
             let (name, text) = line.template();
             let full = context(&spec, &Inputs::default(), line);
             assert!(render_template(name, text, &full).is_ok());
             for key in printed {
                 let mut ctx = full.clone();
                 assert!(ctx.as_object_mut().unwrap().remove(key).is_some(), "{key}");
-                let e = render_template(name, text, &ctx).unwrap_err();
-                assert!(e.to_string().contains(key), "{key}: {e}");
+                let e = crate::error::one_line(&render_template(name, text, &ctx).unwrap_err());
+                assert!(e.contains(key), "{key}: {e}");
             }
         }
     }

@@ -94,7 +94,7 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] yaml::SyntaxError),
     #[error("the spec has {} error(s)", .0.errors().count())]
     Invalid(Diagnostics),
@@ -117,8 +117,46 @@ impl SpecError {
     }
 }
 
-/// Reads, merges and validates the spec at `path`.
+/// A name derived from the installation name (an IAM role, a database
+/// identifier) and the longest the cloud allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedName {
+    pub name: String,
+    /// What it names, e.g. "RDS instance identifier".
+    pub what: &'static str,
+    pub limit: usize,
+}
+
+/// What the spec's cloud adds to validation. The spec knows no cloud: the
+/// caller (the composition root) hands in the rules of every cloud it has.
+pub trait CloudRules {
+    /// The longest names derived from `metadata.name`, with their limits.
+    fn derived_names(&self, spec: &Spec) -> Vec<DerivedName>;
+    /// The prefix length of the subnets a created network of `vpc_prefix`
+    /// is cut into for `zones` zones, when the cloud cuts it.
+    fn subnet_prefix(&self, spec: &Spec, vpc_prefix: u8, zones: u8) -> Option<u8>;
+}
+
+/// No cloud-specific checks (a spec read for its own sake).
+pub struct NoCloudRules;
+
+impl CloudRules for NoCloudRules {
+    fn derived_names(&self, _: &Spec) -> Vec<DerivedName> {
+        Vec::new()
+    }
+    fn subnet_prefix(&self, _: &Spec, _: u8, _: u8) -> Option<u8> {
+        None
+    }
+}
+
+/// Reads, merges and validates the spec at `path` (without any cloud's
+/// rules: see [`load_with`]).
 pub fn load(path: &Path) -> Result<Loaded, SpecError> {
+    load_with(path, &NoCloudRules)
+}
+
+/// Reads, merges and validates the spec at `path`, with the cloud's rules.
+pub fn load_with(path: &Path, rules: &dyn CloudRules) -> Result<Loaded, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.into(),
         source,
@@ -129,11 +167,21 @@ pub fn load(path: &Path) -> Result<Loaded, SpecError> {
     } else {
         base_dir
     };
-    load_str(&path.display().to_string(), &text, &base_dir)
+    load_str_with(&path.display().to_string(), &text, &base_dir, rules)
 }
 
 /// Like [`load`], from text (`file` names it in messages).
 pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecError> {
+    load_str_with(file, text, base_dir, &NoCloudRules)
+}
+
+/// Like [`load_with`], from text.
+pub fn load_str_with(
+    file: &str,
+    text: &str,
+    base_dir: &Path,
+    rules: &dyn CloudRules,
+) -> Result<Loaded, SpecError> {
     let user = yaml::parse(file, text)?;
     let mut diags = Vec::new();
     let tree = match user.get("profile").map(|n| (n, n.resolve())) {
@@ -186,7 +234,7 @@ pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecE
         hint: p.hint,
     }));
     if let Some(spec) = &spec {
-        diags.extend(validate::validate(spec, &tree, base_dir));
+        diags.extend(validate::validate(spec, &tree, base_dir, rules));
     }
     diags.sort_by(|a, b| {
         (&*a.pos.file, a.pos.line, a.pos.col).cmp(&(&*b.pos.file, b.pos.line, b.pos.col))

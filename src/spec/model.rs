@@ -261,9 +261,16 @@ pub struct Platform {
     pub auth: Auth,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<Smtp>,
-    /// Namespaced rights only (no cluster roles).
+    /// Install with the fewest cluster-wide rights the chart line allows:
+    /// no chart cluster roles where the chart can do without them, Airflow
+    /// deployments only in `deploymentNamespaces` (docs/values.md).
     #[serde(default)]
     pub least_privilege: bool,
+    /// The namespaces Airflow deployments may use (the chart's namespace
+    /// pools). liftoff creates them, labelled as this installation's;
+    /// required with `leastPrivilege`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployment_namespaces: Vec<String>,
     /// Node labels the platform's own pods are scheduled on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
@@ -308,6 +315,11 @@ pub struct Tls {
     pub cert_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// A private CA's root certificate (PEM, and any intermediates it needs)
+    /// given apart from certFile: the chain is checked up to it and the
+    /// platform is told to trust it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Sandbox only: generate a self-signed wildcard certificate.
     #[serde(default)]
     pub self_signed: bool,
@@ -413,6 +425,10 @@ pub struct Timeouts {
     pub nat: String,
     #[serde(default = "t20m")]
     pub helm: String,
+    /// How long the platform's load balancer may take to get its address
+    /// after the Helm release is installed.
+    #[serde(default = "t10m")]
+    pub load_balancer: String,
     /// How long `destroy` (and an install that finds the namespace being
     /// deleted) waits for the platform's namespace to be gone.
     #[serde(default = "t10m")]
@@ -427,6 +443,7 @@ impl Default for Timeouts {
             database: t40m(),
             nat: t10m(),
             helm: t20m(),
+            load_balancer: t10m(),
             namespace: t10m(),
         }
     }

@@ -19,6 +19,8 @@ pub(super) struct Options<'a> {
     /// As the spec names them (for messages).
     pub cert_path: &'a Path,
     pub key_path: &'a Path,
+    /// `caFile`, when given: a private CA's root (and intermediates).
+    pub ca_path: Option<&'a Path>,
     /// Where the certificate file really is: an out-of-order chain is
     /// written reordered next to it.
     pub reorder_to: Option<&'a Path>,
@@ -57,11 +59,12 @@ fn key_matches(key: &KeyKind, cert: &X509Certificate) -> bool {
     }
 }
 
-/// The DNS names a certificate is for: its subjectAltName entries, or its
-/// common name when it has none.
-fn dns_names(cert: &X509Certificate) -> Vec<String> {
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        return san
+/// The DNS names a certificate is for: its subjectAltName entries. A
+/// certificate without the extension is refused: browsers and Go clients
+/// ignore the common name.
+fn dns_names(cert: &X509Certificate) -> Result<Vec<String>, TlsError> {
+    match cert.subject_alternative_name() {
+        Ok(Some(san)) => Ok(san
             .value
             .general_names
             .iter()
@@ -69,12 +72,11 @@ fn dns_names(cert: &X509Certificate) -> Vec<String> {
                 GeneralName::DNSName(d) => Some(d.to_string()),
                 _ => None,
             })
-            .collect();
+            .collect()),
+        _ => Err(TlsError::MissingSan {
+            subject: subject(cert),
+        }),
     }
-    cert.subject()
-        .iter_common_name()
-        .filter_map(|cn| cn.as_str().ok().map(String::from))
-        .collect()
 }
 
 /// Whether the certificate name `pattern` (maybe `*.x`) matches `host`
@@ -123,13 +125,39 @@ fn subject(cert: &X509Certificate) -> String {
     cert.subject().to_string()
 }
 
-pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Material, TlsError> {
-    let certs = blocks
+/// Checks the chain of `blocks` (certFile) and `key`; `ca_blocks` (caFile)
+/// may complete the chain up to a private root, which the platform is then
+/// told to trust.
+pub(super) fn check(
+    blocks: &[pem::Pem],
+    ca_blocks: &[pem::Pem],
+    key: &Key,
+    o: &Options,
+) -> Result<Material, TlsError> {
+    // certFile's certificates first (indices 0..n), then caFile's.
+    let n = blocks.len();
+    let mut certs = blocks
         .iter()
         .enumerate()
         .map(|(i, b)| read::parse(o.cert_path, i, b))
         .collect::<Result<Vec<_>, _>>()?;
+    for (i, b) in ca_blocks.iter().enumerate() {
+        certs.push(read::parse(o.ca_path.unwrap_or(o.cert_path), i, b)?);
+    }
+    let block = |i: usize| if i < n { &blocks[i] } else { &ca_blocks[i - n] };
     let mut warnings = Vec::new();
+
+    // An RSA key of 2048 bits at least.
+    if let KeyKind::Rsa(public) = &key.kind {
+        use rsa::traits::PublicKeyParts;
+        let bits = public.n().bits();
+        if bits < 2048 {
+            return Err(TlsError::WeakKey {
+                path: o.key_path.into(),
+                bits,
+            });
+        }
+    }
 
     // The key: RSA unless ECDSA is explicitly allowed.
     if matches!(key.kind, KeyKind::Ec(_)) {
@@ -151,7 +179,7 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
     }
 
     // The leaf is the certificate of the key.
-    let Some(leaf) = certs.iter().position(|c| key_matches(&key.kind, c)) else {
+    let Some(leaf) = certs[..n].iter().position(|c| key_matches(&key.kind, c)) else {
         return Err(TlsError::KeyMismatch {
             cert: o.cert_path.into(),
             key: o.key_path.into(),
@@ -160,7 +188,7 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
     };
 
     // It covers the wildcard and the base domain.
-    let names = dns_names(&certs[leaf]);
+    let names = dns_names(&certs[leaf])?;
     let wanted = [format!("*.{}", o.base_domain), o.base_domain.to_string()];
     let missing: Vec<String> = wanted
         .iter()
@@ -223,7 +251,7 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
         }
     }
     let last = *chain.last().expect("non-empty");
-    let unlinked: Vec<usize> = (0..certs.len()).filter(|i| !chain.contains(i)).collect();
+    let unlinked: Vec<usize> = (0..n).filter(|i| !chain.contains(i)).collect();
     if !unlinked.is_empty() {
         return Err(TlsError::MissingLink {
             path: o.cert_path.into(),
@@ -236,14 +264,18 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
                 .collect(),
         });
     }
+    // What the platform serves: certFile's chain, then any intermediates
+    // only caFile had; a root is never served.
     let ordered = || {
         chain
             .iter()
-            .map(|&i| read::encode(&blocks[i]))
+            .filter(|&&i| i < n || !self_signed(&certs[i]))
+            .map(|&i| read::encode(block(i)))
             .collect::<String>()
     };
-    if chain.iter().enumerate().any(|(pos, &i)| pos != i) {
-        let order = chain
+    let from_file: Vec<usize> = chain.iter().copied().filter(|&i| i < n).collect();
+    if from_file.iter().enumerate().any(|(pos, &i)| pos != i) {
+        let order = from_file
             .iter()
             .map(|&i| format!("#{} `{}`", i + 1, subject(&certs[i])))
             .collect::<Vec<_>>()
@@ -301,17 +333,25 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
                     .into(),
             );
         }
-        Some(read::encode(&blocks[last]))
+        Some(read::encode(block(last)))
+    } else if !self_signed(root) && !issued_by_public_root(root) {
+        // A private CA whose root is not given: the platform could not
+        // trust the chain, nor could clients.
+        return Err(match o.ca_path {
+            Some(ca) => TlsError::CaFileUnrelated {
+                ca: ca.into(),
+                cert: o.cert_path.into(),
+                issuer: root.issuer().to_string(),
+            },
+            None => TlsError::UntrustedChain {
+                path: o.cert_path.into(),
+                index: last + 1,
+                subject: subject(root),
+                issuer: root.issuer().to_string(),
+            },
+        });
     } else {
-        if !self_signed(root) && !issued_by_public_root(root) {
-            warnings.push(format!(
-                "the chain in {} ends at #{} `{}`, issued by `{}`, which is neither in the file nor a publicly trusted root: append that certificate (and its issuers up to the root), or clients and the platform's own components will not trust the chain",
-                o.cert_path.display(),
-                last + 1,
-                subject(root),
-                root.issuer()
-            ));
-        } else if chain.len() == 1 {
+        if chain.len() == 1 {
             warnings.push(format!(
                 "{} holds only the leaf certificate: add the intermediate certificates after it, or some clients will not trust it",
                 o.cert_path.display()
@@ -319,6 +359,16 @@ pub(super) fn check(blocks: &[pem::Pem], key: &Key, o: &Options) -> Result<Mater
         }
         None
     };
+    if let Some(ca) = o.ca_path
+        && !chain.iter().any(|&i| i >= n)
+        && private_ca_pem.is_none()
+    {
+        warnings.push(format!(
+            "{} is not needed: the chain in {} ends at a publicly trusted root",
+            ca.display(),
+            o.cert_path.display()
+        ));
+    }
 
     Ok(Material {
         chain_pem: ordered(),

@@ -16,11 +16,12 @@ pub const SANDBOX_DAYS: i64 = 90;
 
 /// A new 2048-bit RSA key pair.
 pub fn rsa_key() -> Result<KeyPair, TlsError> {
-    let err = |e: String| TlsError::Generate(e);
     let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
-        .map_err(|e| err(e.to_string()))?;
-    let der = key.to_pkcs8_der().map_err(|e| err(e.to_string()))?;
-    KeyPair::try_from(der.as_bytes()).map_err(|e| err(e.to_string()))
+        .map_err(|e| TlsError::Generate(Box::new(e)))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| TlsError::Generate(Box::new(e)))?;
+    KeyPair::try_from(der.as_bytes()).map_err(|e| TlsError::Generate(Box::new(e)))
 }
 
 fn name(cn: &str) -> DistinguishedName {
@@ -32,7 +33,7 @@ fn name(cn: &str) -> DistinguishedName {
 
 /// Generates the sandbox's wildcard certificate and its private CA.
 pub fn self_signed_wildcard(base_domain: &str) -> Result<Material, TlsError> {
-    let err = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let err = |e: rcgen::Error| TlsError::Generate(Box::new(e));
     let now = time::OffsetDateTime::now_utc();
     let not_before = now - time::Duration::hours(1);
     let not_after = now + time::Duration::days(SANDBOX_DAYS);

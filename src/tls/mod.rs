@@ -1,8 +1,9 @@
 //! The platform's wildcard TLS certificate: reading it from the spec's files
 //! (or generating one for the sandbox), and checking it before anything is
-//! installed: the key matches the leaf, the leaf covers `*.<baseDomain>` and
-//! `<baseDomain>`, every certificate is valid now, the key is RSA, and the
-//! chain links leaf → intermediates → root.
+//! installed: the key matches the leaf and is RSA of 2048 bits or more, the
+//! leaf's subjectAltName covers `*.<baseDomain>` and `<baseDomain>`, every
+//! certificate is valid now, and the chain links leaf → intermediates → a
+//! root that is publicly trusted or given (in certFile or caFile).
 //!
 //! The key stays in a [`Redacted`] from the moment it is read: no error,
 //! warning or log line carries it.
@@ -48,12 +49,25 @@ pub enum TlsError {
     NotConfigured,
     #[error("a self-signed certificate is only allowed with the sandbox profile")]
     SelfSignedNotAllowed,
-    #[error("cannot read {}: {error}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// `certFile` or `keyFile`.
         field: &'static str,
         path: PathBuf,
+        #[source]
         error: std::io::Error,
+    },
+    #[error("{} is a directory, not a file", path.display())]
+    IsDirectory {
+        /// `certFile`, `keyFile` or `caFile`.
+        field: &'static str,
+        path: PathBuf,
+    },
+    #[error("{} is truncated: the `-----BEGIN {tag}-----` block has no `-----END {tag}-----` line", path.display())]
+    Truncated {
+        field: &'static str,
+        path: PathBuf,
+        tag: String,
     },
     #[error("{} is not PEM: {detail}", path.display())]
     NotPem {
@@ -63,7 +77,7 @@ pub enum TlsError {
         detail: String,
     },
     #[error("{} holds no certificate (no `-----BEGIN CERTIFICATE-----` block)", path.display())]
-    NoCertificate { path: PathBuf },
+    NoCertificate { field: &'static str, path: PathBuf },
     #[error("certificate #{index} in {} cannot be parsed: {detail}", path.display())]
     BadCertificate {
         path: PathBuf,
@@ -72,6 +86,27 @@ pub enum TlsError {
     },
     #[error("{} holds no private key", path.display())]
     NoKey { path: PathBuf },
+    #[error("{} holds {count} private keys; liftoff needs exactly the certificate's one", path.display())]
+    SeveralKeys { path: PathBuf, count: usize },
+    #[error("the RSA key in {} has {bits} bits; at least 2048 are needed", path.display())]
+    WeakKey { path: PathBuf, bits: usize },
+    #[error(
+        "the certificate `{subject}` has no subjectAltName: the SAN is missing (browsers and Go clients ignore the common name)"
+    )]
+    MissingSan { subject: String },
+    #[error("the chain in {} ends at #{index} `{subject}`, issued by `{issuer}`, which is neither in the file nor a publicly trusted root", path.display())]
+    UntrustedChain {
+        path: PathBuf,
+        index: usize,
+        subject: String,
+        issuer: String,
+    },
+    #[error("{} does not hold `{issuer}`, the issuer the chain in {} ends at", ca.display(), cert.display())]
+    CaFileUnrelated {
+        ca: PathBuf,
+        cert: PathBuf,
+        issuer: String,
+    },
     #[error("the private key in {} is encrypted with a passphrase", path.display())]
     EncryptedKey { path: PathBuf },
     #[error("the private key in {} cannot be read: {detail}", path.display())]
@@ -129,11 +164,12 @@ pub enum TlsError {
         issuer_index: usize,
         issuer: String,
     },
-    #[error("cannot generate the sandbox certificate: {0}")]
-    Generate(String),
-    #[error("cannot keep the sandbox certificate in {}: {error}", path.display())]
+    #[error("cannot generate the sandbox certificate")]
+    Generate(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot keep the sandbox certificate in {}", path.display())]
     Keep {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
 }
@@ -152,6 +188,15 @@ impl TlsError {
             TlsError::NotConfigured => "set platform.tls.certFile and keyFile to your wildcard certificate and key (PEM)".into(),
             TlsError::SelfSignedNotAllowed => "give your wildcard certificate with certFile and keyFile".into(),
             TlsError::Read { .. } => "paths are relative to the spec's folder".into(),
+            TlsError::IsDirectory { .. } => "name the PEM file itself, not its folder".into(),
+            TlsError::Truncated { .. } => "the file was cut short: copy it again in full, from `-----BEGIN` to `-----END`".into(),
+            TlsError::SeveralKeys { .. } => "keep only the private key of the certificate in keyFile".into(),
+            TlsError::WeakKey { .. } => "reissue the certificate with an RSA key of 2048 bits or more (`openssl genrsa 3072`)".into(),
+            TlsError::MissingSan { .. } => "reissue the certificate with subjectAltName entries for *.<baseDomain> and <baseDomain>".into(),
+            TlsError::UntrustedChain { issuer, .. } => format!(
+                "if `{issuer}` is your private CA, give its root certificate in platform.tls.caFile (the platform is told to trust it); otherwise append the missing intermediates and root to certFile"
+            ),
+            TlsError::CaFileUnrelated { .. } => "caFile must hold the root (and any missing intermediates) of the CA that issued the certificate".into(),
             TlsError::NotPem { .. } | TlsError::NoCertificate { .. } | TlsError::BadCertificate { .. } => {
                 "certFile must be PEM text: the leaf certificate first, then the intermediates (`openssl x509 -in FILE -text` shows one)".into()
             }
@@ -196,12 +241,17 @@ impl TlsError {
             | TlsError::BadKey { .. }
             | TlsError::EcdsaKey { .. }
             | TlsError::UnsupportedKey { .. } => "platform.tls.keyFile",
-            TlsError::Read {
-                field: "keyFile", ..
-            }
-            | TlsError::NotPem {
-                field: "keyFile", ..
-            } => "platform.tls.keyFile",
+            TlsError::SeveralKeys { .. } | TlsError::WeakKey { .. } => "platform.tls.keyFile",
+            TlsError::CaFileUnrelated { .. } => "platform.tls.caFile",
+            TlsError::Read { field, .. }
+            | TlsError::NotPem { field, .. }
+            | TlsError::IsDirectory { field, .. }
+            | TlsError::Truncated { field, .. }
+            | TlsError::NoCertificate { field, .. } => match *field {
+                "keyFile" => "platform.tls.keyFile",
+                "caFile" => "platform.tls.caFile",
+                _ => "platform.tls.certFile",
+            },
             _ => "platform.tls.certFile",
         }
     }
@@ -221,7 +271,8 @@ pub fn load(spec: &Spec, base_dir: &Path) -> Result<Material, TlsError> {
     let (Some(cert_file), Some(key_file)) = (&tls.cert_file, &tls.key_file) else {
         return Err(TlsError::NotConfigured);
     };
-    check_files(spec, base_dir, cert_file, key_file, true)
+    let ca_file = tls.ca_file.as_deref();
+    check_files(spec, base_dir, cert_file, key_file, ca_file, true)
 }
 
 /// Reads and checks a certificate chain and key (paths relative to `base_dir`).
@@ -230,10 +281,18 @@ fn check_files(
     base_dir: &Path,
     cert_file: &Path,
     key_file: &Path,
+    ca_file: Option<&Path>,
     offer_reordered: bool,
 ) -> Result<Material, TlsError> {
     let read = |field, p: &Path| {
-        std::fs::read(base_dir.join(p)).map_err(|error| TlsError::Read {
+        let full = base_dir.join(p);
+        if full.is_dir() {
+            return Err(TlsError::IsDirectory {
+                field,
+                path: p.to_path_buf(),
+            });
+        }
+        std::fs::read(full).map_err(|error| TlsError::Read {
             field,
             path: p.to_path_buf(),
             error,
@@ -241,8 +300,12 @@ fn check_files(
     };
     let cert_bytes = read("certFile", cert_file)?;
     let key_bytes = read("keyFile", key_file)?;
-    let certs = read::certificates(cert_file, &cert_bytes)?;
+    let certs = read::certificates("certFile", cert_file, &cert_bytes)?;
     let key = read::private_key(key_file, &key_bytes)?;
+    let ca = match ca_file {
+        Some(p) => read::certificates("caFile", p, &read("caFile", p)?)?,
+        None => Vec::new(),
+    };
     let reorder_to = base_dir.join(cert_file);
     let options = check::Options {
         base_domain: &spec.platform.base_domain,
@@ -250,9 +313,10 @@ fn check_files(
         now: check::unix_now(),
         cert_path: cert_file,
         key_path: key_file,
+        ca_path: ca_file,
         reorder_to: offer_reordered.then_some(reorder_to.as_path()),
     };
-    check::check(&certs, &key, &options)
+    check::check(&certs, &ca, &key, &options)
 }
 
 /// Removes a kept sandbox certificate (after the installation is destroyed).
@@ -280,7 +344,7 @@ pub fn load_kept(spec: &Spec, base_dir: &Path, keep_dir: &Path) -> Result<Materi
     let key = keep_dir.join(format!("{name}.sandbox-tls.key"));
     if cert.exists()
         && key.exists()
-        && let Ok(mut kept) = check_files(spec, Path::new(""), &cert, &key, false)
+        && let Ok(mut kept) = check_files(spec, Path::new(""), &cert, &key, None, false)
     {
         kept.self_signed = true;
         kept.warnings.push(format!(
@@ -327,8 +391,30 @@ pub fn diagnose(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
             severity: Severity::Error,
             pos: at(e.field()),
             path: e.field().into(),
-            message: e.to_string(),
+            message: crate::error::one_line(&e),
             hint: e.hint(),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_errors_keep_their_cause_and_print_it_once() {
+        let e = TlsError::Read {
+            field: "certFile",
+            path: "tls/cert.pem".into(),
+            error: std::io::Error::from(std::io::ErrorKind::IsADirectory),
+        };
+        assert_eq!(e.to_string(), "cannot read tls/cert.pem");
+        let line = crate::error::one_line(&e);
+        assert_eq!(line, "cannot read tls/cert.pem: is a directory");
+        let e = TlsError::Generate(Box::new(std::io::Error::other("no entropy")));
+        assert_eq!(
+            crate::error::render_chain(&e, None),
+            "error: cannot generate the sandbox certificate\n  caused by: no entropy"
+        );
     }
 }

@@ -36,6 +36,13 @@ fn pem_blocks(field: &'static str, path: &Path, bytes: &[u8]) -> Result<Vec<pem:
         path: path.into(),
         detail,
     };
+    if let Some(tag) = truncated_block(bytes) {
+        return Err(TlsError::Truncated {
+            field,
+            path: path.into(),
+            tag,
+        });
+    }
     let blocks = pem::parse_many(bytes).map_err(|e| not_pem(e.to_string()))?;
     if blocks.is_empty() {
         return Err(not_pem("no `-----BEGIN ...-----` block found".into()));
@@ -43,14 +50,47 @@ fn pem_blocks(field: &'static str, path: &Path, bytes: &[u8]) -> Result<Vec<pem:
     Ok(blocks)
 }
 
+/// The label of a `-----BEGIN X-----` line with no `-----END X-----` after
+/// it: the file was cut short (a partial copy, a paste that lost its end).
+fn truncated_block(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut open: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(tag) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|r| r.strip_suffix("-----"))
+        {
+            if open.is_some() {
+                return open;
+            }
+            open = Some(tag.to_string());
+        } else if let Some(tag) = line
+            .strip_prefix("-----END ")
+            .and_then(|r| r.strip_suffix("-----"))
+            && open.as_deref() == Some(tag)
+        {
+            open = None;
+        }
+    }
+    open
+}
+
 /// The `CERTIFICATE` blocks of `bytes`, in file order, each checked to parse.
-pub(super) fn certificates(path: &Path, bytes: &[u8]) -> Result<Vec<pem::Pem>, TlsError> {
-    let certs: Vec<_> = pem_blocks("certFile", path, bytes)?
+/// `field` names the spec field the file comes from (`certFile`, `caFile`).
+pub(super) fn certificates(
+    field: &'static str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<pem::Pem>, TlsError> {
+    let certs: Vec<_> = pem_blocks(field, path, bytes)?
         .into_iter()
         .filter(|b| b.tag() == "CERTIFICATE")
         .collect();
     if certs.is_empty() {
-        return Err(TlsError::NoCertificate { path: path.into() });
+        return Err(TlsError::NoCertificate {
+            field,
+            path: path.into(),
+        });
     }
     for (i, c) in certs.iter().enumerate() {
         parse(path, i, c)?;
@@ -79,11 +119,22 @@ pub(super) fn parse<'a>(
     }
 }
 
-/// The first private key block of `bytes`.
+/// The private key block of `bytes`: exactly one.
 pub(super) fn private_key(path: &Path, bytes: &[u8]) -> Result<Key, TlsError> {
     let blocks = pem_blocks("keyFile", path, bytes)?;
-    let Some(block) = blocks.iter().find(|b| b.tag().ends_with("PRIVATE KEY")) else {
-        return Err(TlsError::NoKey { path: path.into() });
+    let keys: Vec<&pem::Pem> = blocks
+        .iter()
+        .filter(|b| b.tag().ends_with("PRIVATE KEY"))
+        .collect();
+    let block = match keys.as_slice() {
+        [] => return Err(TlsError::NoKey { path: path.into() }),
+        [one] => *one,
+        more => {
+            return Err(TlsError::SeveralKeys {
+                path: path.into(),
+                count: more.len(),
+            });
+        }
     };
     let bad = |detail: String| TlsError::BadKey {
         path: path.into(),

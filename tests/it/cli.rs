@@ -140,7 +140,12 @@ fn with_placeholders(dir: &Path, profile: &str) {
     write_tls(dir, "tls/fullchain.pem", "tls/privkey.pem");
     if profile == "airgapped" {
         std::fs::create_dir_all(dir.join("liftoff-bundle")).unwrap();
-        std::fs::write(dir.join("astronomer-0.37.7.tgz"), "").unwrap();
+        // validate reads the archive's Chart.yaml: the real chart.
+        std::fs::copy(
+            crate::chart::chart_archive("0.37.7"),
+            dir.join("astronomer-0.37.7.tgz"),
+        )
+        .unwrap();
     }
 }
 
@@ -228,4 +233,84 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     let out = liftoff(dir.path(), &["plan", "-f", "s.yaml"]);
     assert_eq!(out.status.code(), Some(6));
     assert!(text(&out.stderr).contains("another liftoff run holds the lock"));
+}
+
+#[test]
+fn a_yaml_syntax_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "apiVersion: liftoff.dev/v1\nkind: [Installation\n",
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["validate", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("error: s.yaml:"), "{err}");
+    assert!(
+        !err.contains("caused by"),
+        "the message is printed once: {err}"
+    );
+    assert!(lines.last().unwrap().starts_with("hint: "), "{err}");
+}
+
+#[test]
+fn files_of_a_newer_format_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    with_tls_files(dir.path());
+    std::fs::write(dir.path().join("s.yaml"), EXISTING).unwrap();
+    std::fs::write(
+        dir.path().join("plan.json"),
+        r#"{"format": 99, "installation": "onprem", "purpose": "install", "specDigest": "", "observedDigest": "", "changes": []}"#,
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["install", "plan.json", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "caused by: the saved plan has format 99, newer than this liftoff reads (up to 1)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: a newer liftoff wrote it"), "{err}");
+
+    std::fs::create_dir_all(dir.path().join(".liftoff")).unwrap();
+    std::fs::write(
+        dir.path().join(".liftoff/onprem.state.json"),
+        r#"{"format": 2, "installation": "onprem", "serial": 1, "resources": {}}"#,
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["plan", "-f", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: cannot read state file"), "{err}");
+    assert!(
+        err.contains(
+            "caused by: the state file has format 2, newer than this liftoff reads (up to 1)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: a newer liftoff wrote it"), "{err}");
+}
+
+#[test]
+fn plan_on_gcp_stops_saying_it_is_not_implemented_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    with_tls_files(dir.path());
+    std::fs::write(
+        dir.path().join("liftoff.yaml"),
+        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: gcp-standard\nmetadata:\n  name: acme\ncloud:\n  project: my-project\nplatform:\n  baseDomain: astro.example.com\n  tls:\n    certFile: ./tls/cert.pem\n    keyFile: ./tls/key.pem\n",
+    )
+    .unwrap();
+    let out = liftoff(dir.path(), &["plan"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: installing on GCP is not implemented yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

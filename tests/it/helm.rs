@@ -116,7 +116,7 @@ fn assert_hosts_and_tls(objects: &[Value], domain: &str) {
 }
 
 #[test]
-fn helm_renders_the_sandbox_values_with_tls_hosts_and_public_aws_balancer() {
+fn helm_renders_the_sandbox_values_with_tls_hosts_and_an_aws_balancer() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("liftoff.yaml"),
@@ -128,8 +128,8 @@ fn helm_renders_the_sandbox_values_with_tls_hosts_and_public_aws_balancer() {
     assert_hosts_and_tls(&objects, "sbx.example.com");
     let svc = find(&objects, "Service", "astronomer-nginx");
     assert_eq!(
-        svc["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"],
-        json!("internet-facing")
+        svc["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"],
+        json!("nlb")
     );
     // The generated certificate has a private CA: the pods trust it.
     let houston = find(&objects, "Deployment", "astronomer-houston");
@@ -145,10 +145,16 @@ fn helm_renders_the_sandbox_values_with_tls_hosts_and_public_aws_balancer() {
 #[test]
 fn helm_renders_air_gapped_values_with_only_private_registry_images() {
     let registry = "registry.internal.example.com/astronomer";
-    for version in ["0.37.7", "1.0.2"] {
+    for version in ["0.37.7", "1.2.0"] {
         let dir = tempfile::tempdir().unwrap();
         let key = write_certificate(dir.path());
-        std::fs::write(dir.path().join("astronomer.tgz"), "").unwrap();
+        // validate reads the archive's Chart.yaml: the real chart of that
+        // version (the fixture chart is what Helm renders below).
+        std::fs::copy(
+            crate::chart::chart_archive(version),
+            dir.path().join("astronomer.tgz"),
+        )
+        .unwrap();
         std::fs::write(
             dir.path().join("liftoff.yaml"),
             format!(

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod chart;
 mod cli;
 mod cli_render;
 mod cluster;

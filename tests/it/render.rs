@@ -4,11 +4,17 @@
 
 use std::path::Path;
 
-use liftoff::render::{self, Inputs};
+use liftoff::compose::render_inputs;
+use liftoff::render;
 use liftoff::spec::{self, Spec};
 use serde_json::{Value, json};
 
-pub const CHARTS: [&str; 3] = ["0.37.7", "1.0.2", "2.0.0"];
+/// The values of `spec` with its cloud's inputs and no private CA.
+fn values_of(spec: &Spec) -> Result<Value, render::RenderError> {
+    render::values(spec, &render_inputs(spec, false))
+}
+
+pub const CHARTS: [&str; 3] = ["0.37.7", "1.2.0", "2.1.0"];
 
 /// What each profile needs besides itself to be a valid spec.
 fn profile_extra(profile: &str) -> &'static str {
@@ -27,7 +33,6 @@ fn profile_extra(profile: &str) -> &'static str {
 
 /// A valid spec on `profile` for chart `version`, with files in `dir`.
 pub fn profile_spec(dir: &Path, profile: &str, version: &str, extra_platform: &str) -> Spec {
-    std::fs::write(dir.join("astronomer-0.37.7.tgz"), "").unwrap();
     std::fs::write(dir.join("cert.pem"), "").unwrap();
     std::fs::write(dir.join("key.pem"), "").unwrap();
     let tls = if profile == "sandbox" {
@@ -35,8 +40,17 @@ pub fn profile_spec(dir: &Path, profile: &str, version: &str, extra_platform: &s
     } else {
         "  tls:\n    certFile: cert.pem\n    keyFile: key.pem\n"
     };
+    // An air-gapped install takes the chart from its archive: the real one.
+    let repository = if profile == "airgapped" {
+        format!(
+            "    repository: {}\n",
+            crate::chart::chart_archive(version).display()
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
-        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: {profile}\nmetadata:\n  name: snap\n{}platform:\n  baseDomain: astro.example.com\n  chart:\n    version: {version}\n{tls}{extra_platform}",
+        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: {profile}\nmetadata:\n  name: snap\n{}platform:\n  baseDomain: astro.example.com\n  chart:\n{repository}    version: {version}\n{tls}{extra_platform}",
         profile_extra(profile)
     );
     match spec::load_str("liftoff.yaml", &text, dir) {
@@ -57,9 +71,7 @@ fn values_of_every_profile_and_chart_line() {
     for (profile, _) in spec::profiles::BUILTIN {
         for version in CHARTS {
             let spec = profile_spec(dir.path(), profile, version, "");
-            let inputs = Inputs {
-                private_ca: profile == &"sandbox",
-            };
+            let inputs = render_inputs(&spec, profile == &"sandbox");
             let yaml = render::values_yaml(&spec, &inputs).unwrap();
             insta::assert_snapshot!(format!("values-{profile}-{version}"), yaml);
             seen += 1;
@@ -71,6 +83,7 @@ fn values_of_every_profile_and_chart_line() {
 const FULL: &str = "  privateLoadBalancer: true
   loadBalancerIp: 10.20.30.40
   leastPrivilege: true
+  deploymentNamespaces: [airflow-a, airflow-b]
   nodeSelector:
     astronomer.io/multi-tenant: \"false\"
   alertEmails: [ops@example.com, oncall@example.com]
@@ -96,7 +109,7 @@ fn values_with_every_option_on_gcp() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
         let spec = profile_spec(dir.path(), "gcp-standard", version, FULL);
-        let yaml = render::values_yaml(&spec, &Inputs { private_ca: true }).unwrap();
+        let yaml = render::values_yaml(&spec, &render_inputs(&spec, true)).unwrap();
         insta::assert_snapshot!(format!("values-full-gcp-{version}"), yaml);
     }
 }
@@ -104,28 +117,27 @@ fn values_with_every_option_on_gcp() {
 #[test]
 fn the_chart_lines_differ_where_the_charts_do() {
     let dir = tempfile::tempdir().unwrap();
-    let v037 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "0.37.7", FULL),
-        &Inputs::default(),
-    )
+    let v037 = values_of(&profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "0.37.7",
+        FULL,
+    ))
     .unwrap();
-    let v1 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "1.0.2", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
-    let v2 = render::values(
-        &profile_spec(dir.path(), "existing-cluster", "2.0.0", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
-    assert_eq!(at(&v037, "global.postgresqlEnabled"), &json!(false));
-    assert_eq!(at(&v037, "global.postgresql"), &Value::Null);
-    for v in [&v1, &v2] {
-        assert_eq!(at(v, "global.postgresql.enabled"), &json!(false));
-        assert_eq!(at(v, "global.plane.mode"), &json!("unified"));
-        assert_eq!(at(v, "global.postgresqlEnabled"), &Value::Null);
+    let v1 = values_of(&profile_spec(dir.path(), "existing-cluster", "1.2.0", FULL)).unwrap();
+    let v2 = values_of(&profile_spec(dir.path(), "existing-cluster", "2.1.0", FULL)).unwrap();
+    // 0.37 and 1.2 turn the in-chart database off with postgresqlEnabled
+    // (the subchart's condition), 2.x with postgresql.enabled.
+    for v in [&v037, &v1] {
+        assert_eq!(at(v, "global.postgresqlEnabled"), &json!(false));
+        assert_eq!(at(v, "global.postgresql"), &Value::Null);
     }
+    assert_eq!(at(&v2, "global.postgresql.enabled"), &json!(false));
+    assert_eq!(at(&v2, "global.postgresqlEnabled"), &Value::Null);
+    for v in [&v1, &v2] {
+        assert_eq!(at(v, "global.plane.mode"), &json!("unified"));
+    }
+    assert_eq!(at(&v037, "global.plane"), &Value::Null);
     assert_eq!(
         at(&v037, "global.features.namespacePools.enabled"),
         &json!(true)
@@ -148,7 +160,8 @@ fn the_chart_lines_differ_where_the_charts_do() {
     );
     for v in [&v037, &v1, &v2] {
         assert_eq!(at(v, "global.clusterRoles"), &json!(false));
-        assert_eq!(at(v, "elasticsearch.curator.age.count"), &json!(15));
+        assert_eq!(at(v, "elasticsearch.curator.age.unit"), &json!("days"));
+        assert_eq!(at(v, "elasticsearch.curator.age.unit_count"), &json!(15));
         // The user's values come last: they win over liftoff's.
         assert_eq!(at(v, "global.tlsSecret"), &json!("user-tls"));
         assert_eq!(at(v, "nginx.replicas"), &json!(4));
@@ -173,32 +186,43 @@ fn the_chart_lines_differ_where_the_charts_do() {
 #[test]
 fn private_load_balancers_get_their_cloud_annotations() {
     let dir = tempfile::tempdir().unwrap();
-    let aws = render::values(
-        &profile_spec(
-            dir.path(),
-            "aws-standard",
-            "0.37.7",
-            "  privateLoadBalancer: true\n",
-        ),
-        &Inputs::default(),
-    )
+    let aws = values_of(&profile_spec(
+        dir.path(),
+        "aws-standard",
+        "0.37.7",
+        "  privateLoadBalancer: true\n",
+    ))
     .unwrap();
-    let a = at(&aws, "nginx.ingressAnnotations");
+    // Without the AWS Load Balancer Controller: the in-tree provider's NLB;
+    // the chart itself adds `aws-load-balancer-internal: "true"` for
+    // privateLoadBalancer.
     assert_eq!(
-        a["service.beta.kubernetes.io/aws-load-balancer-scheme"],
-        json!("internal")
+        at(&aws, "nginx.ingressAnnotations"),
+        &json!({"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})
     );
+    // With it: the annotations the controller acts on.
+    let spec = profile_spec(
+        dir.path(),
+        "aws-standard",
+        "0.37.7",
+        "  privateLoadBalancer: true\n",
+    );
+    let inputs = render::Inputs {
+        load_balancer_controller: true,
+        ..render_inputs(&spec, false)
+    };
+    let with_controller = render::values(&spec, &inputs).unwrap();
     assert_eq!(
-        a["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"],
-        json!("ip")
+        at(&with_controller, "nginx.ingressAnnotations"),
+        &json!({
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        })
     );
     assert_eq!(at(&aws, "nginx.privateLoadBalancer"), &json!(true));
 
-    let gcp = render::values(
-        &profile_spec(dir.path(), "gcp-standard", "1.0.2", FULL),
-        &Inputs::default(),
-    )
-    .unwrap();
+    let gcp = values_of(&profile_spec(dir.path(), "gcp-standard", "1.2.0", FULL)).unwrap();
     assert_eq!(
         at(&gcp, "nginx.ingressAnnotations"),
         &json!({"networking.gke.io/load-balancer-type": "Internal"})
@@ -228,11 +252,7 @@ pub fn strings(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 fn air_gapped_values_name_only_the_private_registry() {
     let dir = tempfile::tempdir().unwrap();
     for version in CHARTS {
-        let v = render::values(
-            &profile_spec(dir.path(), "airgapped", version, ""),
-            &Inputs::default(),
-        )
-        .unwrap();
+        let v = values_of(&profile_spec(dir.path(), "airgapped", version, "")).unwrap();
         let reg = "registry.internal.example.com/astronomer";
         assert_eq!(at(&v, "global.privateRegistry.enabled"), &json!(true));
         assert_eq!(at(&v, "global.privateRegistry.repository"), &json!(reg));
@@ -248,13 +268,19 @@ fn air_gapped_values_name_only_the_private_registry() {
             at(&v, "astronomer.houston.updateCheck.enabled"),
             &json!(false)
         );
-        let url = at(&v, "astronomer.houston.updateRuntimeCheck.url")
-            .as_str()
-            .unwrap();
-        assert!(
-            url.ends_with(".svc.cluster.local/astronomer-runtime"),
-            "{url}"
+        assert_eq!(
+            at(&v, "astronomer.houston.updateRuntimeCheck.enabled"),
+            &json!(false)
         );
+        assert_eq!(
+            at(&v, "astronomer.houston.updateAirflowCheck"),
+            &Value::Null
+        );
+        assert_eq!(
+            at(&v, "global.gitSyncRelay.images.gitSync.repository"),
+            &json!(format!("{reg}/ap-git-sync-relay"))
+        );
+        assert_eq!(at(&v, "global.airflow.images.airflow"), &Value::Null);
         let mut all = Vec::new();
         strings(&v, String::new(), &mut all);
         let repos: Vec<_> = all
@@ -274,12 +300,10 @@ fn air_gapped_values_name_only_the_private_registry() {
             .unwrap()
             .starts_with(reg)
         );
-        let certgen = at(&v, "global.certgenerator.images.repository");
-        if version.starts_with("0.37") {
-            assert_eq!(certgen, &json!(format!("{reg}/ap-certgenerator")));
-        } else {
-            assert_eq!(certgen, &Value::Null);
-        }
+        assert_eq!(
+            at(&v, "global.certgenerator.images.repository"),
+            &json!(format!("{reg}/ap-certgenerator"))
+        );
     }
 }
 
@@ -287,8 +311,8 @@ fn air_gapped_values_name_only_the_private_registry() {
 fn private_ca_is_trusted_only_when_there_is_one() {
     let dir = tempfile::tempdir().unwrap();
     let spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
-    let with = render::values(&spec, &Inputs { private_ca: true }).unwrap();
-    let without = render::values(&spec, &Inputs { private_ca: false }).unwrap();
+    let with = render::values(&spec, &render_inputs(&spec, true)).unwrap();
+    let without = render::values(&spec, &render_inputs(&spec, false)).unwrap();
     assert_eq!(
         at(&with, "global.privateCaCerts"),
         &json!([render::PRIVATE_CA_SECRET])
@@ -308,10 +332,15 @@ fn private_ca_is_trusted_only_when_there_is_one() {
 #[test]
 fn unsupported_chart_versions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = profile_spec(dir.path(), "existing-cluster", "0.36.4", "");
-    let e = render::values(&spec, &Inputs::default()).unwrap_err();
-    assert_eq!(e.to_string(), "chart version `0.36.4` is not supported");
-    assert!(e.hint().unwrap().contains("0.37.x, 1.x and 2.x"));
+    // validate refuses it first (tests/it/chart.rs); render refuses it too.
+    let mut spec = profile_spec(dir.path(), "existing-cluster", "0.37.7", "");
+    spec.platform.chart.version = "0.36.4".into();
+    let e = values_of(&spec).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "chart version `0.36.4` is not supported: liftoff has values for the chart lines 0.37.x, 1.x and 2.x"
+    );
+    assert!(e.hint().unwrap().contains("platform.chart.version"));
 }
 
 #[test]
@@ -345,7 +374,13 @@ fn manifests_are_adoptable_and_redacted() {
             "Secret/astronomer-registry",
         ]
     );
-    for o in &m {
+    // The namespace install applies: the installation label, no Helm
+    // metadata (the release goes into it; Helm does not own it).
+    assert_eq!(
+        m[0]["metadata"],
+        json!({"name": "astro", "labels": {"liftoff.dev/installation": "snap"}})
+    );
+    for o in &m[1..] {
         let md = &o["metadata"];
         assert_eq!(md["labels"]["app.kubernetes.io/managed-by"], json!("Helm"));
         assert_eq!(
@@ -374,6 +409,74 @@ fn manifests_are_adoptable_and_redacted() {
     assert_eq!(without.len(), 3);
 }
 
+/// `render --manifests` lists exactly the objects install applies: the
+/// cluster graph's namespace and secrets, for every profile, with and
+/// without a private CA, SMTP and an air-gap registry that is switched off.
+#[test]
+fn render_manifests_list_what_install_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = [
+        "aws-standard",
+        "aws-existing-network",
+        "gcp-standard",
+        "existing-cluster",
+        "airgapped",
+        "sandbox",
+    ];
+    let extras = ["", "  smtp:\n    url: {fromEnv: SMTP_URL}\n"];
+    let mut compared = 0;
+    for profile in profiles {
+        for extra in extras {
+            let base = profile_spec(dir.path(), profile, "0.37.7", extra);
+            for private_ca in [false, true] {
+                for airgap_off in [false, true] {
+                    let mut spec = base.clone();
+                    if airgap_off {
+                        // A registry given but the air gap off: no pull secret.
+                        let Some(a) = spec.airgap.as_mut() else {
+                            continue;
+                        };
+                        a.enabled = false;
+                    }
+                    let facts = liftoff::cluster::graph::Facts {
+                        private_ca,
+                        ..Default::default()
+                    };
+                    let install: Vec<String> =
+                        liftoff::cluster::graph::resources(&spec, &[], &facts)
+                            .iter()
+                            .filter_map(|r| match r.kind.as_str() {
+                                "cluster.namespace" => {
+                                    Some(format!("Namespace/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                "cluster.secret" => {
+                                    Some(format!("Secret/{}", r.props["name"].as_str().unwrap()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                    let rendered: Vec<String> = render::manifests::manifests(&spec, private_ca)
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{}/{}",
+                                o["kind"].as_str().unwrap(),
+                                o["metadata"]["name"].as_str().unwrap()
+                            )
+                        })
+                        .collect();
+                    assert_eq!(
+                        rendered, install,
+                        "{profile} {extra:?} private CA {private_ca} air gap off {airgap_off}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 24, "{compared}");
+}
+
 #[test]
 fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -388,4 +491,45 @@ fn overriding_a_secret_name_in_values_draws_a_warning_on_its_line() {
             "liftoff.yaml:11:18: warning: platform.values overrides global.tlsSecret, a secret name liftoff sets (at `platform.values.global.tlsSecret`)\n    hint: liftoff creates the secrets astronomer-tls, private-root-ca and astronomer-registry; remove the override unless you create the renamed secret yourself"
         ]
     );
+}
+
+#[test]
+fn manifests_include_the_namespaces_for_airflow_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = profile_spec(
+        dir.path(),
+        "existing-cluster",
+        "2.1.0",
+        "  leastPrivilege: true\n  deploymentNamespaces: [airflow-a, airflow-b]\n",
+    );
+    let m = render::manifests::manifests(&spec, false);
+    let namespaces: Vec<_> = m
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap(),
+                o["metadata"]["labels"]["liftoff.dev/installation"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        namespaces,
+        [
+            ("astronomer", "snap"),
+            ("airflow-a", "snap"),
+            ("airflow-b", "snap")
+        ]
+    );
+    let v = values_of(&spec).unwrap();
+    assert_eq!(
+        at(
+            &v,
+            "global.namespaceManagement.namespacePools.namespaces.names"
+        ),
+        &json!(["airflow-a", "airflow-b"])
+    );
+    assert_eq!(at(&v, "global.clusterRoles"), &json!(false));
 }

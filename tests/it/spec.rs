@@ -36,7 +36,7 @@ fn load(extra: &str) -> Result<spec::Loaded, SpecError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), "").unwrap();
     std::fs::write(dir.path().join("key.pem"), "").unwrap();
-    spec::load_str("s.yaml", &format!("{base}{extra}"), dir.path())
+    liftoff::compose::load_str("s.yaml", &format!("{base}{extra}"), dir.path())
 }
 
 /// The errors a spec produces, as `file:line: message`, joined by ` | `.
@@ -175,6 +175,10 @@ fn each_check_points_at_its_line() {
         (
             "timeouts:\n  cluster: forever\n",
             "s.yaml:10: `forever` is not a duration",
+        ),
+        (
+            "timeouts:\n  loadBalancer: soon\n",
+            "s.yaml:10: `soon` is not a duration",
         ),
         (
             "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem}\n  loadBalancerIp: 10.0.0.5\n",

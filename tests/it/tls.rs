@@ -142,31 +142,102 @@ fn a_good_chain_with_a_private_root_loads_and_never_shows_its_key() {
 }
 
 #[test]
-fn a_chain_stopping_short_of_a_private_root_warns() {
+fn a_chain_stopping_short_of_a_private_root_is_refused_unless_ca_file_gives_it() {
     let p = pki();
     let key = rsa_pem(0);
     let leaf = Leaf::new(&key).sign(&p.intermediate);
     let want = |last: usize, subject: &str, issuer: &str| {
-        vec![format!(
-            "the chain in cert.pem ends at #{last} `{subject}`, issued by `{issuer}`, which is neither in the file nor a publicly trusted root: append that certificate (and its issuers up to the root), or clients and the platform's own components will not trust the chain"
-        )]
+        format!(
+            "the chain in cert.pem ends at #{last} `{subject}`, issued by `{issuer}`, which is neither in the file nor a publicly trusted root"
+        )
     };
-    let m = load(
+    let e = load(
         &format!("{}{}", leaf.pem(), p.intermediate.cert.pem()),
         &key.serialize_pem(),
     )
-    .unwrap();
-    assert_eq!(m.private_ca_pem, None);
+    .unwrap_err();
     assert_eq!(
-        m.warnings,
+        e.to_string(),
         want(2, "CN=Test Intermediate CA", "CN=Test Root CA")
     );
-
-    let m = load(&leaf.pem(), &key.serialize_pem()).unwrap();
+    assert!(e.hint().unwrap().contains("platform.tls.caFile"));
+    assert_eq!(e.field(), "platform.tls.certFile");
+    let e = load(&leaf.pem(), &key.serialize_pem()).unwrap_err();
     assert_eq!(
-        m.warnings,
+        e.to_string(),
         want(1, &format!("CN=*.{DOMAIN}"), "CN=Test Intermediate CA")
     );
+
+    // The private root given apart: the chain is complete, the root is what
+    // the platform is told to trust, and it is not served.
+    let with_ca = |chain: &str, ca: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        let loaded = spec_with(
+            dir.path(),
+            chain,
+            &key.serialize_pem(),
+            "    caFile: ca.pem\n",
+        );
+        tls::load(&loaded.spec, &loaded.base_dir)
+    };
+    let chain = format!("{}{}", leaf.pem(), p.intermediate.cert.pem());
+    let m = with_ca(&chain, &p.root.cert.pem()).unwrap();
+    assert_eq!(
+        m.chain_pem.replace("\r\n", "\n"),
+        chain.replace("\r\n", "\n")
+    );
+    assert_eq!(
+        m.private_ca_pem.as_deref().map(str::trim),
+        Some(p.root.cert.pem().trim())
+    );
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    // An intermediate only the CA file has is served after the leaf.
+    let m = with_ca(
+        &leaf.pem(),
+        &format!("{}{}", p.root.cert.pem(), p.intermediate.cert.pem()),
+    )
+    .unwrap();
+    assert_eq!(
+        m.chain_pem.replace("\r\n", "\n"),
+        chain.replace("\r\n", "\n")
+    );
+    assert_eq!(
+        m.private_ca_pem.as_deref().map(str::trim),
+        Some(p.root.cert.pem().trim())
+    );
+    // A CA file of another CA.
+    let other = ca("Other Root CA", None);
+    let e = with_ca(&chain, &other.cert.pem()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "ca.pem does not hold `CN=Test Root CA`, the issuer the chain in cert.pem ends at"
+    );
+    assert_eq!(e.field(), "platform.tls.caFile");
+}
+
+#[test]
+fn a_directory_is_said_to_be_one() {
+    let p = pki();
+    let key = rsa_pem(0);
+    let dir = tempfile::tempdir().unwrap();
+    let leaf = Leaf::new(&key).sign(&p.intermediate);
+    let loaded = spec_with(
+        dir.path(),
+        &format!(
+            "{}{}{}",
+            leaf.pem(),
+            p.intermediate.cert.pem(),
+            p.root.cert.pem()
+        ),
+        &key.serialize_pem(),
+        "",
+    );
+    std::fs::remove_file(dir.path().join("key.pem")).unwrap();
+    std::fs::create_dir(dir.path().join("key.pem")).unwrap();
+    let e = tls::load(&loaded.spec, &loaded.base_dir).unwrap_err();
+    assert_eq!(e.to_string(), "key.pem is a directory, not a file");
+    assert_eq!(e.field(), "platform.tls.keyFile");
 }
 
 #[test]
@@ -357,6 +428,50 @@ fn cases() -> Vec<Case> {
                 (format!("{}{}{}", l.pem(), impostor.cert.pem(), p.root.cert.pem()), key.serialize_pem())
             },
             format!("certificate #1 `CN=*.{DOMAIN}` is not signed by certificate #2 `CN=Test Intermediate CA`, although it names it as issuer"),
+        ),
+        (
+            "RSA key below 2048 bits",
+            |p| {
+                use rsa::pkcs8::EncodePrivateKey as _;
+                let key = rsa_pem(0);
+                let l = Leaf::new(&key).sign(&p.intermediate);
+                let weak = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+                let pem = weak.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string();
+                (format!("{}{}{}", l.pem(), p.intermediate.cert.pem(), p.root.cert.pem()), pem)
+            },
+            "the RSA key in key.pem has 1024 bits; at least 2048 are needed".into(),
+        ),
+        (
+            "no subjectAltName",
+            |p| {
+                let key = rsa_pem(0);
+                let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+                params.distinguished_name = dn(&format!("*.{DOMAIN}"));
+                let l = params.signed_by(&key, &p.intermediate.issuer).unwrap();
+                (format!("{}{}{}", l.pem(), p.intermediate.cert.pem(), p.root.cert.pem()), key.serialize_pem())
+            },
+            format!("the certificate `CN=*.{DOMAIN}` has no subjectAltName: the SAN is missing (browsers and Go clients ignore the common name)"),
+        ),
+        (
+            "truncated PEM",
+            |p| {
+                let key = rsa_pem(0);
+                let l = Leaf::new(&key).sign(&p.intermediate).pem();
+                (l[..l.len() / 2].to_string(), key.serialize_pem())
+            },
+            "cert.pem is truncated: the `-----BEGIN CERTIFICATE-----` block has no `-----END CERTIFICATE-----` line".into(),
+        ),
+        (
+            "two keys in the key file",
+            |p| {
+                let key = rsa_pem(0);
+                let l = Leaf::new(&key).sign(&p.intermediate);
+                (
+                    format!("{}{}{}", l.pem(), p.intermediate.cert.pem(), p.root.cert.pem()),
+                    format!("{}{}", key.serialize_pem(), rsa_pem(1).serialize_pem()),
+                )
+            },
+            "key.pem holds 2 private keys; liftoff needs exactly the certificate's one".into(),
         ),
         (
             "garbage PEM",

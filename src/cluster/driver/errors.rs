@@ -6,8 +6,12 @@ use super::super::api_error::{self, describe};
 use super::super::helm::HelmError;
 use crate::plan::driver::{DriverError, Failure};
 
-pub(super) fn to_driver(e: ClusterError, namespace: &str) -> DriverError {
+pub(crate) fn to_driver(e: ClusterError, namespace: &str) -> DriverError {
     match e {
+        ClusterError::Read { path, source } => {
+            DriverError::permanent(format!("cannot read {}", path.display())).with_source(source)
+        }
+        ClusterError::Handoff(e) => e,
         ClusterError::Connect(m) => DriverError::new(Failure::Transient, format!("cannot connect to Kubernetes: {m}"))
             .with_hint("check the kubeconfig and context (cluster.kubeconfig, cluster.context) and network access"),
         ClusterError::Api { what, source } => api_err(what, namespace)(source.0),

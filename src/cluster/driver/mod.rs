@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use self::errors::to_driver;
+pub(crate) use self::errors::to_driver;
 use super::connect::{Connection, Connector, DatabaseSource};
 use super::helm::Helm;
 use super::inputs::Inputs;
@@ -25,6 +25,7 @@ use super::preflight::{self, Check, Status, ZoneLookup};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, Driver, DriverError, Failure, Lookup, Observed};
 use crate::spec::Spec;
+use crate::wait::{self, Backoff};
 
 /// Drives `cluster.namespace`, `cluster.secret.*` and `cluster.helm_release`.
 pub struct ClusterDriver {
@@ -36,8 +37,9 @@ pub struct ClusterDriver {
     zone_lookup: Option<Arc<dyn ZoneLookup>>,
     extra_checks: Vec<Check>,
     input_problems: Vec<String>,
+    /// `timeouts.loadBalancer`.
     lb_deadline: Duration,
-    lb_poll: Duration,
+    lb_backoff: Backoff,
     connected: OnceCell<(Connection, kube::Client)>,
     preflight: OnceCell<Result<(), String>>,
     /// Where the database login comes from when the cloud phase creates it.
@@ -53,6 +55,7 @@ impl ClusterDriver {
         connector: Arc<dyn Connector>,
         inputs: Inputs,
     ) -> Self {
+        let lb_deadline = wait::deadline(&spec.timeouts.load_balancer, Duration::from_secs(600));
         ClusterDriver {
             spec,
             base_dir,
@@ -62,8 +65,8 @@ impl ClusterDriver {
             zone_lookup: None,
             extra_checks: Vec::new(),
             input_problems: Vec::new(),
-            lb_deadline: Duration::from_secs(600),
-            lb_poll: Duration::from_secs(5),
+            lb_deadline,
+            lb_backoff: Backoff::from_env(),
             connected: OnceCell::new(),
             preflight: OnceCell::new(),
             database_source: None,
@@ -122,10 +125,12 @@ impl ClusterDriver {
         self.input_problems = problems;
         self
     }
-    /// How long to wait for the load balancer's address, and how often to look.
+    /// How long to wait for the load balancer's address (instead of
+    /// `timeouts.loadBalancer`), and the first delay between looks (doubling
+    /// up to 15 times that).
     pub fn with_load_balancer_wait(mut self, deadline: Duration, poll: Duration) -> Self {
         self.lb_deadline = deadline;
-        self.lb_poll = poll;
+        self.lb_backoff = Backoff::from_base(poll);
         self
     }
 
@@ -305,6 +310,10 @@ impl ClusterDriver {
         let (conn, client) = self.require().await?;
         match resource.kind.as_str() {
             "cluster.namespace" => self.apply_namespace(&client, ctx).await,
+            "cluster.deployment_namespace" => {
+                self.apply_deployment_namespace(&client, &resource.address, ctx)
+                    .await
+            }
             "cluster.secret" => self.apply_secret(&client, resource, ctx).await,
             "cluster.helm_release" => self.install_release(resource, &conn, ctx).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
@@ -318,12 +327,19 @@ impl Driver for ClusterDriver {
         let Some((conn, client)) = self.connect().await? else {
             return Ok(None);
         };
-        // A namespace that is gone or being deleted holds nothing to keep.
-        if self.live_namespace(&client).await?.is_none() {
+        // The platform's namespace gone or being deleted holds nothing to
+        // keep (a deployment namespace is looked up on its own).
+        if lookup.kind != "cluster.deployment_namespace"
+            && self.live_namespace(&client).await?.is_none()
+        {
             return Ok(None);
         }
         match lookup.kind {
             "cluster.namespace" => Ok(Some(namespace::observed(self.ns()))),
+            "cluster.deployment_namespace" => {
+                self.read_deployment_namespace(&client, lookup.address)
+                    .await
+            }
             "cluster.secret" => match SecretKind::from_address(lookup.address.as_str()) {
                 Some(kind) => self.read_secret(&client, kind).await,
                 None => Ok(None),
@@ -358,7 +374,17 @@ impl Driver for ClusterDriver {
     ) -> Result<(), DriverError> {
         let (conn, client) = self.require().await?;
         match kind {
-            "cluster.namespace" => self.delete_namespace(&client, &observed.id, ctx).await,
+            "cluster.namespace" => {
+                let keep = self.spec.platform.least_privilege;
+                self.delete_namespace(&client, &observed.id, keep, ctx)
+                    .await
+            }
+            // Deleted only when liftoff made it (its label), in
+            // least-privilege mode too.
+            "cluster.deployment_namespace" => {
+                self.delete_namespace(&client, &observed.id, false, ctx)
+                    .await
+            }
             "cluster.secret" => self.delete_secret(&client, &observed.id).await,
             "cluster.helm_release" => self.uninstall_release(&conn).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),

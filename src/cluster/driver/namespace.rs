@@ -1,7 +1,7 @@
-//! The platform's namespace: created by server-side apply with the
-//! installation's label, deleted only when liftoff made it, and waited for
-//! until it is really gone (a namespace being deleted refuses new content
-//! and must not be adopted).
+//! The platform's namespace (and the namespaces for Airflow deployments):
+//! created by server-side apply with the installation's label, deleted
+//! only when liftoff made it, and waited for until it is really gone (a
+//! namespace being deleted refuses new content and must not be adopted).
 
 use std::time::Duration;
 
@@ -14,7 +14,18 @@ use super::ClusterDriver;
 use super::errors::api_err;
 use crate::cluster::FIELD_MANAGER;
 use crate::cluster::objects::{self, INSTALLATION_LABEL};
-use crate::plan::driver::{Context, DriverError, Failure, Observed};
+use crate::plan::Address;
+use crate::plan::driver::{Context, DriverError, Observed};
+use crate::wait::{self, Backoff, Poll};
+
+/// The spec key that sets how long to wait for a namespace to go.
+const TIMEOUT_KEY: &str = "namespace";
+
+/// The namespace name of a `cluster.deployment_namespace[NAME]` address.
+fn deployment_namespace(address: &Address) -> Result<&str, DriverError> {
+    crate::cluster::graph::deployment_namespace_name(address)
+        .ok_or_else(|| DriverError::permanent(format!("not a namespace address: {address}")))
+}
 
 pub(super) fn observed(name: &str) -> Observed {
     Observed {
@@ -36,11 +47,29 @@ impl ClusterDriver {
         &self,
         client: &kube::Client,
     ) -> Result<Option<Namespace>, DriverError> {
-        let ns = Api::<Namespace>::all(client.clone())
-            .get_opt(self.ns())
-            .await
-            .map_err(api_err("read namespace", self.ns()))?;
-        Ok(ns.filter(|n| !terminating(n)))
+        live(client, self.ns()).await
+    }
+
+    /// A namespace for Airflow deployments: found by name, whoever made it
+    /// (one an administrator created first is used as it is).
+    pub(super) async fn read_deployment_namespace(
+        &self,
+        client: &kube::Client,
+        address: &Address,
+    ) -> Result<Option<Observed>, DriverError> {
+        let name = deployment_namespace(address)?;
+        Ok(live(client, name).await?.map(|_| observed(name)))
+    }
+
+    pub(super) async fn apply_deployment_namespace(
+        &self,
+        client: &kube::Client,
+        address: &Address,
+        ctx: &Context<'_>,
+    ) -> Result<Observed, DriverError> {
+        let name = deployment_namespace(address)?;
+        self.wait_gone(client, name, ctx).await?;
+        apply(client, name, ctx).await
     }
 
     pub(super) async fn apply_namespace(
@@ -57,29 +86,18 @@ impl ClusterDriver {
         }
         // A namespace still being deleted (a destroy just before) refuses
         // every object: wait for it to go first.
-        self.wait_namespace_gone(
-            client,
-            ctx,
-            "being deleted: waiting for it to go before creating it again",
-        )
-        .await?;
-        let manifest = objects::namespace_manifest(self.ns(), ctx.installation);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        Api::<Namespace>::all(client.clone())
-            .patch(self.ns(), &params, &Patch::Apply(&manifest))
-            .await
-            .map_err(api_err(format!("apply namespace {}", self.ns()), self.ns()))?;
-        let o = observed(self.ns());
-        ctx.recorder.created(&o.id, o.outputs.clone()).await?;
-        Ok(o)
+        self.wait_gone(client, self.ns(), ctx).await?;
+        apply(client, self.ns(), ctx).await
     }
 
-    /// Deletes the namespace when liftoff made it for this installation and
-    /// returns once it is gone (`timeouts.namespace`).
+    /// Deletes the namespace when liftoff made it for this installation
+    /// (and `keep` is false) and returns once it is gone
+    /// (`timeouts.namespace`).
     pub(super) async fn delete_namespace(
         &self,
         client: &kube::Client,
         name: &str,
+        keep: bool,
         ctx: &Context<'_>,
     ) -> Result<(), DriverError> {
         // Only a namespace liftoff made for this installation: one that
@@ -97,7 +115,7 @@ impl ClusterDriver {
                 .map(String::as_str)
                 == Some(ctx.installation)
         });
-        if !ours || self.spec.platform.least_privilege {
+        if !ours || keep {
             ctx.recorder.progress(&format!(
                 "namespace {name} was not created by liftoff: left in place"
             ));
@@ -108,58 +126,77 @@ impl ClusterDriver {
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(e) => return Err(api_err(format!("delete namespace {name}"), name)(e)),
         }
-        self.wait_namespace_gone(client, ctx, "being deleted").await
+        self.wait_gone(client, name, ctx).await
     }
 
-    /// Waits until the namespace no longer exists, reporting progress.
-    async fn wait_namespace_gone(
+    /// Waits until namespace `name` is not being deleted any more (gone),
+    /// reporting progress; the deadline is `timeouts.namespace`.
+    async fn wait_gone(
         &self,
         client: &kube::Client,
+        name: &str,
         ctx: &Context<'_>,
-        doing: &str,
     ) -> Result<(), DriverError> {
         let api = Api::<Namespace>::all(client.clone());
-        let limit = crate::spec::parse_duration(&self.spec.timeouts.namespace)
-            .unwrap_or(Duration::from_secs(600));
-        let start = tokio::time::Instant::now();
-        let mut poll = Duration::from_millis(200);
-        loop {
-            let live = api
-                .get_opt(self.ns())
-                .await
-                .map_err(api_err(format!("read namespace {}", self.ns()), self.ns()))?;
-            let Some(ns) = live.filter(terminating) else {
-                return Ok(());
-            };
-            let waited = start.elapsed();
-            if waited >= limit {
-                let left = ns
-                    .status
-                    .and_then(|s| s.conditions)
-                    .into_iter()
-                    .flatten()
-                    .filter(|c| c.status == "True")
-                    .filter_map(|c| c.message)
-                    .collect::<Vec<_>>();
-                let mut message = format!(
-                    "namespace {} is still being deleted after {}s",
-                    self.ns(),
-                    waited.as_secs()
-                );
-                if !left.is_empty() {
-                    message.push_str(&format!(": {}", left.join("; ")));
-                }
-                return Err(DriverError::new(Failure::Timeout, message).with_hint(
-                    "raise `timeouts.namespace` in the spec, or re-run: liftoff waits again",
-                ));
-            }
-            ctx.recorder.progress(&format!(
-                "namespace {} {doing} ({}s)",
-                self.ns(),
-                waited.as_secs()
-            ));
-            tokio::time::sleep(poll.min(limit - waited)).await;
-            poll = (poll * 2).min(Duration::from_secs(2));
-        }
+        let limit = wait::deadline(&self.spec.timeouts.namespace, Duration::from_secs(600));
+        let backoff = Backoff::from_base(Duration::from_millis(200));
+        wait::until(
+            &format!("namespace {name}"),
+            TIMEOUT_KEY,
+            limit,
+            backoff,
+            ctx.recorder,
+            || async {
+                let live = api
+                    .get_opt(name)
+                    .await
+                    .map_err(api_err(format!("read namespace {name}"), name))?;
+                Ok(match live.filter(terminating) {
+                    None => Poll::Ready(()),
+                    Some(ns) => {
+                        let why: Vec<String> = ns
+                            .status
+                            .and_then(|s| s.conditions)
+                            .into_iter()
+                            .flatten()
+                            .filter(|c| c.status == "True")
+                            .filter_map(|c| c.message)
+                            .collect();
+                        Poll::Pending(if why.is_empty() {
+                            "being deleted".into()
+                        } else {
+                            format!("being deleted: {}", why.join("; "))
+                        })
+                    }
+                })
+            },
+        )
+        .await
     }
+}
+
+/// The live namespace `name`; `None` also while it is being deleted.
+async fn live(client: &kube::Client, name: &str) -> Result<Option<Namespace>, DriverError> {
+    let ns = Api::<Namespace>::all(client.clone())
+        .get_opt(name)
+        .await
+        .map_err(api_err(format!("read namespace {name}"), name))?;
+    Ok(ns.filter(|n| !terminating(n)))
+}
+
+/// Server-side applies namespace `name` with the installation's label.
+async fn apply(
+    client: &kube::Client,
+    name: &str,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let manifest = objects::namespace_manifest(name, ctx.installation);
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    Api::<Namespace>::all(client.clone())
+        .patch(name, &params, &Patch::Apply(&manifest))
+        .await
+        .map_err(api_err(format!("apply namespace {name}"), name))?;
+    let o = observed(name);
+    ctx.recorder.created(&o.id, o.outputs.clone()).await?;
+    Ok(o)
 }

@@ -78,11 +78,19 @@ impl ClusterDriver {
         // release is the revision liftoff made with the values it gave: an
         // outside `helm rollback` or `helm upgrade` makes the plan update.
         let recorded = lookup.recorded;
-        let same_release = recorded.is_some_and(|e| {
-            e.outputs.get("revision").and_then(Value::as_u64) == Some(live.revision)
-                && e.outputs.get("configDigest").and_then(Value::as_str)
-                    == Some(live.config_digest.as_str())
-        });
+        // A state written before liftoff recorded the revision is trusted
+        // as it is.
+        let same_release =
+            recorded.is_some_and(
+                |e| match e.outputs.get("revision").and_then(Value::as_u64) {
+                    None => true,
+                    Some(revision) => {
+                        revision == live.revision
+                            && e.outputs.get("configDigest").and_then(Value::as_str)
+                                == Some(live.config_digest.as_str())
+                    }
+                },
+            );
         let digest = match recorded {
             Some(e) if same_release => e.props.get("valuesDigest").cloned().unwrap_or(Value::Null),
             Some(_) => json!(format!(
@@ -211,9 +219,21 @@ impl ClusterDriver {
         conn: &Connection,
         ctx: &Context<'_>,
     ) -> Result<Observed, DriverError> {
-        let values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
+        let mut values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
             DriverError::permanent("the chart values were not rendered for this run")
         })?;
+        if let Some(with_controller) = self.inputs.values_yaml_with_controller.as_deref() {
+            let (_, client) = self.require().await?;
+            if loadbalancer::aws_controller_installed(&client)
+                .await
+                .map_err(|e| to_driver(e, self.ns()))?
+            {
+                ctx.recorder.progress(
+                    "the AWS Load Balancer Controller runs in the cluster: the nginx Service gets its annotations",
+                );
+                values = with_controller;
+            }
+        }
         let (version, _) = self.helm.version().await.map_err(helm_err)?;
         self.recover(conn, ctx).await?;
         let target = conn.helm_target().map_err(|e| to_driver(e, self.ns()))?;
@@ -270,12 +290,15 @@ impl ClusterDriver {
         ctx.recorder.created(&id, base.clone()).await?;
         let service = loadbalancer::nginx_service(&self.spec);
         let (_, client) = self.require().await?;
-        let lb = loadbalancer::wait(&client, self.ns(), &service, self.lb_deadline, self.lb_poll, &progress)
-            .await
-            .map_err(|e| {
-                DriverError::new(Failure::Timeout, e.to_string())
-                    .with_hint("check the cloud's load balancer controller and service events; re-run to wait again")
-            })?;
+        let lb = loadbalancer::wait(
+            &client,
+            self.ns(),
+            &service,
+            self.lb_deadline,
+            self.lb_backoff,
+            ctx.recorder,
+        )
+        .await?;
         ctx.recorder.progress(&format!("load balancer {lb}"));
         let mut outputs = base;
         outputs["loadBalancer"] = lb.into();

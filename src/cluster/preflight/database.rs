@@ -15,7 +15,7 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
     let Some(login) = login else {
         return Check::new(NAME, Status::Skip, "no database login in this run");
     };
-    let target = format!("{}:{}", login.host, login.port);
+    let target = login.host_port();
     if login.private {
         return Check::new(
             NAME,
@@ -97,7 +97,7 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
         Err(e) => {
             let msg = match e.as_db_error() {
                 Some(db) => db.message().to_string(),
-                None => error_chain(&e),
+                None => crate::error::one_line(&e),
             };
             let hint = if login.ssl {
                 "check the database user and password, and that the server accepts TLS (database.ssl)"
@@ -151,15 +151,4 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
             format!("cannot read the rights of {}: {e}", login.user),
         ),
     }
-}
-
-/// An error and its causes, `: `-joined.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        msg.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    msg
 }

@@ -123,6 +123,9 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
     let kinds = chart_kinds(client, spec, env).await;
     checks.extend(rights::check(client, spec, kinds).await);
     checks.push(storage_class(client).await);
+    if spec.cloud.provider == crate::spec::Provider::Aws {
+        checks.push(aws_load_balancer_controller(client).await);
+    }
     checks.push(helm(env.helm).await);
     checks.push(database(env.database).await);
     if let Some(dns) = &spec.dns {
@@ -139,6 +142,32 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
         });
     }
     Report { checks }
+}
+
+/// Which controller will make the platform's load balancer on AWS, so the
+/// nginx Service gets the annotations that one acts on.
+async fn aws_load_balancer_controller(client: &kube::Client) -> Check {
+    const NAME: &str = "load-balancer-controller";
+    match super::loadbalancer::aws_controller_installed(client).await {
+        Ok(true) => Check::new(
+            NAME,
+            Status::Pass,
+            format!(
+                "the AWS Load Balancer Controller runs in the cluster (API group {}): the nginx Service gets its annotations (type external, IP targets, the scheme)",
+                super::loadbalancer::AWS_CONTROLLER_GROUP
+            ),
+        ),
+        Ok(false) => Check::new(
+            NAME,
+            Status::Pass,
+            format!(
+                "no AWS Load Balancer Controller (API group {} not served): the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
+                super::loadbalancer::AWS_CONTROLLER_GROUP
+            ),
+        ),
+        Err(e) => Check::new(NAME, Status::Fail, format!("cannot list the API groups: {e}"))
+            .hint("the identity must be able to read API discovery (every authenticated user can by default)"),
+    }
 }
 
 /// The kinds the chart renders with this run's values, resolved on the

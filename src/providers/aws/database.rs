@@ -8,11 +8,13 @@ use std::time::Duration;
 use aws_sdk_rds::types::Tag;
 use serde_json::{Value, json};
 
+use super::kind::DB_SUBNET_GROUP;
 pub use super::password::{MASTER_USER, password, password_path};
-use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_ids, error, id_of, prop};
+use super::props;
+use super::{Aws, base_props, error, id_of, ids_of, lookup_props};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 fn rds_tags(a: &Aws, address: &str, name: &str) -> Vec<Tag> {
     a.opts
@@ -39,6 +41,7 @@ fn instance_view(d: &aws_sdk_rds::types::DbInstance, a: &Aws) -> (Value, Value) 
         "port": endpoint.and_then(|e| e.port()),
         "username": MASTER_USER,
         "passwordFile": password_path(a),
+        "publiclyAccessible": d.publicly_accessible(),
     });
     let props = json!({
         "engineVersion": d.engine_version(),
@@ -56,12 +59,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     let addr = l.address.as_str();
     let mut props = base_props(l);
     let rds = &a.c.rds;
-    if l.kind == "aws.db_subnet_group" {
-        let name = props
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    if l.kind == DB_SUBNET_GROUP {
+        let name = lookup_props::<props::DbSubnetGroup>(l)?.name;
         let out = match rds
             .describe_db_subnet_groups()
             .db_subnet_group_name(&name)
@@ -74,11 +73,12 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         let Some(g) = out.db_subnet_groups().first() else {
             return Ok(None);
         };
-        let tags = rds
-            .list_tags_for_resource()
-            .resource_name(g.db_subnet_group_arn().unwrap_or_default())
-            .send()
-            .await;
+        let arn = g.db_subnet_group_arn().ok_or_else(|| {
+            DriverError::permanent(format!(
+                "RDS reported DB subnet group {name} without an ARN"
+            ))
+        })?;
+        let tags = rds.list_tags_for_resource().resource_name(arn).send().await;
         let tags = tags.map_err(|e| error::map("ListTagsForResource", e))?;
         if !owned(a, addr, tags.tag_list()) {
             return Ok(None);
@@ -89,11 +89,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
             outputs: json!({"id": name}),
         }));
     }
-    let ident = props
-        .get("identifier")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let ident = lookup_props::<props::Database>(l)?.identifier;
     let out = match rds
         .describe_db_instances()
         .db_instance_identifier(&ident)
@@ -130,12 +126,13 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
     let rds = &a.c.rds;
-    if r.kind == "aws.db_subnet_group" {
-        let name = prop(r, "name")?;
+    if r.kind == DB_SUBNET_GROUP {
+        let p: props::DbSubnetGroup = props::of(r)?;
+        let name = p.name.as_str();
         rds.create_db_subnet_group()
             .db_subnet_group_name(name)
             .db_subnet_group_description(format!("liftoff {}", a.opts.installation))
-            .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
+            .set_subnet_ids(Some(ids_of(ctx, &p.subnets)?))
             .set_tags(Some(rds_tags(a, addr, name)))
             .send()
             .await
@@ -148,28 +145,30 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             outputs,
         });
     }
-    let ident = prop(r, "identifier")?;
+    let p: props::Database = props::of(r)?;
+    let ident = p.identifier.as_str();
+    let class = p.instance_class.as_deref().ok_or_else(|| {
+        DriverError::permanent(format!("{}: no instance class", r.address))
+            .with_hint("set database.instanceClass in the spec")
+    })?;
     let password = password(a)?;
-    let p = &r.props;
     let mut call = rds
         .create_db_instance()
         .db_instance_identifier(ident)
-        .engine("postgres")
-        .db_instance_class(p["instanceClass"].as_str().unwrap_or("db.t4g.medium"))
-        .allocated_storage(p["storageGb"].as_i64().unwrap_or(100) as i32)
-        .multi_az(p["multiAz"].as_bool().unwrap_or(false))
-        .storage_encrypted(true)
-        .deletion_protection(p["deletionProtection"].as_bool().unwrap_or(true))
-        .backup_retention_period(p["backupRetentionDays"].as_i64().unwrap_or(7) as i32)
+        .engine(&p.engine)
+        .db_instance_class(class)
+        .allocated_storage(int(p.storage_gb))
+        .multi_az(p.multi_az)
+        .storage_encrypted(p.encrypted)
+        .deletion_protection(p.deletion_protection)
+        .backup_retention_period(i32::from(p.backup_retention_days))
         .publicly_accessible(false)
         .master_username(MASTER_USER)
         .master_user_password(password.expose())
-        .db_subnet_group_name(id_of(ctx, prop(r, "subnetGroup")?)?)
+        .db_subnet_group_name(id_of(ctx, &p.subnet_group)?)
+        .set_engine_version(p.engine_version.clone())
         .set_tags(Some(rds_tags(a, addr, ident)));
-    if let Some(v) = p["engineVersion"].as_str() {
-        call = call.engine_version(v);
-    }
-    if let Some(sg) = p["securityGroup"].as_str() {
+    if let Some(sg) = &p.security_group {
         call = call.vpc_security_group_ids(id_of(ctx, sg)?);
     }
     let out = call
@@ -186,6 +185,11 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         props: r.props.clone(),
         outputs,
     })
+}
+
+/// A size or count as the SDK's `i32` (sizes the spec validated).
+fn int(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
 }
 
 async fn wait_available(a: &Aws, ident: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
@@ -228,11 +232,12 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    if r.kind == "aws.db_subnet_group" {
+    if r.kind == DB_SUBNET_GROUP {
+        let p: props::DbSubnetGroup = props::of(r)?;
         a.c.rds
             .modify_db_subnet_group()
             .db_subnet_group_name(&o.id)
-            .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
+            .set_subnet_ids(Some(ids_of(ctx, &p.subnets)?))
             .send()
             .await
             .map_err(|e| error::map("ModifyDBSubnetGroup", e))?;
@@ -241,43 +246,40 @@ pub async fn update(
             ..o.clone()
         });
     }
-    let p = &r.props;
+    let p: props::Database = props::of(r)?;
+    // Only what differs from what RDS reports is sent.
+    let changed = |key: &str| o.props.get(key) != r.props.get(key);
     let mut call =
         a.c.rds
             .modify_db_instance()
             .db_instance_identifier(&o.id)
             .apply_immediately(true);
-    let changed = |k: &str| o.props.get(k) != p.get(k);
-    let modify = [
-        "instanceClass",
-        "storageGb",
-        "multiAz",
-        "deletionProtection",
-        "backupRetentionDays",
-        "engineVersion",
-    ]
-    .iter()
-    .any(|k| changed(k));
+    let mut modify = false;
     if changed("instanceClass") {
-        call = call.set_db_instance_class(p["instanceClass"].as_str().map(str::to_string));
+        call = call.set_db_instance_class(p.instance_class.clone());
+        modify = true;
     }
     if changed("storageGb") {
-        call = call.set_allocated_storage(p["storageGb"].as_i64().map(|v| v as i32));
+        call = call.allocated_storage(int(p.storage_gb));
+        modify = true;
     }
     if changed("multiAz") {
-        call = call.set_multi_az(p["multiAz"].as_bool());
+        call = call.multi_az(p.multi_az);
+        modify = true;
     }
     if changed("deletionProtection") {
-        call = call.set_deletion_protection(p["deletionProtection"].as_bool());
+        call = call.deletion_protection(p.deletion_protection);
+        modify = true;
     }
     if changed("backupRetentionDays") {
-        call =
-            call.set_backup_retention_period(p["backupRetentionDays"].as_i64().map(|v| v as i32));
+        call = call.backup_retention_period(i32::from(p.backup_retention_days));
+        modify = true;
     }
     if changed("engineVersion") {
         call = call
-            .set_engine_version(p["engineVersion"].as_str().map(str::to_string))
+            .set_engine_version(p.engine_version.clone())
             .allow_major_version_upgrade(false);
+        modify = true;
     }
     if modify {
         call.send()
@@ -299,7 +301,7 @@ pub async fn delete(
     ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     let rds = &a.c.rds;
-    if kind == "aws.db_subnet_group" {
+    if kind == DB_SUBNET_GROUP {
         return match rds
             .delete_db_subnet_group()
             .db_subnet_group_name(&o.id)

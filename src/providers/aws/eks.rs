@@ -11,21 +11,11 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Value, json};
 
-use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_ids, error, id_of, prop};
+use super::props::{self, EksCluster};
+use super::{Aws, base_props, dep_string, error, id_of, ids_of, lookup_props};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
-
-pub(super) fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::wait::{self, Poll};
 
 pub(super) fn tags(a: &Aws, address: &str, name: &str) -> HashMap<String, String> {
     a.opts.tags(address, name).into_iter().collect()
@@ -64,11 +54,7 @@ pub(super) fn merge(mut base: serde_json::Map<String, Value>, seen: Value) -> Va
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let props = base_props(l);
-    let name = props
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let name = lookup_props::<EksCluster>(l)?.name;
     let eks = &a.c.eks;
     let out = match eks.describe_cluster().name(&name).send().await {
         Err(e) if error::is_not_found(&e) => return Ok(None),
@@ -97,30 +83,26 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
-    let name = prop(r, "name")?;
-    let p = &r.props;
+    let p: EksCluster = props::of(r)?;
+    let name = p.name.as_str();
     let eks = &a.c.eks;
-    let role = ctx
-        .dep_output(prop(r, "role")?, "arn")?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let role = dep_string(ctx, &p.role, "arn")?;
     let mut vpc = VpcConfigRequest::builder()
-        .set_subnet_ids(Some(dep_ids(r, ctx, "subnets")?))
-        .endpoint_private_access(p["endpointPrivate"].as_bool().unwrap_or(true))
-        .endpoint_public_access(p["endpointPublic"].as_bool().unwrap_or(false));
-    if let Some(sg) = p["securityGroup"].as_str() {
+        .set_subnet_ids(Some(ids_of(ctx, &p.subnets)?))
+        .endpoint_private_access(p.endpoint_private)
+        .endpoint_public_access(p.endpoint_public);
+    if let Some(sg) = &p.security_group {
         vpc = vpc.security_group_ids(id_of(ctx, sg)?);
     }
-    let cidrs = strings(&p["publicAccessCidrs"]);
-    if !cidrs.is_empty() {
-        vpc = vpc.set_public_access_cidrs(Some(cidrs));
+    if !p.public_access_cidrs.is_empty() {
+        vpc = vpc.set_public_access_cidrs(Some(p.public_access_cidrs.clone()));
     }
-    let types: Vec<LogType> = strings(&p["logging"])
+    let types: Vec<LogType> = p
+        .logging
         .iter()
         .map(|t| LogType::from(t.as_str()))
         .collect();
-    let mut call = eks
+    let call = eks
         .create_cluster()
         .name(name)
         .role_arn(role)
@@ -136,17 +118,13 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
                 .build(),
         )
         .client_request_token(&ctx.idempotency_token)
-        .set_tags(Some(tags(a, addr, name)));
-    if let Some(v) = p["version"].as_str() {
-        call = call.version(v);
-    }
-    if let Some(c) = p["serviceCidr"].as_str() {
-        call = call.kubernetes_network_config(
+        .set_tags(Some(tags(a, addr, name)))
+        .set_version(p.version.clone())
+        .kubernetes_network_config(
             KubernetesNetworkConfigRequest::builder()
-                .service_ipv4_cidr(c)
+                .service_ipv4_cidr(&p.service_cidr)
                 .build(),
         );
-    }
     // A role made moments ago may not be usable yet; the request token
     // makes the retried create idempotent.
     let what = format!("EKS cluster {name} create");
@@ -173,7 +151,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .unwrap_or_else(|| json!({"id": name}));
     ctx.recorder.created(name, outputs).await?;
     let outputs = wait_cluster(a, name, ctx).await?;
-    allow_database(a, r, ctx, &outputs).await?;
+    allow_database(a, &p, ctx, &outputs).await?;
     Ok(Observed {
         id: name.into(),
         props: r.props.clone(),
@@ -223,7 +201,7 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    let other = super::diff_props(&r.props, &o.props, &[]);
+    let other = crate::plan::driver::diff_props(&r.props, &o.props, &[]);
     if !other.is_empty() {
         return Err(DriverError::permanent(format!(
             "changing {} of {} in place is not supported yet",
@@ -234,7 +212,7 @@ pub async fn update(
     }
     // Found before it was ready (an earlier run stopped while waiting).
     let outputs = wait_cluster(a, &o.id, ctx).await?;
-    allow_database(a, r, ctx, &outputs).await?;
+    allow_database(a, &props::of(r)?, ctx, &outputs).await?;
     Ok(Observed {
         id: o.id.clone(),
         props: r.props.clone(),
@@ -258,11 +236,11 @@ fn database_rule(ctx: &Context<'_>, group: &str, source: &str) -> Option<(String
 
 async fn allow_database(
     a: &Aws,
-    r: &Resource,
+    p: &EksCluster,
     ctx: &Context<'_>,
     outputs: &Value,
 ) -> Result<(), DriverError> {
-    let Some(group) = r.props["databaseSecurityGroup"].as_str() else {
+    let Some(group) = p.database_security_group.as_deref() else {
         return Ok(());
     };
     let Some(source) = outputs["clusterSecurityGroup"].as_str() else {
@@ -292,7 +270,10 @@ async fn revoke_database(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(),
     let Some(source) = o.outputs["clusterSecurityGroup"].as_str() else {
         return Ok(());
     };
-    let Some((db, perm)) = database_rule(ctx, "aws.security_group.database", source) else {
+    let Some(group) = o.props.get("databaseSecurityGroup").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let Some((db, perm)) = database_rule(ctx, group, source) else {
         return Ok(());
     };
     let res =
@@ -356,7 +337,7 @@ pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), Driv
 pub async fn eks_access(
     sdk: &aws_config::SdkConfig,
     cluster: &str,
-) -> Result<(String, String, crate::secret::Redacted<String>), DriverError> {
+) -> Result<(String, Option<String>, crate::secret::Redacted<String>), DriverError> {
     use base64::Engine;
     let eks = aws_sdk_eks::Client::new(sdk);
     let out = eks
@@ -368,16 +349,28 @@ pub async fn eks_access(
     let c = out
         .cluster()
         .ok_or_else(|| DriverError::permanent(format!("EKS cluster {cluster} not found")))?;
-    let endpoint = c.endpoint().unwrap_or_default().to_string();
-    let ca = c
-        .certificate_authority()
-        .and_then(|x| x.data())
-        .unwrap_or_default();
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(ca)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default();
+    let endpoint = c
+        .endpoint()
+        .ok_or_else(|| {
+            DriverError::permanent(format!(
+                "EKS reported cluster {cluster} without an endpoint"
+            ))
+        })?
+        .to_string();
+    let pem = match c.certificate_authority().and_then(|x| x.data()) {
+        None | Some("") => None,
+        Some(data) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    DriverError::permanent(format!(
+                        "the CA certificate EKS reported for cluster {cluster} is not base64 PEM"
+                    ))
+                })?,
+        ),
+    };
     let token = super::token::token(sdk, cluster).await?;
     Ok((endpoint, pem, token))
 }

@@ -121,7 +121,7 @@ pub async fn check(
     }
     if !net.private_only {
         for s in &private {
-            let id = s.subnet_id().unwrap_or_default();
+            let Some(id) = s.subnet_id() else { continue };
             if let Some(why) = no_egress(ec2, &vpc, id).await? {
                 r.problems.push(format!("private subnet {id} {why}"));
             }

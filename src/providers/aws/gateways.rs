@@ -5,16 +5,18 @@
 use aws_sdk_ec2::types::{DomainType, Filter, NatGatewayState, ResourceType};
 use serde_json::{Value, json};
 
+use super::kind::EIP;
 use super::network::tag_filters;
-use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_id, error, pick_owned, prop, tag_spec};
+use super::props::{self, Eip, Nat};
+use super::{Aws, base_props, error, id_of, pick_owned, required, tag_spec};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();
     let props = Value::Object(base_props(l));
-    if l.kind == "aws.eip" {
+    if l.kind == EIP {
         let out =
             a.c.ec2
                 .describe_addresses()
@@ -23,14 +25,16 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 .await;
         let out = out.map_err(|e| error::map("DescribeAddresses", e))?;
         let found = pick_owned(a, l, out.addresses(), |x| x.tags(), |x| x.allocation_id());
-        return Ok(found.map(|x| {
-            let id = x.allocation_id().unwrap_or_default();
-            Observed {
-                id: id.into(),
-                props,
-                outputs: json!({"id": id, "publicIp": x.public_ip()}),
-            }
-        }));
+        return found
+            .map(|x| {
+                let id = required("an Elastic IP", x.allocation_id())?;
+                Ok(Observed {
+                    id: id.into(),
+                    props,
+                    outputs: json!({"id": id, "publicIp": x.public_ip()}),
+                })
+            })
+            .transpose();
     }
     // NAT gateways: AWS narrows by the tag filter (moto ignores it); the
     // tags are checked again here, as everywhere.
@@ -52,18 +56,20 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         |n| n.tags(),
         |n| n.nat_gateway_id(),
     );
-    Ok(found.map(|n| {
-        let id = n.nat_gateway_id().unwrap_or_default();
-        let mut props = props.clone();
-        if n.state() != Some(&NatGatewayState::Available) {
-            props[super::NOT_READY] = Value::Bool(false);
-        }
-        Observed {
-            id: id.into(),
-            props,
-            outputs: nat_outputs(n),
-        }
-    }))
+    found
+        .map(|n| {
+            let id = required("a NAT gateway", n.nat_gateway_id())?;
+            let mut props = props.clone();
+            if n.state() != Some(&NatGatewayState::Available) {
+                props[super::NOT_READY] = Value::Bool(false);
+            }
+            Ok(Observed {
+                id: id.into(),
+                props,
+                outputs: nat_outputs(n),
+            })
+        })
+        .transpose()
 }
 
 fn nat_outputs(n: &aws_sdk_ec2::types::NatGateway) -> Value {
@@ -73,9 +79,10 @@ fn nat_outputs(n: &aws_sdk_ec2::types::NatGateway) -> Value {
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
-    let tags = a.opts.tags(addr, prop(r, "name")?);
     let ec2 = &a.c.ec2;
-    if r.kind == "aws.eip" {
+    if r.kind == EIP {
+        let p: Eip = props::of(r)?;
+        let tags = a.opts.tags(addr, &p.name);
         let out = ec2
             .allocate_address()
             .domain(DomainType::Vpc)
@@ -83,7 +90,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             .send()
             .await
             .map_err(|e| error::map("AllocateAddress", e))?;
-        let id = out.allocation_id().unwrap_or_default().to_string();
+        let id = required("AllocateAddress", out.allocation_id())?.to_string();
         let outputs = json!({"id": id, "publicIp": out.public_ip()});
         ctx.recorder.created(&id, outputs.clone()).await?;
         return Ok(Observed {
@@ -92,10 +99,12 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             outputs,
         });
     }
+    let p: Nat = props::of(r)?;
+    let tags = a.opts.tags(addr, &p.name);
     let out = ec2
         .create_nat_gateway()
-        .subnet_id(dep_id(r, ctx, "subnet")?)
-        .allocation_id(dep_id(r, ctx, "eip")?)
+        .subnet_id(id_of(ctx, &p.subnet)?)
+        .allocation_id(id_of(ctx, &p.eip)?)
         .client_token(&ctx.idempotency_token)
         .tag_specifications(tag_spec(ResourceType::Natgateway, &tags))
         .send()
@@ -104,7 +113,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     let nat = out
         .nat_gateway()
         .ok_or_else(|| DriverError::permanent("CreateNatGateway returned no gateway"))?;
-    let id = nat.nat_gateway_id().unwrap_or_default().to_string();
+    let id = required("CreateNatGateway", nat.nat_gateway_id())?.to_string();
     ctx.recorder.created(&id, nat_outputs(nat)).await?;
     let outputs = wait_nat(a, &id, ctx).await?;
     Ok(Observed {
@@ -169,7 +178,7 @@ pub async fn delete(
     ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
-    if kind == "aws.eip" {
+    if kind == EIP {
         // Right after its NAT gateway is gone the address can still read as
         // in use for a moment.
         let what = format!("Elastic IP {} release", o.id);

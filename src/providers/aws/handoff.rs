@@ -3,12 +3,16 @@
 //! login for the `astronomer-bootstrap` secret. Both answer "not yet" until
 //! the cloud phase has made the resource ready.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde_json::Value;
 
 use super::{AwsDriver, error, password};
 use crate::cluster::{ClusterError, Connection, Connector, DatabaseSource, DbLogin};
+use crate::plan::Address;
+use crate::plan::driver::Records;
 
 fn cluster_error(e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Connect(e.to_string())
@@ -39,16 +43,20 @@ impl Connector for EksConnector {
             .map_err(cluster_error)?;
         Ok(Some(Connection::Token {
             endpoint,
-            ca_pem: (!ca_pem.is_empty()).then_some(ca_pem),
+            ca_pem,
             token,
         }))
     }
 }
 
-/// The master login of the installation's RDS instance once it has an
-/// endpoint; the password is the one liftoff generated and kept.
+/// The master login of the installation's RDS instance, read from the
+/// outputs the cloud phase recorded for it (never asking RDS again) once it
+/// has an endpoint; the password is the one liftoff generated and kept.
 pub struct RdsLogin {
-    pub driver: Arc<AwsDriver>,
+    pub records: Arc<dyn Records>,
+    /// The database's address.
+    pub address: Address,
+    pub password_file: PathBuf,
     /// Connect with TLS (the spec's `database.ssl`).
     pub ssl: bool,
 }
@@ -56,37 +64,37 @@ pub struct RdsLogin {
 #[async_trait]
 impl DatabaseSource for RdsLogin {
     async fn login(&self) -> Result<Option<DbLogin>, ClusterError> {
-        let a = self.driver.aws().await;
-        let id = format!("{}-db", a.opts.installation);
-        let out = match a
-            .c
-            .rds
-            .describe_db_instances()
-            .db_instance_identifier(&id)
-            .send()
-            .await
-        {
-            Err(e) if error::is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(cluster_error(error::map("DescribeDBInstances", e))),
-            Ok(out) => out,
-        };
-        let Some(db) = out.db_instances().first() else {
+        let Some(outputs) = self.records.outputs(&self.address) else {
             return Ok(None);
         };
-        let Some(endpoint) = db.endpoint().and_then(|e| e.address()) else {
+        let Some(host) = outputs.get("endpoint").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let password = password::password(a).map_err(cluster_error)?;
+        let port = match outputs.get("port") {
+            None | Some(Value::Null) => 5432,
+            Some(v) => v
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| {
+                    cluster_error(format!("{}: port {v} is not a port", self.address))
+                })?,
+        };
+        let user = outputs
+            .get("username")
+            .and_then(Value::as_str)
+            .unwrap_or(password::MASTER_USER);
+        let password = password::read(&self.password_file).map_err(ClusterError::Handoff)?;
         Ok(Some(DbLogin {
-            host: endpoint.to_string(),
-            port: db
-                .endpoint()
-                .and_then(|e| e.port())
-                .map_or(5432, |p| p as u16),
-            user: password::MASTER_USER.to_string(),
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
             password,
             ssl: self.ssl,
-            private: !db.publicly_accessible().unwrap_or(false),
+            // liftoff creates it without a public address.
+            private: !outputs
+                .get("publiclyAccessible")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         }))
     }
 }

@@ -4,7 +4,8 @@
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::{Aws, base_props, error, prop};
+use super::props::{self, IamRole};
+use super::{Aws, base_props, error, lookup_props};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
 
@@ -19,18 +20,6 @@ fn trust_policy(service: &str) -> String {
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
     })
     .to_string()
-}
-
-fn policies(r: &Value) -> Vec<String> {
-    r.get("policies")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn attached(a: &Aws, role: &str) -> Result<Vec<String>, DriverError> {
@@ -50,11 +39,8 @@ async fn attached(a: &Aws, role: &str) -> Result<Vec<String>, DriverError> {
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let mut props = base_props(l);
-    let name = props
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let want: IamRole = lookup_props(l)?;
+    let name = want.name;
     let out = match a.c.iam.get_role().role_name(&name).send().await {
         Err(e) if error::is_not_found(&e) => return Ok(None),
         r => r.map_err(|e| error::map("GetRole", e))?,
@@ -67,8 +53,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         return Ok(None);
     }
     let have = attached(a, &name).await?;
-    let want = policies(&Value::Object(props.clone()));
-    let kept: Vec<&String> = want.iter().filter(|p| have.contains(p)).collect();
+    let kept: Vec<&String> = want.policies.iter().filter(|p| have.contains(p)).collect();
     props.insert("policies".into(), json!(kept));
     let arn = role.arn();
     Ok(Some(Observed {
@@ -79,7 +64,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
 }
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
-    let name = prop(r, "name")?;
+    let p: IamRole = props::of(r)?;
+    let name = p.name.as_str();
     let tags: Vec<Tag> = a
         .opts
         .tags(r.address.as_str(), name)
@@ -96,16 +82,19 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         a.c.iam
             .create_role()
             .role_name(name)
-            .assume_role_policy_document(trust_policy(prop(r, "service")?))
+            .assume_role_policy_document(trust_policy(&p.service))
             .description(format!("liftoff {}: {}", a.opts.installation, r.address))
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| error::map("CreateRole", e))?;
-    let arn = out.role().map(|x| x.arn().to_string());
+    let arn = out
+        .role()
+        .map(|x| x.arn().to_string())
+        .ok_or_else(|| DriverError::permanent(format!("CreateRole {name} returned no role")))?;
     let outputs = json!({"id": name, "arn": arn});
     ctx.recorder.created(name, outputs.clone()).await?;
-    attach_missing(a, r, name).await?;
+    attach_missing(a, &p, name).await?;
     Ok(Observed {
         id: name.into(),
         props: r.props.clone(),
@@ -113,14 +102,14 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     })
 }
 
-async fn attach_missing(a: &Aws, r: &Resource, name: &str) -> Result<(), DriverError> {
+async fn attach_missing(a: &Aws, role: &IamRole, name: &str) -> Result<(), DriverError> {
     let have = attached(a, name).await?;
-    for p in policies(&r.props) {
-        if !have.contains(&p) {
+    for p in &role.policies {
+        if !have.contains(p) {
             a.c.iam
                 .attach_role_policy()
                 .role_name(name)
-                .policy_arn(managed_policy_arn(&p))
+                .policy_arn(managed_policy_arn(p))
                 .send()
                 .await
                 .map_err(|e| error::map("AttachRolePolicy", e))?;
@@ -135,7 +124,7 @@ pub async fn update(
     o: &Observed,
     _ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    attach_missing(a, r, &o.id).await?;
+    attach_missing(a, &props::of(r)?, &o.id).await?;
     Ok(Observed {
         props: r.props.clone(),
         ..o.clone()

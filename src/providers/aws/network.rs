@@ -5,9 +5,12 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag};
 use serde_json::{Map, Value, json};
 
+use super::driver::unknown;
+use super::kind::{INTERNET_GATEWAY, SUBNET, VPC};
+use super::props::{self, InternetGateway, Subnet, Vpc};
 use super::{
-    Aws, base_props, converged, dep_id, ec2_pairs, error, prop, record_then_converge, recorded_id,
-    tag_spec,
+    Aws, base_props, converged, ec2_pairs, error, id_of, record_then_converge, recorded_id,
+    required, tag_spec,
 };
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
@@ -42,8 +45,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     let mut attempts: Vec<Vec<Filter>> = Vec::new();
     if let Some(id) = recorded_id(l) {
         let key = match l.kind {
-            "aws.vpc" => "vpc-id",
-            "aws.internet_gateway" => "internet-gateway-id",
+            VPC => "vpc-id",
+            INTERNET_GATEWAY => "internet-gateway-id",
             _ => "subnet-id",
         };
         let mut f = tag_filters(a, addr);
@@ -53,7 +56,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     attempts.push(tag_filters(a, addr));
     for filters in attempts {
         match l.kind {
-            "aws.vpc" => {
+            VPC => {
                 let out = ec2.describe_vpcs().set_filters(Some(filters)).send().await;
                 let out = out.map_err(|e| error::map("DescribeVpcs", e))?;
                 let Some(v) = out
@@ -63,7 +66,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 else {
                     continue;
                 };
-                let id = v.vpc_id().unwrap_or_default();
+                let id = required("a VPC", v.vpc_id())?;
                 props.insert("cidr".into(), json!(v.cidr_block()));
                 props.insert("dnsSupport".into(), json!(vpc_attr(a, id, true).await?));
                 props.insert("dnsHostnames".into(), json!(vpc_attr(a, id, false).await?));
@@ -73,7 +76,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                     json!({"id": id, "cidr": v.cidr_block()}),
                 ));
             }
-            "aws.internet_gateway" => {
+            INTERNET_GATEWAY => {
                 let out = ec2
                     .describe_internet_gateways()
                     .set_filters(Some(filters))
@@ -87,7 +90,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 else {
                     continue;
                 };
-                let id = g.internet_gateway_id().unwrap_or_default();
+                let id = required("an internet gateway", g.internet_gateway_id())?;
                 let attached: Vec<&str> =
                     g.attachments().iter().filter_map(|x| x.vpc_id()).collect();
                 if attached.is_empty() {
@@ -113,7 +116,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 else {
                     continue;
                 };
-                let id = s.subnet_id().unwrap_or_default();
+                let id = required("a subnet", s.subnet_id())?;
                 props.insert("cidr".into(), json!(s.cidr_block()));
                 props.insert("zone".into(), json!(s.availability_zone()));
                 props.insert(
@@ -165,61 +168,56 @@ async fn vpc_attr(a: &Aws, id: &str, support: bool) -> Result<bool, DriverError>
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
     let ec2 = &a.c.ec2;
-    let name = prop(r, "name")?;
-    let mut tags = a.opts.tags(addr, name);
-    let id = match r.kind.as_str() {
-        "aws.vpc" => {
+    let (id, outputs) = match r.kind.as_str() {
+        VPC => {
+            let p: Vpc = props::of(r)?;
+            let tags = a.opts.tags(addr, &p.name);
             let out = ec2
                 .create_vpc()
-                .cidr_block(prop(r, "cidr")?)
+                .cidr_block(&p.cidr)
                 .tag_specifications(tag_spec(ResourceType::Vpc, &tags))
                 .send()
                 .await
                 .map_err(|e| error::map("CreateVpc", e))?;
-            out.vpc()
-                .and_then(|v| v.vpc_id())
-                .unwrap_or_default()
-                .to_string()
+            let id = required("CreateVpc", out.vpc().and_then(|v| v.vpc_id()))?.to_string();
+            (id.clone(), json!({"id": id}))
         }
-        "aws.internet_gateway" => {
+        INTERNET_GATEWAY => {
+            let p: InternetGateway = props::of(r)?;
+            let tags = a.opts.tags(addr, &p.name);
             let out = ec2
                 .create_internet_gateway()
                 .tag_specifications(tag_spec(ResourceType::InternetGateway, &tags))
                 .send()
                 .await
                 .map_err(|e| error::map("CreateInternetGateway", e))?;
-            out.internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .unwrap_or_default()
-                .to_string()
+            let id = required(
+                "CreateInternetGateway",
+                out.internet_gateway().and_then(|g| g.internet_gateway_id()),
+            )?
+            .to_string();
+            (id.clone(), json!({"id": id}))
         }
-        _ => {
-            if let Some(extra) = r.props.get("tags").and_then(Value::as_object) {
-                tags.extend(
-                    extra
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())),
-                );
-            }
+        SUBNET => {
+            let p: Subnet = props::of(r)?;
+            let mut tags = a.opts.tags(addr, &p.name);
+            tags.extend(p.tags.clone());
             let out = ec2
                 .create_subnet()
-                .vpc_id(dep_id(r, ctx, "vpc")?)
-                .cidr_block(prop(r, "cidr")?)
-                .availability_zone(prop(r, "zone")?)
+                .vpc_id(id_of(ctx, &p.vpc)?)
+                .cidr_block(&p.cidr)
+                .availability_zone(&p.zone)
                 .tag_specifications(tag_spec(ResourceType::Subnet, &tags))
                 .send()
                 .await
                 .map_err(|e| error::map("CreateSubnet", e))?;
-            out.subnet()
-                .and_then(|s| s.subnet_id())
-                .unwrap_or_default()
-                .to_string()
+            let id =
+                required("CreateSubnet", out.subnet().and_then(|s| s.subnet_id()))?.to_string();
+            let outputs = json!({"id": id, "zone": p.zone, "cidr": p.cidr, "tier": p.tier});
+            (id, outputs)
         }
+        other => return Err(unknown(other)),
     };
-    let mut outputs = json!({"id": id});
-    if r.kind == "aws.subnet" {
-        outputs = json!({"id": id, "zone": r.props["zone"], "cidr": r.props["cidr"], "tier": r.props["tier"]});
-    }
     record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
 }
 
@@ -242,7 +240,7 @@ async fn converge(
     let ec2 = &a.c.ec2;
     let on = || AttributeBooleanValue::builder().value(true).build();
     match r.kind.as_str() {
-        "aws.vpc" => {
+        VPC => {
             // One attribute per call (an AWS rule).
             ec2.modify_vpc_attribute()
                 .vpc_id(&o.id)
@@ -257,8 +255,8 @@ async fn converge(
                 .await
                 .map_err(|e| error::map("ModifyVpcAttribute", e))?;
         }
-        "aws.internet_gateway" => {
-            let vpc = dep_id(r, ctx, "vpc")?;
+        INTERNET_GATEWAY => {
+            let vpc = id_of(ctx, &props::of::<InternetGateway>(r)?.vpc)?;
             let res = ec2
                 .attach_internet_gateway()
                 .internet_gateway_id(&o.id)
@@ -271,8 +269,9 @@ async fn converge(
                 return Err(error::map("AttachInternetGateway", e));
             }
         }
-        _ => {
-            if r.props.get("public") == Some(&Value::Bool(true)) {
+        SUBNET => {
+            let p: Subnet = props::of(r)?;
+            if p.public {
                 ec2.modify_subnet_attribute()
                     .subnet_id(&o.id)
                     .map_public_ip_on_launch(on())
@@ -280,20 +279,11 @@ async fn converge(
                     .await
                     .map_err(|e| error::map("ModifySubnetAttribute", e))?;
             }
-            if let Some(extra) = r
-                .props
-                .get("tags")
-                .and_then(Value::as_object)
-                .filter(|t| !t.is_empty())
-            {
-                let tags: Vec<Tag> = extra
+            if !p.tags.is_empty() {
+                let tags: Vec<Tag> = p
+                    .tags
                     .iter()
-                    .map(|(k, v)| {
-                        Tag::builder()
-                            .key(k)
-                            .value(v.as_str().unwrap_or(""))
-                            .build()
-                    })
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
                     .collect();
                 ec2.create_tags()
                     .resources(&o.id)
@@ -303,6 +293,7 @@ async fn converge(
                     .map_err(|e| error::map("CreateTags", e))?;
             }
         }
+        other => return Err(unknown(other)),
     }
     Ok(())
 }

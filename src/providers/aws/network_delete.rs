@@ -4,9 +4,10 @@
 //! waited out for a while, then reported as `Blocked` naming what is left.
 
 use super::blocked::blocked;
-use super::wait::{self, Poll};
+use super::kind::{INTERNET_GATEWAY, SUBNET, VPC};
 use super::{Aws, error};
 use crate::plan::driver::{Context, DriverError, Failure, Observed};
+use crate::wait::{self, Poll};
 
 /// Deletes, waiting (up to the backoff's patience) while AWS says something
 /// still uses it: ENIs of a deleted NAT gateway or EKS cluster linger for a
@@ -40,8 +41,8 @@ pub async fn delete(
         Err(e) if e.failure == Failure::Timeout => {
             let scope = scope.lock().expect("scope").clone();
             let (key, verb) = match kind {
-                "aws.subnet" => ("subnet-id", "delete"),
-                "aws.internet_gateway" if scope != o.id => ("vpc-id", "detach"),
+                SUBNET => ("subnet-id", "delete"),
+                INTERNET_GATEWAY if scope != o.id => ("vpc-id", "detach"),
                 _ => ("vpc-id", "delete"),
             };
             Err(blocked(a, &o.id, key, &scope, verb).await)
@@ -59,8 +60,8 @@ async fn delete_once(
 ) -> Result<error::Deleted, DriverError> {
     let ec2 = &a.c.ec2;
     Ok(match kind {
-        "aws.vpc" => error::deleted("DeleteVpc", ec2.delete_vpc().vpc_id(&o.id).send().await),
-        "aws.internet_gateway" => {
+        VPC => error::deleted("DeleteVpc", ec2.delete_vpc().vpc_id(&o.id).send().await),
+        INTERNET_GATEWAY => {
             let out = ec2
                 .describe_internet_gateways()
                 .internet_gateway_ids(&o.id)

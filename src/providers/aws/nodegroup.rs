@@ -8,11 +8,12 @@ use std::time::Duration;
 use aws_sdk_eks::types::{NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect};
 use serde_json::{Value, json};
 
-use super::eks::{merge, owned, strings, tags};
-use super::wait::{self, Poll};
-use super::{Aws, base_props, dep_ids, error, prop};
+use super::eks::{merge, owned, tags};
+use super::props::{self, EksNodegroup};
+use super::{Aws, base_props, dep_string, error, ids_of, lookup_props};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
     let s = g.scaling_config();
@@ -29,11 +30,7 @@ fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let props = base_props(l);
-    let name = props
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let name = lookup_props::<EksNodegroup>(l)?.name;
     let eks = &a.c.eks;
     let cluster = a.opts.installation.clone();
     let out = match eks
@@ -69,51 +66,37 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
-    let name = prop(r, "name")?;
-    let p = &r.props;
+    let p: EksNodegroup = props::of(r)?;
+    let name = p.name.as_str();
     let eks = &a.c.eks;
-    let role = ctx
-        .dep_output(prop(r, "role")?, "arn")?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let cluster = ctx
-        .dep_output("aws.eks_cluster", "name")?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let taints: Vec<Taint> = p["taints"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let role = dep_string(ctx, &p.role, "arn")?;
+    let cluster = dep_string(ctx, &p.cluster, "name")?;
+    let taints: Vec<Taint> = p
+        .taints
+        .iter()
         .map(|t| {
-            let effect = match t["effect"].as_str() {
-                Some("NoExecute") => TaintEffect::NoExecute,
-                Some("PreferNoSchedule") => TaintEffect::PreferNoSchedule,
-                _ => TaintEffect::NoSchedule,
+            let effect = match t.effect {
+                crate::spec::TaintEffect::NoExecute => TaintEffect::NoExecute,
+                crate::spec::TaintEffect::PreferNoSchedule => TaintEffect::PreferNoSchedule,
+                crate::spec::TaintEffect::NoSchedule => TaintEffect::NoSchedule,
             };
             Taint::builder()
-                .key(t["key"].as_str().unwrap_or(""))
-                .value(t["value"].as_str().unwrap_or(""))
+                .key(&t.key)
+                .value(&t.value)
                 .effect(effect)
                 .build()
         })
         .collect();
-    let labels: HashMap<String, String> = p["labels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-        .collect();
-    let mut call = eks
+    let labels: HashMap<String, String> = p.labels.clone().into_iter().collect();
+    let call = eks
         .create_nodegroup()
         .cluster_name(&cluster)
         .nodegroup_name(name)
         .node_role(role)
-        .set_subnets(Some(dep_ids(r, ctx, "subnets")?))
-        .scaling_config(scaling(p))
-        .set_instance_types(Some(strings(&p["instanceTypes"])))
-        .disk_size(p["diskGb"].as_i64().unwrap_or(100) as i32)
+        .set_subnets(Some(ids_of(ctx, &p.subnets)?))
+        .scaling_config(scaling(&p))
+        .set_instance_types(Some(p.instance_types.clone()))
+        .disk_size(int(p.disk_gb))
         .set_labels((!labels.is_empty()).then_some(labels))
         .set_taints((!taints.is_empty()).then_some(taints))
         .client_request_token(&ctx.idempotency_token)
@@ -121,10 +104,8 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             a,
             addr,
             &format!("{}-{name}", a.opts.installation),
-        )));
-    if let Some(v) = p["version"].as_str() {
-        call = call.version(v);
-    }
+        )))
+        .set_version(p.version.clone());
     // A role made moments ago may not be usable yet; the request token
     // makes the retried create idempotent.
     let what = format!("node group {name} create");
@@ -158,13 +139,17 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     })
 }
 
-fn scaling(p: &Value) -> NodegroupScalingConfig {
-    let n = |k: &str| p[k].as_i64().map(|v| v as i32);
+fn scaling(p: &EksNodegroup) -> NodegroupScalingConfig {
     NodegroupScalingConfig::builder()
-        .set_min_size(n("min"))
-        .set_max_size(n("max"))
-        .set_desired_size(n("desired"))
+        .min_size(int(p.min))
+        .max_size(int(p.max))
+        .desired_size(int(p.desired))
         .build()
+}
+
+/// A size or count as the SDK's `i32` (sizes the spec validated).
+fn int(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
 }
 
 async fn wait_group(
@@ -209,7 +194,7 @@ pub async fn update(
             .update_nodegroup_config()
             .cluster_name(&cluster)
             .nodegroup_name(&o.id)
-            .scaling_config(scaling(&r.props))
+            .scaling_config(scaling(&props::of(r)?))
             .send()
             .await
             .map_err(|e| error::map("UpdateNodegroupConfig", e))?;

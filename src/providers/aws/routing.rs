@@ -6,20 +6,22 @@ use aws_sdk_ec2::types::{IpPermission, ResourceType, UserIdGroupPair};
 use serde_json::{Value, json};
 
 use super::blocked::blocked;
+use super::kind::ROUTE_TABLE;
 use super::network::tag_filters;
-use super::wait::{self, Poll};
+use super::props::{self, DefaultRoute, Port, RouteTable, SecurityGroup};
 use super::{
-    Aws, base_props, converged, dep_id, dep_ids, error, id_of, pick_owned, prop,
-    record_then_converge, tag_spec,
+    Aws, base_props, converged, error, id_of, ids_of, pick_owned, record_then_converge, required,
+    tag_spec,
 };
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::wait::{self, Poll};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();
     let mut props = base_props(l);
     let ec2 = &a.c.ec2;
-    if l.kind == "aws.route_table" {
+    if l.kind == ROUTE_TABLE {
         let out = ec2
             .describe_route_tables()
             .set_filters(Some(tag_filters(a, addr)))
@@ -36,7 +38,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         let Some(t) = found else {
             return Ok(None);
         };
-        let id = t.route_table_id().unwrap_or_default();
+        let id = required("a route table", t.route_table_id())?;
         // Subnets and routes name other resources by address: compare counts
         // and presence, which is what an interrupted create leaves short.
         let assoc = t
@@ -75,7 +77,7 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     let Some(g) = found else {
         return Ok(None);
     };
-    let id = g.group_id().unwrap_or_default();
+    let id = required("a security group", g.group_id())?;
     let pairs = g
         .ip_permissions()
         .iter()
@@ -100,34 +102,40 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
     let addr = r.address.as_str();
-    let name = prop(r, "name")?;
-    let tags = a.opts.tags(addr, name);
-    let vpc = dep_id(r, ctx, "vpc")?;
     let ec2 = &a.c.ec2;
-    let id = if r.kind == "aws.route_table" {
+    let id = if r.kind == ROUTE_TABLE {
+        let p: RouteTable = props::of(r)?;
         let out = ec2
             .create_route_table()
-            .vpc_id(&vpc)
+            .vpc_id(id_of(ctx, &p.vpc)?)
             .client_token(&ctx.idempotency_token)
-            .tag_specifications(tag_spec(ResourceType::RouteTable, &tags))
+            .tag_specifications(tag_spec(
+                ResourceType::RouteTable,
+                &a.opts.tags(addr, &p.name),
+            ))
             .send()
             .await
             .map_err(|e| error::map("CreateRouteTable", e))?;
-        out.route_table()
-            .and_then(|t| t.route_table_id())
-            .unwrap_or_default()
-            .to_string()
+        required(
+            "CreateRouteTable",
+            out.route_table().and_then(|t| t.route_table_id()),
+        )?
+        .to_string()
     } else {
+        let p: SecurityGroup = props::of(r)?;
         let out = ec2
             .create_security_group()
-            .group_name(name)
-            .description(prop(r, "description")?)
-            .vpc_id(&vpc)
-            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &tags))
+            .group_name(&p.name)
+            .description(&p.description)
+            .vpc_id(id_of(ctx, &p.vpc)?)
+            .tag_specifications(tag_spec(
+                ResourceType::SecurityGroup,
+                &a.opts.tags(addr, &p.name),
+            ))
             .send()
             .await
             .map_err(|e| error::map("CreateSecurityGroup", e))?;
-        out.group_id().unwrap_or_default().to_string()
+        required("CreateSecurityGroup", out.group_id())?.to_string()
     };
     let outputs = json!({"id": id});
     record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
@@ -149,7 +157,8 @@ async fn converge(
     ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
-    if r.kind == "aws.route_table" {
+    if r.kind == ROUTE_TABLE {
+        let p: RouteTable = props::of(r)?;
         let out = ec2
             .describe_route_tables()
             .route_table_ids(&o.id)
@@ -165,7 +174,7 @@ async fn converge(
                     .collect()
             })
             .unwrap_or_default();
-        for subnet in dep_ids(r, ctx, "subnets")? {
+        for subnet in ids_of(ctx, &p.subnets)? {
             if !have.contains(&subnet.as_str()) {
                 ec2.associate_route_table()
                     .route_table_id(&o.id)
@@ -175,22 +184,20 @@ async fn converge(
                     .map_err(|e| error::map("AssociateRouteTable", e))?;
             }
         }
-        let route = &r.props["defaultRoute"];
         let has = t.is_some_and(|t| {
             t.routes()
                 .iter()
                 .any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
         });
-        if !route.is_null() && !has {
-            let mut call = ec2
+        if let Some(route) = p.default_route.as_ref().filter(|_| !has) {
+            let call = ec2
                 .create_route()
                 .route_table_id(&o.id)
                 .destination_cidr_block("0.0.0.0/0");
-            if let Some(g) = route.get("gateway").and_then(Value::as_str) {
-                call = call.gateway_id(id_of(ctx, g)?);
-            } else if let Some(n) = route.get("nat").and_then(Value::as_str) {
-                call = call.nat_gateway_id(id_of(ctx, n)?);
-            }
+            let call = match route {
+                DefaultRoute::Gateway(g) => call.gateway_id(id_of(ctx, g)?),
+                DefaultRoute::Nat(n) => call.nat_gateway_id(id_of(ctx, n)?),
+            };
             call.send()
                 .await
                 .map_err(|e| error::map("CreateRoute", e))?;
@@ -206,30 +213,24 @@ async fn converge(
         .flat_map(|p| p.user_id_group_pairs())
         .filter_map(|p| p.group_id())
         .collect();
-    for rule in r
-        .props
-        .get("ingress")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        let from = rule["from"].as_str().unwrap_or("self");
-        let source = if from == "self" {
+    let p: SecurityGroup = props::of(r)?;
+    for rule in &p.ingress {
+        let source = if rule.from == "self" {
             o.id.clone()
         } else {
-            id_of(ctx, from)?
+            id_of(ctx, &rule.from)?
         };
         if have.contains(&source.as_str()) {
             continue;
         }
         let mut perm = IpPermission::builder()
             .user_id_group_pairs(UserIdGroupPair::builder().group_id(&source).build());
-        perm = match rule["port"].as_i64() {
-            Some(p) => perm
+        perm = match rule.port {
+            Port::Number(p) => perm
                 .ip_protocol("tcp")
-                .from_port(p as i32)
-                .to_port(p as i32),
-            None => perm.ip_protocol("-1"),
+                .from_port(i32::from(p))
+                .to_port(i32::from(p)),
+            Port::Named(_) => perm.ip_protocol("-1"),
         };
         let res = ec2
             .authorize_security_group_ingress()
@@ -253,7 +254,7 @@ pub async fn delete(
     ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
-    if kind == "aws.route_table" {
+    if kind == ROUTE_TABLE {
         let out = ec2
             .describe_route_tables()
             .route_table_ids(&o.id)

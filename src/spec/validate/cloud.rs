@@ -80,7 +80,7 @@ pub(super) fn parse_cidr(c: &mut Checker, path: &str, text: &str) -> Option<Ipv4
     }
 }
 
-pub(super) fn network(c: &mut Checker, spec: &Spec) {
+pub(super) fn network(c: &mut Checker, spec: &Spec, rules: &dyn crate::spec::CloudRules) {
     let Some(net) = &spec.network else {
         if spec.cloud.provider != Provider::Existing {
             c.error(
@@ -145,7 +145,10 @@ pub(super) fn network(c: &mut Checker, spec: &Spec) {
             };
             if !(16..=24).contains(&vpc.prefix_len()) {
                 c.error("network.cidr", format!("prefix /{} is out of range", vpc.prefix_len()), "use a prefix from /16 to /24 (AWS allows /16 at most; /24 leaves room for 3 small zones)");
-            } else if crate::plan::graph::subnet_prefix(vpc.prefix_len(), net.zone_count) > 28 {
+            } else if rules
+                .subnet_prefix(spec, vpc.prefix_len(), net.zone_count)
+                .is_some_and(|p| p > 28)
+            {
                 c.error(
                     "network.cidr",
                     format!("{cidr} is too small for {} zones", net.zone_count),

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::model::*;
 use super::yaml::Node;
-use super::{Diagnostic, Severity};
+use super::{CloudRules, Diagnostic, Severity};
 
 pub(super) struct Checker<'a> {
     tree: &'a Node,
@@ -57,15 +57,20 @@ impl Checker<'_> {
 }
 
 /// Runs every check; returns errors and warnings.
-pub fn validate(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
+pub fn validate(
+    spec: &Spec,
+    tree: &Node,
+    base_dir: &Path,
+    rules: &dyn CloudRules,
+) -> Vec<Diagnostic> {
     let mut c = Checker {
         tree,
         out: Vec::new(),
     };
     header(&mut c, spec);
-    name(&mut c, spec);
+    name(&mut c, spec, rules);
     cloud::cloud(&mut c, spec);
-    cloud::network(&mut c, spec);
+    cloud::network(&mut c, spec, rules);
     platform::database(&mut c, spec, base_dir);
     cloud::cluster(&mut c, spec);
     platform::platform(&mut c, spec, base_dir);
@@ -92,24 +97,7 @@ fn header(c: &mut Checker, spec: &Spec) {
     }
 }
 
-/// Longest name derived from the installation name, per cloud, with its limit.
-fn derived_names(spec: &Spec) -> Vec<(String, &'static str, usize)> {
-    let n = &spec.metadata.name;
-    match spec.cloud.provider {
-        Provider::Aws => vec![
-            (format!("{n}-eks-nodes"), "IAM role name", 64),
-            (format!("{n}-db"), "RDS instance identifier", 63),
-            (n.clone(), "EKS cluster name", 100),
-        ],
-        Provider::Gcp => vec![
-            (n.clone(), "GKE cluster name", 40),
-            (format!("{n}-db"), "Cloud SQL instance name", 98),
-        ],
-        Provider::Existing => vec![],
-    }
-}
-
-fn name(c: &mut Checker, spec: &Spec) {
+fn name(c: &mut Checker, spec: &Spec, rules: &dyn CloudRules) {
     let n = &spec.metadata.name;
     if !is_dns_label(n) {
         c.error(
@@ -119,7 +107,8 @@ fn name(c: &mut Checker, spec: &Spec) {
         );
         return;
     }
-    for (derived, what, limit) in derived_names(spec) {
+    for d in rules.derived_names(spec) {
+        let (derived, what, limit) = (d.name, d.what, d.limit);
         if derived.len() > limit {
             c.error(
                 "metadata.name",

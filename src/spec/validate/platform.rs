@@ -146,21 +146,29 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "use a Helm repository URL (https://...), an oci:// reference or a local .tgz",
         );
     }
-    if !p
+    let pinned = p
         .chart
         .version
         .split('.')
         .take(3)
         .all(|s| s.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        || p.chart.version.split('.').count() < 3
-    {
+        && p.chart.version.split('.').count() >= 3;
+    if !pinned {
         c.error(
             "platform.chart.version",
             format!("`{}` is not a pinned chart version", p.chart.version),
             "pin an exact version, e.g. 0.37.7",
         );
+    } else if let Err(e) = crate::render::ChartLine::of(&p.chart.version) {
+        c.error(
+            "platform.chart.version",
+            e.to_string(),
+            &e.hint().unwrap_or_default(),
+        );
     }
+    local_chart(c, p, base_dir);
     tls(c, spec, base_dir);
+    deployment_namespaces(c, p);
     if p.load_balancer_ip.is_some() && spec.cloud.provider == Provider::Aws {
         c.error(
             "platform.loadBalancerIp",
@@ -242,6 +250,91 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
     }
 }
 
+/// A local chart archive must be the chart the spec pins: its own
+/// Chart.yaml names the chart and version that Helm will install, and the
+/// values are rendered for that version's chart line.
+fn local_chart(c: &mut Checker, p: &Platform, base_dir: &Path) {
+    let repo = &p.chart.repository;
+    let path = base_dir.join(repo);
+    if !repo.ends_with(".tgz") || repo.contains("://") || !path.is_file() {
+        return;
+    }
+    match crate::render::archive::read(&path) {
+        Err(e) => c.error(
+            "platform.chart.repository",
+            e.to_string(),
+            "point at the chart archive from the bundle (as `helm package` makes it)",
+        ),
+        Ok(meta) => {
+            if meta.name != p.chart.name {
+                c.error(
+                    "platform.chart.name",
+                    format!(
+                        "the chart archive {repo} holds the chart `{}`, not `{}`",
+                        meta.name, p.chart.name
+                    ),
+                    &format!(
+                        "set platform.chart.name to `{}`, or point at the {} chart's archive",
+                        meta.name, p.chart.name
+                    ),
+                );
+            }
+            if meta.version != p.chart.version {
+                c.error(
+                    "platform.chart.version",
+                    format!(
+                        "the chart archive {repo} is version {}, not {}",
+                        meta.version, p.chart.version
+                    ),
+                    &format!(
+                        "set platform.chart.version to {}, or point at the archive of {}",
+                        meta.version, p.chart.version
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The namespaces Airflow deployments may use: required in least-privilege
+/// mode (namespace pools are the only way the chart hosts Airflow without
+/// cluster roles), each a valid, distinct namespace other than the
+/// platform's own.
+fn deployment_namespaces(c: &mut Checker, p: &Platform) {
+    if p.least_privilege && p.deployment_namespaces.is_empty() {
+        c.error(
+            "platform.leastPrivilege",
+            "leastPrivilege needs the namespaces Airflow deployments may use",
+            "list them in platform.deploymentNamespaces, e.g. `deploymentNamespaces: [airflow-team-a, airflow-team-b]`",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, ns) in p.deployment_namespaces.iter().enumerate() {
+        let path = format!("platform.deploymentNamespaces[{i}]");
+        if !is_dns_label(ns) {
+            c.error(
+                &path,
+                format!("`{ns}` is not a valid namespace"),
+                "lowercase letters, digits and '-', at most 63 characters",
+            );
+        } else if ns == &p.namespace {
+            c.error(
+                &path,
+                format!("`{ns}` is the platform's own namespace"),
+                "Airflow deployments need namespaces of their own",
+            );
+        } else if ns.starts_with("kube-") || ns == "default" {
+            c.error(
+                &path,
+                format!("`{ns}` is a namespace Kubernetes keeps for itself"),
+                "choose a namespace of your own",
+            );
+        } else if !seen.insert(ns.as_str()) {
+            c.error(&path, format!("`{ns}` is listed twice"), "");
+        }
+    }
+}
+
 pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
     let t = &spec.platform.tls;
     let has_files = t.cert_file.is_some() || t.key_file.is_some();
@@ -259,6 +352,13 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "give your wildcard certificate with certFile and keyFile",
         );
     }
+    if t.self_signed && t.ca_file.is_some() {
+        c.error(
+            "platform.tls.caFile",
+            "`caFile` contradicts `selfSigned`",
+            "the sandbox generates its own CA; remove caFile",
+        );
+    }
     if !t.self_signed {
         for (field, file) in [("certFile", &t.cert_file), ("keyFile", &t.key_file)] {
             match file {
@@ -267,14 +367,30 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                     format!("platform.tls.{field} is required"),
                     "a wildcard certificate for *.<baseDomain>, PEM",
                 ),
-                Some(f) if !base_dir.join(f).is_file() => c.error(
-                    &format!("platform.tls.{field}"),
-                    format!("file not found: {}", f.display()),
-                    "paths are relative to the spec's folder",
-                ),
-                Some(_) => {}
+                Some(f) => file_exists(c, &format!("platform.tls.{field}"), base_dir, f),
             }
         }
+        if let Some(f) = &t.ca_file {
+            file_exists(c, "platform.tls.caFile", base_dir, f);
+        }
+    }
+}
+
+/// A file the spec names must be a file: a directory is said to be one.
+fn file_exists(c: &mut Checker, path: &str, base_dir: &Path, file: &Path) {
+    let full = base_dir.join(file);
+    if full.is_dir() {
+        c.error(
+            path,
+            format!("{} is a directory, not a file", file.display()),
+            "name the PEM file itself",
+        );
+    } else if !full.is_file() {
+        c.error(
+            path,
+            format!("file not found: {}", file.display()),
+            "paths are relative to the spec's folder",
+        );
     }
 }
 
@@ -345,6 +461,7 @@ pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
         ("database", &t.database),
         ("nat", &t.nat),
         ("helm", &t.helm),
+        ("loadBalancer", &t.load_balancer),
         ("namespace", &t.namespace),
     ] {
         if parse_duration(value).is_none() {

@@ -1,9 +1,11 @@
 //! The AWS cloud phase against moto: the real `liftoff` binary talks to moto
 //! through the recording proxy; assertions read moto with the SDK.
 
+mod changes;
 mod destroy;
 mod existing;
 mod install;
+mod state_format;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use liftoff::plan::Action;
 use liftoff::plan::events::Event;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::harness::*;
 
@@ -37,8 +37,24 @@ async fn install_applies_secrets_runs_helm_and_rerun_is_a_noop() {
             .all(|c| c.action == Action::Create)
     );
 
-    // The namespace and every secret, by server-side apply as `liftoff`.
-    assert!(kube.get("/api/v1/namespaces", "astronomer").is_some());
+    // The namespace and every secret, by server-side apply as `liftoff`:
+    // the very objects `render --manifests` shows (secret values aside).
+    let rendered = liftoff::render::manifests::manifests(&spec, true);
+    let ns = kube.get("/api/v1/namespaces", "astronomer").unwrap();
+    assert_eq!(ns["metadata"]["labels"], rendered[0]["metadata"]["labels"]);
+    assert_eq!(
+        ns["metadata"]["labels"],
+        serde_json::json!({"liftoff.dev/installation": "acme"})
+    );
+    for m in &rendered[1..] {
+        let live = kube
+            .get(SECRETS, m["metadata"]["name"].as_str().unwrap())
+            .unwrap();
+        for field in ["name", "namespace", "labels", "annotations"] {
+            assert_eq!(live["metadata"][field], m["metadata"][field], "{field}");
+        }
+        assert_eq!(live["type"], m["type"]);
+    }
     let mut names = kube.names(SECRETS);
     names.sort();
     assert_eq!(
@@ -505,4 +521,101 @@ async fn a_token_connector_is_asked_again_for_each_use() {
     assert_eq!(r.summary.failed, 0, "{:?}", failures(&r.events));
     // Six reads, the preflight, six writes and the load balancer wait.
     assert!(minting.calls.load(std::sync::atomic::Ordering::SeqCst) >= 14);
+}
+
+#[tokio::test]
+async fn the_load_balancer_wait_ends_at_its_spec_deadline_naming_the_key() {
+    // A ready cluster whose nginx Service never gets an address.
+    let kube = crate::support::kube::FakeKube::start("31").await;
+    kube.ready_cluster("astronomer", "some-other-service", LB);
+    let helm = crate::support::helm::FakeHelm::new("v3.16.2");
+    let spec = spec(|v| v["timeouts"] = serde_json::json!({"loadBalancer": "1s"}));
+    let conn = liftoff::cluster::Connection::Token {
+        endpoint: kube.url.clone(),
+        ca_pem: None,
+        token: liftoff::secret::Redacted::new("test-token".into()),
+    };
+    // No `with_load_balancer_wait`: the deadline comes from the spec.
+    let d = liftoff::cluster::ClusterDriver::new(
+        spec.clone(),
+        helm.path().to_path_buf(),
+        std::sync::Arc::new(conn),
+        inputs(),
+    )
+    .with_helm(liftoff::cluster::helm::Helm {
+        program: helm.program(),
+    });
+    let state = tempfile::tempdir().unwrap();
+    let r = run(&spec, &drivers(d), state.path()).await;
+    assert_eq!(r.summary.failed, 1, "{:?}", failures(&r.events));
+    let (error, hint) = r
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { error, hint, .. } => Some((error.clone(), hint.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        error,
+        "service astronomer/astronomer-nginx got no load balancer address within 1s"
+    );
+    assert!(
+        hint.as_deref()
+            .is_some_and(|h| h.contains("`timeouts.loadBalancer`")),
+        "{hint:?}"
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| matches!(e, Event::Progress { message, .. }
+        if message.starts_with("load balancer of astronomer-nginx: no address yet")))
+    );
+}
+
+/// The values for the AWS Load Balancer Controller go to Helm only when the
+/// cluster serves its API group; the namespaces for Airflow deployments are
+/// created before the release, labelled as the installation's, and only
+/// those liftoff made are deleted.
+#[tokio::test]
+async fn the_load_balancer_controller_picks_the_values_and_deployment_namespaces_are_made() {
+    for controller in [false, true] {
+        let (kube, helm) = world("31", "v3.16.2").await;
+        if controller {
+            kube.serve_group("elbv2.k8s.aws");
+        }
+        kube.put(
+            "/api/v1/namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "airflow-b"}}),
+        );
+        let spec = spec(|v| {
+            v["platform"]["deploymentNamespaces"] = json!(["airflow-a", "airflow-b"]);
+        });
+        let mut with = inputs();
+        with.values_yaml_with_controller = Some("controller: true\n".into());
+        let state = tempfile::tempdir().unwrap();
+        let drivers = drivers(driver(&spec, &kube, &helm, with));
+        let r = run(&spec, &drivers, state.path()).await;
+        assert_eq!(r.summary.failed, 0, "{:?}", failures(&r.events));
+        let (values, _, _) = helm.values();
+        assert_eq!(
+            values,
+            if controller {
+                "controller: true\n"
+            } else {
+                VALUES
+            },
+            "controller {controller}"
+        );
+        let made = kube.get("/api/v1/namespaces", "airflow-a").unwrap();
+        assert_eq!(
+            made["metadata"]["labels"]["liftoff.dev/installation"],
+            "acme"
+        );
+        let d = destroy(&spec, &drivers, state.path()).await;
+        assert_eq!(d.summary.failed, 0, "{:?}", failures(&d.events));
+        assert!(kube.get("/api/v1/namespaces", "airflow-a").is_none());
+        // One an administrator made stays.
+        assert!(kube.get("/api/v1/namespaces", "airflow-b").is_some());
+    }
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use aws_sdk_route53::config::{Credentials, Region};
-use liftoff::cluster::dns::Route53;
 use liftoff::cluster::preflight::{self, Status};
 use liftoff::plan::driver::Driver;
+use liftoff::providers::aws::dns::Route53;
 
 use super::harness::*;
 use crate::support::moto::Moto;

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use liftoff::cluster::graph::Facts;
 use liftoff::cluster::helm::Helm;
 use liftoff::cluster::{ClusterDriver, Connection, DbLogin, Inputs};
 use liftoff::plan::apply::{Engine, Options};
 use liftoff::plan::driver::{Driver, Drivers};
 use liftoff::plan::events::{Event, Recording, Silent, Summary};
-use liftoff::plan::graph::Facts;
 use liftoff::plan::state::Store;
 use liftoff::plan::{Plan, compute};
 use liftoff::secret::Redacted;
@@ -64,6 +64,7 @@ pub fn inputs() -> Inputs {
         smtp_url: Some(Redacted::new(SMTP.into())),
         registry_dockerconfig: None,
         values_yaml: Some(VALUES.into()),
+        values_yaml_with_controller: None,
     }
 }
 
@@ -106,15 +107,35 @@ pub async fn run(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         &[],
         &Facts {
             private_ca: spec.platform.tls.self_signed,
+            dns_records: spec.dns.is_some(),
         },
     );
-    let store = Store::open(state_dir, "acme").unwrap();
+    let store = open_store(state_dir).await;
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
         .unwrap();
     let plan = compute::plan_install("acme", "d", &desired, &store.snapshot(), &observed, drivers)
         .unwrap();
     apply(plan, drivers, &store).await
+}
+
+/// Opens the state store. Tests run in parallel threads of one process, and a
+/// child another test forks inherits this test's lock descriptor until it
+/// execs: a lock still held for a moment after the previous run dropped its
+/// store is waited out (a few seconds at most) instead of failing.
+async fn open_store(state_dir: &Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(state_dir, "acme") {
+            Ok(store) => return store,
+            Err(liftoff::plan::state::StateError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("cannot open the state: {e}"),
+        }
+    }
 }
 
 /// Applies `plan` and collects what happened.
@@ -159,9 +180,10 @@ pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
         &[],
         &Facts {
             private_ca: spec.platform.tls.self_signed,
+            dns_records: spec.dns.is_some(),
         },
     );
-    let store = Store::open(state_dir, "acme").unwrap();
+    let store = open_store(state_dir).await;
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
         .unwrap();

@@ -8,3 +8,4 @@ mod database;
 mod dns;
 pub(crate) mod harness;
 mod preflight;
+mod state_format;

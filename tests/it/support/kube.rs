@@ -22,6 +22,8 @@ struct State {
     deny: BTreeSet<String>,
     reviews: usize,
     rv: u64,
+    /// API groups served besides storage and authorization (an add-on's).
+    groups: Vec<String>,
 }
 
 pub struct FakeKube {
@@ -135,6 +137,11 @@ impl FakeKube {
         self.state.lock().unwrap().reviews
     }
 
+    /// Serves the API group `group` too (as an installed add-on does).
+    pub fn serve_group(&self, group: &str) {
+        self.state.lock().unwrap().groups.push(group.into());
+    }
+
     /// Access reviews for `verb` on `resource` answer "denied".
     pub fn deny(&self, verb: &str, resource: &str) {
         self.state
@@ -218,9 +225,16 @@ async fn handle(st: &Mutex<State>, req: Request<Incoming>) -> Response<Full<Byte
         }
         ("GET", "/apis") => {
             let group = |g: &str| json!({"name": g, "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}], "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"}});
+            let extra = st.lock().unwrap().groups.clone();
+            let groups: Vec<Value> = ["storage.k8s.io", "authorization.k8s.io"]
+                .into_iter()
+                .map(String::from)
+                .chain(extra)
+                .map(|g| group(&g))
+                .collect();
             return respond(
                 200,
-                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("storage.k8s.io"), group("authorization.k8s.io")]}),
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
             );
         }
         ("GET", "/api/v1") => {

@@ -1,6 +1,8 @@
 //! The wildcard DNS record `*.<baseDomain>` in Route53, pointing at the
 //! platform's load balancer (a CNAME to its hostname, or an A record to
-//! its address), and the zone lookup for the preflight.
+//! its address), and the zone lookup for the preflight. Errors are mapped
+//! like every AWS call's ([`super::error::map`]): throttling and 5xx are
+//! transient, the rest permanent.
 
 use std::net::IpAddr;
 
@@ -10,9 +12,10 @@ use aws_sdk_route53::types::{
 };
 use serde_json::json;
 
-use super::preflight::ZoneLookup;
+use super::error;
+use crate::cluster::preflight::ZoneLookup;
 use crate::plan::Resource;
-use crate::plan::driver::{Context, Driver, DriverError, Failure, Lookup, Observed};
+use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed};
 
 /// Route53, for the zone named in the spec.
 pub struct Route53 {
@@ -34,17 +37,6 @@ fn normalize(name: &str) -> String {
     name.replace("\\052", "*")
         .trim_end_matches('.')
         .to_ascii_lowercase()
-}
-
-fn sdk_err(what: &str, e: impl std::error::Error) -> DriverError {
-    // The SDK's Display is terse; its source chain says what happened.
-    let mut msg = format!("{what}: {e}");
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        msg.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    DriverError::new(Failure::Transient, msg)
 }
 
 impl Route53 {
@@ -70,14 +62,15 @@ impl Route53 {
     async fn client(&self) -> &aws_sdk_route53::Client {
         self.client
             .get_or_init(|| async {
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-                if let Some(r) = &self.region {
-                    loader = loader.region(aws_config::Region::new(r.clone()));
-                }
+                // The same configuration (credentials, retries) as every
+                // other AWS call; Route53 itself is global.
+                let region = self.region.as_deref().unwrap_or("us-east-1");
+                let sdk = super::sdk_config(region, super::Backoff::from_env()).await;
+                let mut config = aws_sdk_route53::config::Builder::from(&sdk);
                 if let Some(url) = &self.endpoint_url {
-                    loader = loader.endpoint_url(url);
+                    config = config.endpoint_url(url);
                 }
-                aws_sdk_route53::Client::new(&loader.load().await)
+                aws_sdk_route53::Client::from_conf(config.build())
             })
             .await
     }
@@ -94,7 +87,7 @@ impl Route53 {
                 {
                     Ok(None)
                 }
-                Err(e) => Err(sdk_err("get hosted zone", e)),
+                Err(e) => Err(error::map("GetHostedZone", e)),
             };
         }
         let want = normalize(zone);
@@ -105,7 +98,7 @@ impl Route53 {
             .dns_name(zone)
             .send()
             .await
-            .map_err(|e| sdk_err("list hosted zones", e))?;
+            .map_err(|e| error::map("ListHostedZonesByName", e))?;
         Ok(out
             .hosted_zones()
             .iter()
@@ -131,7 +124,7 @@ impl Route53 {
             .max_items(20)
             .send()
             .await
-            .map_err(|e| sdk_err("list records", e))?;
+            .map_err(|e| error::map("ListResourceRecordSets", e))?;
         let want = normalize(name);
         Ok(out
             .resource_record_sets()
@@ -189,7 +182,7 @@ impl Route53 {
             .change_batch(batch)
             .send()
             .await
-            .map_err(|e| sdk_err("change records", e))?;
+            .map_err(|e| error::map("ChangeResourceRecordSets", e))?;
         Ok(())
     }
 
@@ -298,16 +291,16 @@ impl Driver for Route53 {
         observed: &Observed,
         _ctx: &Context<'_>,
     ) -> Result<(), DriverError> {
-        let zone_id = observed
-            .outputs
-            .get("zoneId")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let name = observed
-            .outputs
-            .get("name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
+        let output = |key: &str| {
+            observed
+                .outputs
+                .get(key)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| {
+                    DriverError::permanent(format!("dns record {} has no `{key}`", observed.id))
+                })
+        };
+        let (zone_id, name) = (output("zoneId")?, output("name")?);
         match self.record(zone_id, name).await? {
             Some(r) => self.change(zone_id, ChangeAction::Delete, &r).await,
             None => Ok(()),

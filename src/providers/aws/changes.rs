@@ -1,0 +1,136 @@
+//! What the AWS driver can change on an existing resource: in place, only
+//! by replacing it, or not at all (the plan then refuses, saying why and
+//! what to do instead), so apply never meets a change it cannot make.
+
+use serde_json::Value;
+
+use super::driver::NOT_READY;
+use super::kind::*;
+use crate::plan::driver::{Observed, diff_props};
+use crate::plan::{FieldChange, Resource};
+
+/// Fields whose change replaces the resource.
+fn replaced_by(kind: &str) -> &'static [&'static str] {
+    match kind {
+        VPC => &["cidr"],
+        SUBNET => &["cidr", "zone"],
+        SECURITY_GROUP => &["description"],
+        DATABASE => &["engine"],
+        IAM_ROLE => &["service"],
+        EKS_CLUSTER => &["serviceCidr"],
+        _ => &[],
+    }
+}
+
+/// Why a change of `field` is not made, and what to do instead.
+fn refusal(kind: &str, field: &str) -> Option<(&'static str, &'static str)> {
+    match (kind, field) {
+        (EKS_CLUSTER, "version") => Some((
+            "upgrading the Kubernetes version of the EKS cluster is not supported yet",
+            "set cluster.kubernetesVersion back to the version the cluster runs, or upgrade the cluster and its node groups outside liftoff and then set that version in the spec",
+        )),
+        (EKS_CLUSTER, f) if !replaced_by(EKS_CLUSTER).contains(&f) => Some((
+            "liftoff does not change this setting of an existing EKS cluster",
+            "set it back in the spec, or change it in the EKS console and then in the spec",
+        )),
+        (EKS_NODEGROUP, "version") => Some((
+            "upgrading the Kubernetes version of a node group is not supported yet",
+            "set cluster.kubernetesVersion back to the version the node groups run, or upgrade them in the EKS console",
+        )),
+        (EKS_NODEGROUP, "instanceTypes" | "diskGb") => Some((
+            "the instance types and disk size of a managed node group cannot change",
+            "add a node group with the new settings under another name, install, then remove the old one from the spec and install again",
+        )),
+        (EKS_NODEGROUP, "min" | "max" | "desired") => None,
+        (EKS_NODEGROUP, _) => Some((
+            "liftoff does not change this setting of an existing node group",
+            "set it back in the spec, or add a node group with the new settings under another name",
+        )),
+        _ => None,
+    }
+}
+
+/// The fields of `desired` that differ from `observed`, each marked as made
+/// in place, by a replace, or refused.
+pub fn diff(desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
+    let kind = desired.kind.as_str();
+    let mut fields: Vec<FieldChange> =
+        diff_props(&desired.props, &observed.props, replaced_by(kind))
+            .into_iter()
+            .map(|f| match refusal(kind, &f.field) {
+                Some((reason, hint)) if !f.forces_replace => f.refusing(reason, hint),
+                _ => f,
+            })
+            .collect();
+    // Found before it was ready (an earlier run stopped while waiting): the
+    // update waits for it.
+    if observed.props.get(NOT_READY) == Some(&Value::Bool(false)) {
+        fields.push(FieldChange::in_place(
+            NOT_READY,
+            Value::Bool(false),
+            Value::Bool(true),
+        ));
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Address;
+    use serde_json::json;
+
+    fn resource(kind: &str, props: Value) -> Resource {
+        Resource {
+            address: Address::new(kind),
+            kind: kind.into(),
+            props,
+            deps: vec![],
+            delete_after: vec![],
+        }
+    }
+
+    fn observed(props: Value) -> Observed {
+        Observed {
+            id: "x".into(),
+            props,
+            outputs: json!({}),
+        }
+    }
+
+    #[test]
+    fn scaling_changes_in_place_instance_types_and_versions_are_refused() {
+        let want = resource(
+            EKS_NODEGROUP,
+            json!({"min": 2, "instanceTypes": ["m6i.large"], "version": "1.33"}),
+        );
+        let have = observed(json!({"min": 1, "instanceTypes": ["m6i.xlarge"], "version": "1.32"}));
+        let fields = diff(&want, &have);
+        let refused: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.refused.is_some())
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(refused, ["instanceTypes", "version"]);
+        assert!(
+            fields
+                .iter()
+                .any(|f| f.field == "min" && f.refused.is_none())
+        );
+    }
+
+    #[test]
+    fn a_vpc_cidr_replaces_and_a_cluster_version_is_refused() {
+        let f = diff(
+            &resource(VPC, json!({"cidr": "10.1.0.0/16"})),
+            &observed(json!({"cidr": "10.0.0.0/16"})),
+        );
+        assert!(f[0].forces_replace && f[0].refused.is_none());
+        let f = diff(
+            &resource(EKS_CLUSTER, json!({"version": "1.34"})),
+            &observed(json!({"version": "1.33", "ready": false})),
+        );
+        assert!(f[0].refused.is_some());
+        assert_eq!(f[1].field, NOT_READY);
+    }
+}

@@ -1,0 +1,222 @@
+//! The driver registered for `aws.*`: its options for a run, the SDK
+//! clients (made on first use) and dispatch of every call by kind to the
+//! module of that family.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+
+use super::kind::*;
+use super::ownership::Tags;
+use super::{changes, database, eks, gateways, iam, network, network_delete, nodegroup, routing};
+use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed};
+use crate::plan::{FieldChange, Resource};
+use crate::providers::Ownership;
+use crate::spec::{Spec, Timeouts};
+use crate::wait::{self, Backoff};
+
+/// An observed-only prop: `false` while a resource that is waited for
+/// (NAT gateway, database, cluster, node group) is not ready yet, so a rerun
+/// after an interrupted wait plans an update that waits again.
+pub const NOT_READY: &str = "ready";
+
+/// How the AWS driver is set up for one run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub installation: String,
+    pub region: String,
+    /// Where the state file lives; generated secrets are kept beside it.
+    pub state_dir: PathBuf,
+    pub timeouts: Timeouts,
+    /// Extra tags from `metadata.tags`, set on every resource.
+    pub tags: BTreeMap<String, String>,
+    /// `destroy --skip-final-snapshot`.
+    pub skip_final_snapshot: bool,
+    pub backoff: Backoff,
+}
+
+impl Options {
+    pub fn from_spec(spec: &Spec, state_dir: PathBuf, skip_final_snapshot: bool) -> Self {
+        Options {
+            installation: spec.metadata.name.clone(),
+            region: spec
+                .cloud
+                .region
+                .clone()
+                .unwrap_or_else(|| "us-east-1".into()),
+            state_dir,
+            timeouts: spec.timeouts.clone(),
+            tags: spec.metadata.tags.clone(),
+            skip_final_snapshot,
+            backoff: Backoff::from_env(),
+        }
+    }
+
+    /// Every tag a resource gets at create: the ownership pair, `Name`, and
+    /// the spec's own tags.
+    pub fn tags(&self, address: &str, name: &str) -> Vec<(String, String)> {
+        let mut t: Vec<(String, String)> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        t.extend(Tags.marks(&self.installation, address));
+        t.push(("Name".into(), name.into()));
+        t
+    }
+
+    /// Whether tags (as key/value pairs) mark a resource as ours at `address`.
+    pub fn owns<'a>(
+        &self,
+        address: &str,
+        mut tags: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> bool {
+        Tags.owns(&self.installation, address, &mut tags)
+    }
+}
+
+/// The SDK clients, made on first use.
+pub struct Clients {
+    pub sdk: SdkConfig,
+    pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+/// Loads the AWS configuration (credentials chain, `AWS_ENDPOINT_URL`, …)
+/// for `region`. The SDK retries throttling itself a few times, starting
+/// from the same base delay as our polls.
+pub async fn sdk_config(region: &str, backoff: Backoff) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(backoff.base)
+                .with_max_backoff(backoff.cap),
+        )
+        .load()
+        .await
+}
+
+/// A driver and its options, handed to every module function.
+pub struct Aws {
+    pub opts: Options,
+    pub c: Clients,
+}
+
+/// The driver registered for `aws.*`.
+pub struct AwsDriver {
+    opts: Options,
+    aws: tokio::sync::OnceCell<Aws>,
+}
+
+impl AwsDriver {
+    pub fn new(opts: Options) -> Self {
+        AwsDriver {
+            opts,
+            aws: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub(crate) async fn aws(&self) -> &Aws {
+        self.aws
+            .get_or_init(|| async {
+                let sdk = sdk_config(&self.opts.region, self.opts.backoff).await;
+                Aws {
+                    opts: self.opts.clone(),
+                    c: Clients {
+                        ec2: aws_sdk_ec2::Client::new(&sdk),
+                        rds: aws_sdk_rds::Client::new(&sdk),
+                        eks: aws_sdk_eks::Client::new(&sdk),
+                        iam: aws_sdk_iam::Client::new(&sdk),
+                        sdk,
+                    },
+                }
+            })
+            .await
+    }
+}
+
+async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    match l.kind {
+        VPC | INTERNET_GATEWAY | SUBNET => network::read(a, l).await,
+        EIP | NAT => gateways::read(a, l).await,
+        ROUTE_TABLE | SECURITY_GROUP => routing::read(a, l).await,
+        DB_SUBNET_GROUP | DATABASE => database::read(a, l).await,
+        IAM_ROLE => iam::read(a, l).await,
+        EKS_CLUSTER => eks::read(a, l).await,
+        EKS_NODEGROUP => nodegroup::read(a, l).await,
+        k => Err(unknown(k)),
+    }
+}
+
+pub(super) fn unknown(kind: &str) -> DriverError {
+    DriverError::permanent(format!("the AWS driver does not handle `{kind}`"))
+}
+
+#[async_trait]
+impl Driver for AwsDriver {
+    async fn read(&self, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+        let a = self.aws().await;
+        wait::retry(a.opts.backoff, || read_once(a, l)).await
+    }
+
+    fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
+        changes::diff(desired, observed)
+    }
+
+    async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+        let a = self.aws().await;
+        match r.kind.as_str() {
+            VPC | INTERNET_GATEWAY | SUBNET => network::create(a, r, ctx).await,
+            EIP | NAT => gateways::create(a, r, ctx).await,
+            ROUTE_TABLE | SECURITY_GROUP => routing::create(a, r, ctx).await,
+            DB_SUBNET_GROUP | DATABASE => database::create(a, r, ctx).await,
+            IAM_ROLE => iam::create(a, r, ctx).await,
+            EKS_CLUSTER => eks::create(a, r, ctx).await,
+            EKS_NODEGROUP => nodegroup::create(a, r, ctx).await,
+            k => Err(unknown(k)),
+        }
+    }
+
+    async fn update(
+        &self,
+        r: &Resource,
+        o: &Observed,
+        ctx: &Context<'_>,
+    ) -> Result<Observed, DriverError> {
+        let a = self.aws().await;
+        match r.kind.as_str() {
+            VPC | INTERNET_GATEWAY | SUBNET => network::update(a, r, o, ctx).await,
+            ROUTE_TABLE | SECURITY_GROUP => routing::update(a, r, o, ctx).await,
+            NAT => gateways::update(a, r, o, ctx).await,
+            DB_SUBNET_GROUP | DATABASE => database::update(a, r, o, ctx).await,
+            IAM_ROLE => iam::update(a, r, o, ctx).await,
+            EKS_CLUSTER => eks::update(a, r, o, ctx).await,
+            EKS_NODEGROUP => nodegroup::update(a, r, o, ctx).await,
+            k => Err(DriverError::permanent(format!(
+                "`{k}` ({}) cannot be changed in place",
+                r.address
+            ))
+            .with_hint("change the spec back, or destroy and reinstall")),
+        }
+    }
+
+    async fn delete(&self, kind: &str, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
+        let a = self.aws().await;
+        match kind {
+            VPC | INTERNET_GATEWAY | SUBNET => network_delete::delete(a, kind, o, ctx).await,
+            EIP | NAT => gateways::delete(a, kind, o, ctx).await,
+            ROUTE_TABLE | SECURITY_GROUP => routing::delete(a, kind, o, ctx).await,
+            DB_SUBNET_GROUP | DATABASE => database::delete(a, kind, o, ctx).await,
+            IAM_ROLE => iam::delete(a, o).await,
+            EKS_CLUSTER => eks::delete(a, o, ctx).await,
+            EKS_NODEGROUP => nodegroup::delete(a, o, ctx).await,
+            k => Err(unknown(k)),
+        }
+    }
+}
