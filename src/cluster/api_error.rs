@@ -63,6 +63,12 @@ pub fn hint(e: &kube::Error, namespace: &str) -> Option<String> {
         _ if namespace_terminating(e) => format!(
             "namespace {namespace} is being deleted: wait until it is gone (`liftoff destroy` waits for it), then re-run"
         ),
+        (403, _) if s.message.contains("exceeded quota") || s.message.contains("quota") => {
+            "a ResourceQuota in the namespace refuses it: raise the quota or free room, then re-run".into()
+        }
+        (403, _) if s.message.contains("violates PodSecurity") => {
+            "the namespace's pod security level refuses it: see the message for the field".into()
+        }
         (401, _) => "the API server refused the credentials: check the kubeconfig's user or token (cloud tokens expire)".into(),
         (403, _) => "the Kubernetes identity lacks this right: `liftoff doctor` checks every right the install needs and names the missing ones".into(),
         (404, _) => "it does not exist (any more): re-run `liftoff plan` to see the cluster as it is now".into(),

@@ -273,3 +273,48 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
     );
     assert!(!s.dir.path().join("state/acme.state.json").exists());
 }
+
+/// For a cluster liftoff creates, doctor uses the connection install
+/// would (the cloud phase's hand-off): before the cloud phase ran, it says
+/// the cluster does not exist yet, never pointing at kubeconfig keys that
+/// do not apply (and never reading `~/.kube/config`).
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn doctor_on_a_cluster_liftoff_creates_says_it_does_not_exist_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("liftoff.yaml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sandbox.yaml"),
+        &spec,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("garbage"), "{").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(["doctor", "-f"])
+        .arg(&spec)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        // A kubeconfig that must not be read: it does not parse.
+        .env("KUBECONFIG", dir.path().join("garbage"))
+        .env("HOME", dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[skip] cluster: the cluster does not exist yet"),
+        "{text}"
+    );
+    assert!(!text.contains("cluster.kubeconfig"), "{text}");
+    assert!(
+        text.contains("helm"),
+        "the checks without a cluster still run: {text}"
+    );
+}

@@ -10,6 +10,7 @@
 //! states (there is no kubelet to produce them).
 
 mod cli;
+mod failures;
 mod install;
 mod rights;
 
