@@ -51,7 +51,9 @@ pub fn parent_death_signal() -> bool {
 /// A command that runs `program` in its own process group, with the
 /// parent-death signal set where the system allows it.
 pub fn command(program: &Path) -> tokio::process::Command {
-    let mut cmd = match setpriv() {
+    // Only a program that exists is wrapped, so a missing helm is reported
+    // as such, not as setpriv's failure to run it.
+    let mut cmd = match setpriv().filter(|_| found(program)) {
         Some(setpriv) => {
             let mut c = tokio::process::Command::new(setpriv);
             c.args(["--pdeathsig", "TERM", "--"]).arg(program);
@@ -61,6 +63,15 @@ pub fn command(program: &Path) -> tokio::process::Command {
     };
     cmd.process_group(0);
     cmd
+}
+
+/// Whether `program` (a path, or a name looked up on PATH) exists.
+fn found(program: &Path) -> bool {
+    if program.components().count() > 1 {
+        return program.is_file();
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join(program).is_file())
 }
 
 /// A running helm, registered for [`interrupt_all`]; dropped before it

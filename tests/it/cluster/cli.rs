@@ -275,12 +275,11 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
 }
 
 /// For a cluster liftoff creates, doctor uses the connection install
-/// would (the cloud phase's hand-off): before the cloud phase ran, it says
-/// the cluster does not exist yet, never pointing at kubeconfig keys that
-/// do not apply (and never reading `~/.kube/config`).
+/// would (the cloud phase's hand-off), never pointing at kubeconfig keys
+/// that do not apply (and never reading `~/.kube/config`).
 #[cfg(feature = "aws")]
 #[tokio::test]
-async fn doctor_on_a_cluster_liftoff_creates_says_it_does_not_exist_yet() {
+async fn doctor_on_a_cluster_liftoff_creates_uses_the_cloud_connection() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("liftoff.yaml");
     std::fs::copy(
@@ -308,8 +307,14 @@ async fn doctor_on_a_cluster_liftoff_creates_says_it_does_not_exist_yet() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // The cluster check went through the cloud's hand-off (AWS, here
+    // unreachable), not a kubeconfig.
     assert!(
-        text.contains("[skip] cluster: the cluster does not exist yet"),
+        text.contains("[FAIL] cluster: cannot connect to Kubernetes: AWS DescribeCluster"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the cluster liftoff created could not be reached"),
         "{text}"
     );
     assert!(!text.contains("cluster.kubeconfig"), "{text}");

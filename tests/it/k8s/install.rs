@@ -109,3 +109,61 @@ async fn install_replan_upgrade_and_destroy() {
         "destroy returned while the namespace still exists"
     );
 }
+
+/// The real platform chart (0.37.7, from `../shared/charts`) with the
+/// values liftoff renders: install, no-op re-plan, a values change
+/// upgrades, destroy. (Kubernetes 1.25 is below the chart's tested range,
+/// hence `forceIncompatibleKubernetes`.)
+#[tokio::test]
+async fn the_real_platform_chart_installs_upgrades_and_is_destroyed() {
+    let cluster = real_cluster!();
+    let chart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/charts/astronomer-0.37.7.tgz"
+    );
+    if !std::path::Path::new(chart).is_file() {
+        eprintln!("SKIP the real platform chart: {chart} is missing");
+        return;
+    }
+    let w = World::new(cluster);
+    let spec_for = |retention: u16| {
+        let mut spec = w.spec(json!({}));
+        spec.platform.chart.repository = chart.into();
+        spec.platform.log_retention_days = retention;
+        spec
+    };
+    let with_values = |spec: &liftoff::spec::Spec| {
+        let values =
+            liftoff::render::values_yaml(spec, &liftoff::compose::render_inputs(spec, true))
+                .unwrap();
+        w.driver_with_values(spec, values)
+    };
+    let spec = spec_for(15);
+    let d = drivers(with_values(&spec));
+    let first = run(&spec, &d, w.state.path()).await;
+    assert_eq!(first.summary.failed, 0, "{:?}", failures(&first.events));
+    let status = w.release_status().unwrap();
+    assert_eq!(status["info"]["status"], "deployed");
+    assert_eq!(status["chart"]["metadata"]["version"], "0.37.7");
+    let objects = status["manifest"]
+        .as_str()
+        .unwrap()
+        .matches("\nkind: ")
+        .count();
+    assert!(
+        objects > 100,
+        "the platform chart rendered {objects} objects"
+    );
+    assert!(run(&spec, &d, w.state.path()).await.plan.is_noop());
+
+    let spec = spec_for(20);
+    let d = drivers(with_values(&spec));
+    let second = run(&spec, &d, w.state.path()).await;
+    assert_eq!(second.summary.failed, 0, "{:?}", failures(&second.events));
+    assert_eq!(w.release_status().unwrap()["version"], 2);
+    assert!(run(&spec, &d, w.state.path()).await.plan.is_noop());
+
+    let gone = destroy(&spec, &d, w.state.path()).await;
+    assert_eq!(gone.summary.failed, 0, "{:?}", failures(&gone.events));
+    assert!(w.release_status().is_none());
+}

@@ -75,6 +75,19 @@ impl World {
     }
 
     pub fn driver(&self, spec: &Spec) -> ClusterDriver {
+        self.driver_with_inputs(spec, self.inputs(spec))
+    }
+
+    /// The driver with these chart values (e.g. liftoff's own rendering).
+    pub fn driver_with_values(&self, spec: &Spec, values_yaml: String) -> ClusterDriver {
+        let inputs = Inputs {
+            values_yaml: Some(values_yaml),
+            ..self.inputs(spec)
+        };
+        self.driver_with_inputs(spec, inputs)
+    }
+
+    fn driver_with_inputs(&self, spec: &Spec, inputs: Inputs) -> ClusterDriver {
         ClusterDriver::new(
             spec.clone(),
             self.state.path().to_path_buf(),
@@ -82,7 +95,7 @@ impl World {
                 path: Some(self.kubeconfig.clone()),
                 context: self.context.clone(),
             }),
-            self.inputs(spec),
+            inputs,
         )
         .with_helm(Helm {
             program: self.cluster.helm.clone(),
