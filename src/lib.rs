@@ -6,12 +6,14 @@
 //! and the engine carries it out ([`plan::apply`]) through drivers. See
 //! docs/architecture.md.
 
+pub mod chain;
 pub mod cli;
 pub mod cluster;
 pub mod compose;
 pub mod error;
 pub mod plan;
 pub mod providers;
+pub mod random;
 pub mod render;
 pub mod secret;
 pub mod spec;

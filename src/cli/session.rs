@@ -84,29 +84,9 @@ impl Session {
                 fault: Fault::from_env(),
             },
         };
-        let summary = {
-            let apply = engine.apply(plan);
-            tokio::pin!(apply);
-            tokio::select! {
-                r = &mut apply => r?,
-                _ = interrupted() => {
-                    // helm runs in its own process group: forward the interrupt
-                    // and let it cancel its operation (the release ends
-                    // `failed`, which a re-run upgrades; never `pending-*`).
-                    if crate::cluster::helm::process::interrupt_all() > 0 {
-                        eprintln!("interrupted: waiting for helm to cancel its operation");
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-                            tokio::select! {
-                                _ = &mut apply => {},
-                                _ = crate::cluster::helm::process::all_ended() => {},
-                            }
-                        })
-                        .await;
-                    }
-                    return Err(Error::Interrupted);
-                }
-            }
-        };
+        // Ctrl-C is handled for the whole command (`super::interrupt`).
+        super::interrupt::applying();
+        let summary = engine.apply(plan).await?;
         drop(events);
         if summary.failed > 0 {
             return Err(Error::ApplyFailed {
@@ -115,22 +95,6 @@ impl Session {
             });
         }
         Ok(())
-    }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn interrupted() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
     }
 }
 
@@ -181,9 +145,9 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     };
     let drivers = compose::drivers(&loaded, &setup, inputs, checks)?;
     let mut desired = compose::desired(&loaded.spec, &facts);
-    desired.retain(|r| cli.phase.includes(&r.address));
+    desired.retain(|r| cli.phase().includes(&r.address));
     Ok(Session {
-        phase: cli.phase,
+        phase: cli.phase(),
         loaded,
         drivers,
         store,
@@ -290,7 +254,7 @@ pub(super) fn certificate_checks(
     let spec = &loaded.spec;
     match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
         Err(e) => {
-            let check = Check::new("certificate", Status::Fail, crate::error::one_line(&e));
+            let check = Check::new("certificate", Status::Fail, crate::chain::one_line(&e));
             vec![match e.hint() {
                 Some(h) => check.hint(h),
                 None => check,

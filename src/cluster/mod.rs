@@ -82,7 +82,7 @@ pub fn register(
     certificate_checks: Vec<preflight::Check>,
 ) {
     let driver = build(spec, base_dir, handoff, extra, certificate_checks);
-    drivers.register("cluster.", std::sync::Arc::new(driver));
+    drivers.register(graph::PREFIX, std::sync::Arc::new(driver));
 }
 
 /// The cluster driver as install and doctor both use it.
@@ -98,6 +98,7 @@ fn build(
         connector,
         database,
         zones,
+        load_balancer_controller,
     } = handoff;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
@@ -106,13 +107,16 @@ fn build(
         crate::spec::Mode::Create => Arc::new(NotYet),
     });
     let mut driver = ClusterDriver::new(spec.clone(), base_dir.to_path_buf(), connector, inputs)
-        .with_input_problems(problems.iter().map(|p| crate::error::one_line(p)).collect())
+        .with_input_problems(problems.iter().map(|p| crate::chain::one_line(p)).collect())
         .with_extra_checks(certificate_checks);
     if let Some(source) = database {
         driver = driver.with_database_source(source);
     }
     if let Some(zones) = zones {
         driver = driver.with_zone_lookup(zones);
+    }
+    if let Some(controller) = load_balancer_controller {
+        driver = driver.with_load_balancer_controller(controller);
     }
     driver
 }
@@ -125,6 +129,8 @@ pub struct Handoff {
     pub connector: Option<std::sync::Arc<dyn Connector>>,
     pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
     pub zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
+    /// The cloud's load balancer controller add-on, when it has one.
+    pub load_balancer_controller: Option<loadbalancer::Controller>,
 }
 
 /// The connector of a cluster no phase has provided yet.

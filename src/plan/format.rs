@@ -115,12 +115,12 @@ mod tests {
 
     #[test]
     fn an_older_file_is_upgraded_step_by_step() {
-        let mut v = json!({"format": 1, "kind": "aws.vpc"});
+        let mut v = json!({"format": 1, "kind": "net.vpc"});
         assert_eq!(THREE.upgrade(&mut v), Ok(1));
-        assert_eq!(v, json!({"format": 3, "type": "aws.vpc", "labels": {}}));
-        let mut v = json!({"format": 2, "type": "aws.vpc"});
+        assert_eq!(v, json!({"format": 3, "type": "net.vpc", "labels": {}}));
+        let mut v = json!({"format": 2, "type": "net.vpc"});
         assert_eq!(THREE.upgrade(&mut v), Ok(2));
-        assert_eq!(v, json!({"format": 3, "type": "aws.vpc", "labels": {}}));
+        assert_eq!(v, json!({"format": 3, "type": "net.vpc", "labels": {}}));
         let current = v.clone();
         assert_eq!(THREE.upgrade(&mut v), Ok(3));
         assert_eq!(v, current, "the current format is left alone");

@@ -9,7 +9,6 @@
 //! (tests/it/chart.rs renders the real charts and compares). Secrets are
 //! referenced by name only: no secret value is ever part of the values.
 
-pub mod archive;
 pub mod manifests;
 
 use std::collections::BTreeMap;
@@ -33,7 +32,7 @@ const TEMPLATE_1_X: &str = include_str!("../../templates/values-1.x.yaml.tera");
 const TEMPLATE_2_X: &str = include_str!("../../templates/values-2.x.yaml.tera");
 
 /// The chart lines liftoff has a template for, as shown to users.
-pub const SUPPORTED_LINES: &str = "0.37.x, 1.x and 2.x";
+pub use crate::spec::chart::{ChartLine, SUPPORTED_LINES, UnsupportedChart};
 
 /// What the values depend on besides the spec.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,10 +63,8 @@ pub struct LoadBalancer {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error(
-        "chart version `{0}` is not supported: liftoff has values for the chart lines {SUPPORTED_LINES}"
-    )]
-    UnsupportedChart(String),
+    #[error(transparent)]
+    UnsupportedChart(#[from] UnsupportedChart),
     #[error("cannot render template {template}")]
     Template {
         template: String,
@@ -87,9 +84,7 @@ pub enum RenderError {
 impl RenderError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RenderError::UnsupportedChart(_) => Some(format!(
-                "pin a version of one of those lines ({SUPPORTED_LINES}) in platform.chart.version, and use a chart archive of that version"
-            )),
+            RenderError::UnsupportedChart(e) => Some(e.hint()),
             RenderError::Template { .. } | RenderError::Yaml { .. } => {
                 Some("this is a bug in liftoff's templates; please report it with the spec".into())
             }
@@ -100,45 +95,12 @@ impl RenderError {
     }
 }
 
-/// The chart line a version belongs to: each has its own template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChartLine {
-    /// 0.37.x: flat `global` keys.
-    V0_37,
-    /// 1.x: `global.plane`; still `global.features` and
-    /// `global.postgresqlEnabled`.
-    V1,
-    /// 2.x: `global.namespaceManagement`, `global.postgresql.enabled`.
-    V2,
-}
-
-impl ChartLine {
-    pub fn of(version: &str) -> Result<ChartLine, RenderError> {
-        let unsupported = || RenderError::UnsupportedChart(version.into());
-        let v = version.trim_start_matches('v');
-        let mut parts = v.split(['.', '-', '+']);
-        let major: u64 = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(unsupported)?;
-        let minor: u64 = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(unsupported)?;
-        match (major, minor) {
-            (0, 37) => Ok(ChartLine::V0_37),
-            (1, _) => Ok(ChartLine::V1),
-            (2, _) => Ok(ChartLine::V2),
-            _ => Err(unsupported()),
-        }
-    }
-
-    fn template(self) -> (&'static str, &'static str) {
-        match self {
-            ChartLine::V0_37 => ("values-0.37.yaml", TEMPLATE_0_37),
-            ChartLine::V1 => ("values-1.x.yaml", TEMPLATE_1_X),
-            ChartLine::V2 => ("values-2.x.yaml", TEMPLATE_2_X),
-        }
+/// The values template of a chart line.
+fn template(line: ChartLine) -> (&'static str, &'static str) {
+    match line {
+        ChartLine::V0_37 => ("values-0.37.yaml", TEMPLATE_0_37),
+        ChartLine::V1 => ("values-1.x.yaml", TEMPLATE_1_X),
+        ChartLine::V2 => ("values-2.x.yaml", TEMPLATE_2_X),
     }
 }
 
@@ -287,7 +249,7 @@ pub fn deep_merge(base: &mut Value, over: &Value) {
 /// The chart values for `spec`, with `platform.values` merged last.
 pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
     let line = ChartLine::of(&spec.platform.chart.version)?;
-    let (name, text) = line.template();
+    let (name, text) = template(line);
     let rendered = render_template(name, text, &context(spec, inputs, line))?;
     let mut values = crate::spec::yaml::parse(name, &rendered)
         .map_err(|source| RenderError::Yaml {
@@ -337,7 +299,7 @@ mod tests {
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
         let e = render_template("t", "a: {{ nope }}\n", &json!({"yes": 1})).unwrap_err();
-        let text = crate::error::one_line(&e);
+        let text = crate::chain::one_line(&e);
         assert!(text.contains("nope"), "{text}");
         assert_eq!(
             render_template("t", "a: {{ yes }}\n", &json!({"yes": 1})).unwrap(),
@@ -368,13 +330,13 @@ mod tests {
             "log_retention_days",
         ];
         for line in [ChartLine::V0_37, ChartLine::V1, ChartLine::V2] {
-            let (name, text) = line.template();
+            let (name, text) = template(line);
             let full = context(&spec, &Inputs::default(), line);
             assert!(render_template(name, text, &full).is_ok());
             for key in printed {
                 let mut ctx = full.clone();
                 assert!(ctx.as_object_mut().unwrap().remove(key).is_some(), "{key}");
-                let e = crate::error::one_line(&render_template(name, text, &ctx).unwrap_err());
+                let e = crate::chain::one_line(&render_template(name, text, &ctx).unwrap_err());
                 assert!(e.contains(key), "{key}: {e}");
             }
         }

@@ -391,7 +391,7 @@ pub fn diagnose(spec: &Spec, tree: &Node, base_dir: &Path) -> Vec<Diagnostic> {
             severity: Severity::Error,
             pos: at(e.field()),
             path: e.field().into(),
-            message: crate::error::one_line(&e),
+            message: crate::chain::one_line(&e),
             hint: e.hint(),
         }],
     }
@@ -409,11 +409,11 @@ mod tests {
             error: std::io::Error::from(std::io::ErrorKind::IsADirectory),
         };
         assert_eq!(e.to_string(), "cannot read tls/cert.pem");
-        let line = crate::error::one_line(&e);
+        let line = crate::chain::one_line(&e);
         assert_eq!(line, "cannot read tls/cert.pem: is a directory");
         let e = TlsError::Generate(Box::new(std::io::Error::other("no entropy")));
         assert_eq!(
-            crate::error::render_chain(&e, None),
+            crate::chain::render_chain(&e, None),
             "error: cannot generate the sandbox certificate\n  caused by: no entropy"
         );
     }

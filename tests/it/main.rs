@@ -2,14 +2,19 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod bad_specs;
 mod chart;
 mod cli;
 mod cli_render;
+mod cli_ux;
 mod cluster;
 mod engine;
 mod helm;
 mod k8s;
+mod layers;
 mod render;
+mod scripts;
 mod spec;
+mod spec_fuzz;
 mod support;
 mod tls;

@@ -170,7 +170,7 @@ fn each_check_points_at_its_line() {
         ),
         (
             "airgap:\n  enabled: true\n",
-            "profiles/aws-standard.yaml:36: an air-gapped install cannot fetch the chart from a repository | s.yaml:9: air-gapped installs need a private registry",
+            "built-in profile `aws-standard`:36: an air-gapped install cannot fetch the chart from a repository | s.yaml:9: air-gapped installs need a private registry",
         ),
         (
             "timeouts:\n  cluster: forever\n",
@@ -183,6 +183,18 @@ fn each_check_points_at_its_line() {
         (
             "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem}\n  loadBalancerIp: 10.0.0.5\n",
             "s.yaml:9: a static load balancer IP is not supported on AWS",
+        ),
+        (
+            "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem}\n  leastPrivilege: true\n",
+            "s.yaml:9: leastPrivilege needs the namespaces Airflow deployments may use",
+        ),
+        (
+            "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem}\n  deploymentNamespaces: [Airflow, astronomer, kube-system, team-a, team-a]\n",
+            "s.yaml:9: `Airflow` is not a valid namespace | s.yaml:9: `astronomer` is the platform's own namespace | s.yaml:9: `kube-system` is a namespace Kubernetes keeps for itself | s.yaml:9: `team-a` is listed twice",
+        ),
+        (
+            "platform:\n  baseDomain: astro.example.com\n  tls: {certFile: ./cert.pem, keyFile: ./key.pem, caFile: ./}\n",
+            "s.yaml:8: ./ is a directory, not a file",
         ),
     ];
     for (extra, expected) in cases {

@@ -35,6 +35,7 @@ pub struct ClusterDriver {
     inputs: Inputs,
     helm: Helm,
     zone_lookup: Option<Arc<dyn ZoneLookup>>,
+    load_balancer_controller: Option<super::loadbalancer::Controller>,
     extra_checks: Vec<Check>,
     input_problems: Vec<String>,
     /// `timeouts.loadBalancer`.
@@ -63,6 +64,7 @@ impl ClusterDriver {
             inputs,
             helm: Helm::default(),
             zone_lookup: None,
+            load_balancer_controller: None,
             extra_checks: Vec::new(),
             input_problems: Vec::new(),
             lb_deadline,
@@ -111,6 +113,15 @@ impl ClusterDriver {
     /// The DNS zone lookup for the preflight.
     pub fn with_zone_lookup(mut self, lookup: Arc<dyn ZoneLookup>) -> Self {
         self.zone_lookup = Some(lookup);
+        self
+    }
+    /// The cloud's load balancer controller add-on: with it running, the
+    /// chart gets the values for it.
+    pub fn with_load_balancer_controller(
+        mut self,
+        controller: super::loadbalancer::Controller,
+    ) -> Self {
+        self.load_balancer_controller = Some(controller);
         self
     }
     /// Checks made elsewhere (the TLS phase's certificate checks) that join
@@ -197,6 +208,7 @@ impl ClusterDriver {
             dns: self.zone_lookup.as_deref(),
             values_yaml: inputs.values_yaml.as_deref(),
             base_dir: &self.base_dir,
+            load_balancer_controller: self.load_balancer_controller.as_ref(),
         };
         let connected = match self.connector.connection().await {
             Ok(Some(conn)) => conn
@@ -309,13 +321,13 @@ impl ClusterDriver {
         self.ensure_preflight(ctx).await?;
         let (conn, client) = self.require().await?;
         match resource.kind.as_str() {
-            "cluster.namespace" => self.apply_namespace(&client, ctx).await,
-            "cluster.deployment_namespace" => {
+            super::graph::NAMESPACE => self.apply_namespace(&client, ctx).await,
+            super::graph::DEPLOYMENT_NAMESPACE => {
                 self.apply_deployment_namespace(&client, &resource.address, ctx)
                     .await
             }
-            "cluster.secret" => self.apply_secret(&client, resource, ctx).await,
-            "cluster.helm_release" => self.install_release(resource, &conn, ctx).await,
+            super::graph::SECRET => self.apply_secret(&client, resource, ctx).await,
+            super::graph::HELM_RELEASE => self.install_release(resource, &conn, ctx).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }
@@ -329,22 +341,22 @@ impl Driver for ClusterDriver {
         };
         // The platform's namespace gone or being deleted holds nothing to
         // keep (a deployment namespace is looked up on its own).
-        if lookup.kind != "cluster.deployment_namespace"
+        if lookup.kind != super::graph::DEPLOYMENT_NAMESPACE
             && self.live_namespace(&client).await?.is_none()
         {
             return Ok(None);
         }
         match lookup.kind {
-            "cluster.namespace" => Ok(Some(namespace::observed(self.ns()))),
-            "cluster.deployment_namespace" => {
+            super::graph::NAMESPACE => Ok(Some(namespace::observed(self.ns()))),
+            super::graph::DEPLOYMENT_NAMESPACE => {
                 self.read_deployment_namespace(&client, lookup.address)
                     .await
             }
-            "cluster.secret" => match SecretKind::from_address(lookup.address.as_str()) {
+            super::graph::SECRET => match SecretKind::from_address(lookup.address.as_str()) {
                 Some(kind) => self.read_secret(&client, kind).await,
                 None => Ok(None),
             },
-            "cluster.helm_release" => self.read_release(&conn, &client, lookup).await,
+            super::graph::HELM_RELEASE => self.read_release(&conn, &client, lookup).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }
@@ -374,19 +386,19 @@ impl Driver for ClusterDriver {
     ) -> Result<(), DriverError> {
         let (conn, client) = self.require().await?;
         match kind {
-            "cluster.namespace" => {
+            super::graph::NAMESPACE => {
                 let keep = self.spec.platform.least_privilege;
                 self.delete_namespace(&client, &observed.id, keep, ctx)
                     .await
             }
             // Deleted only when liftoff made it (its label), in
             // least-privilege mode too.
-            "cluster.deployment_namespace" => {
+            super::graph::DEPLOYMENT_NAMESPACE => {
                 self.delete_namespace(&client, &observed.id, false, ctx)
                     .await
             }
-            "cluster.secret" => self.delete_secret(&client, &observed.id).await,
-            "cluster.helm_release" => self.uninstall_release(&conn).await,
+            super::graph::SECRET => self.delete_secret(&client, &observed.id).await,
+            super::graph::HELM_RELEASE => self.uninstall_release(&conn).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }

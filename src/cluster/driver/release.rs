@@ -222,15 +222,19 @@ impl ClusterDriver {
         let mut values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
             DriverError::permanent("the chart values were not rendered for this run")
         })?;
-        if let Some(with_controller) = self.inputs.values_yaml_with_controller.as_deref() {
+        if let (Some(with_controller), Some(controller)) = (
+            self.inputs.values_yaml_with_controller.as_deref(),
+            &self.load_balancer_controller,
+        ) {
             let (_, client) = self.require().await?;
-            if loadbalancer::aws_controller_installed(&client)
+            if loadbalancer::controller_installed(&client, controller)
                 .await
                 .map_err(|e| to_driver(e, self.ns()))?
             {
-                ctx.recorder.progress(
-                    "the AWS Load Balancer Controller runs in the cluster: the nginx Service gets its annotations",
-                );
+                ctx.recorder.progress(&format!(
+                    "the {} runs in the cluster: the nginx Service gets its annotations",
+                    controller.name
+                ));
                 values = with_controller;
             }
         }

@@ -97,7 +97,7 @@ pub async fn database(login: Option<&DbLogin>) -> Check {
         Err(e) => {
             let msg = match e.as_db_error() {
                 Some(db) => db.message().to_string(),
-                None => crate::error::one_line(&e),
+                None => crate::chain::one_line(&e),
             };
             let hint = if login.ssl {
                 "check the database user and password, and that the server accepts TLS (database.ssl)"

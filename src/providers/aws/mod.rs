@@ -38,6 +38,8 @@ pub mod handoff;
 #[cfg(feature = "aws")]
 pub mod iam;
 #[cfg(feature = "aws")]
+pub mod identity;
+#[cfg(feature = "aws")]
 pub mod network;
 #[cfg(feature = "aws")]
 pub mod network_delete;
@@ -57,7 +59,9 @@ pub mod token;
 #[cfg(feature = "aws")]
 pub use crate::wait::Backoff;
 #[cfg(feature = "aws")]
-pub use driver::{Aws, AwsDriver, Clients, NOT_READY, Options, sdk_config};
+pub use driver::{
+    Aws, AwsDriver, Clients, NOT_READY, Options, config_loader, https_client, sdk_config,
+};
 pub use ownership::{TAG_ADDRESS, TAG_INSTALLATION};
 #[cfg(feature = "aws")]
 pub use support::*;
@@ -172,18 +176,9 @@ impl Cloud for AwsCloud {
         } else {
             "internet-facing"
         };
-        let annotations = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::from(*v)))
-                .collect()
-        };
         LoadBalancer {
-            annotations: annotations(&[(
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "nlb",
-            )]),
-            controller_annotations: Some(annotations(&[
+            annotations: object(&[("service.beta.kubernetes.io/aws-load-balancer-type", "nlb")]),
+            controller_annotations: Some(object(&[
                 (
                     "service.beta.kubernetes.io/aws-load-balancer-scheme",
                     scheme,
@@ -205,7 +200,24 @@ impl Cloud for AwsCloud {
         true
     }
 
+    fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller> {
+        Some(crate::cluster::loadbalancer::Controller {
+            name: "AWS Load Balancer Controller",
+            api_group: "elbv2.k8s.aws",
+            with: "the nginx Service gets its annotations (type external, IP targets, the scheme)",
+            without: "the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
+        })
+    }
+
     fn ownership(&self) -> &dyn Ownership {
         &ownership::Tags
     }
+}
+
+/// Annotations as a JSON object, in the order given.
+fn object(pairs: &[(&str, &str)]) -> serde_json::Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
 }

@@ -42,6 +42,7 @@ async fn a_ready_cluster_passes_and_nothing_is_written() {
         dns: None,
         values_yaml: None,
         base_dir: std::path::Path::new("."),
+        load_balancer_controller: None,
     };
     let report = preflight::run(&client(&kube).await, &spec, &env).await;
     assert!(report.passed(), "{}", report.render());
@@ -75,6 +76,7 @@ async fn version_range_depends_on_the_chart_and_can_be_forced() {
         dns: None,
         values_yaml: None,
         base_dir: std::path::Path::new("."),
+        load_balancer_controller: None,
     };
     let c = client(&kube).await;
     let old_chart = spec(|_| {});
@@ -130,6 +132,7 @@ async fn least_privilege_asks_only_namespaced_rights_and_needs_the_namespace() {
         dns: None,
         values_yaml: None,
         base_dir: std::path::Path::new("."),
+        load_balancer_controller: None,
     };
     let c = client(&kube).await;
     let report = preflight::run(&c, &spec, &env).await;

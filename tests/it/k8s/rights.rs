@@ -40,6 +40,7 @@ async fn listed(w: &World, spec: &Spec) -> Vec<rights::Right> {
         dns: None,
         values_yaml: inputs.values_yaml.as_deref(),
         base_dir: w.state.path(),
+        load_balancer_controller: None,
     };
     let kinds = preflight::chart_kinds(&client, spec, &env).await.unwrap();
     rights::required(spec, &kinds)

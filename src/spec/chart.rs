@@ -1,10 +1,64 @@
-//! A local chart archive (`platform.chart.repository: ./astronomer-X.tgz`):
-//! its own name and version, read from the `Chart.yaml` at the top of the
-//! archive (as `helm package` makes it), so validation can hold the pinned
+//! The chart the spec pins: which chart line a version belongs to (each
+//! line has its own values template), and a local chart archive
+//! (`platform.chart.repository: ./astronomer-X.tgz`): its own name and
+//! version, read from the `Chart.yaml` at the top of the archive (as `helm
+//! package` makes it), so validation can hold the pinned
 //! `platform.chart.version` to what will really be installed.
 
 use std::io::Read;
 use std::path::Path;
+
+/// The chart lines liftoff has values for.
+pub const SUPPORTED_LINES: &str = "0.37.x, 1.x and 2.x";
+
+/// A chart version outside every supported line.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "chart version `{0}` is not supported: liftoff has values for the chart lines {SUPPORTED_LINES}"
+)]
+pub struct UnsupportedChart(pub String);
+
+impl UnsupportedChart {
+    pub fn hint(&self) -> String {
+        format!(
+            "pin a version of one of those lines ({SUPPORTED_LINES}) in platform.chart.version, and use a chart archive of that version"
+        )
+    }
+}
+
+/// The chart line a version belongs to: each has its own template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLine {
+    /// 0.37.x: flat `global` keys.
+    V0_37,
+    /// 1.x: `global.plane`; still `global.features` and
+    /// `global.postgresqlEnabled`.
+    V1,
+    /// 2.x: `global.namespaceManagement`, `global.postgresql.enabled`.
+    V2,
+}
+
+impl ChartLine {
+    pub fn of(version: &str) -> Result<ChartLine, UnsupportedChart> {
+        let unsupported = || UnsupportedChart(version.into());
+        let v = version.trim_start_matches('v');
+        let mut parts = v.split(['.', '-', '+']);
+        let major: u64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(unsupported)?;
+        let minor: u64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(unsupported)?;
+        match (major, minor) {
+            (0, 37) => Ok(ChartLine::V0_37),
+            (1, _) => Ok(ChartLine::V1),
+            (2, _) => Ok(ChartLine::V2),
+            _ => Err(unsupported()),
+        }
+    }
+}
 
 /// What a chart archive says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +109,7 @@ pub fn read(path: &Path) -> Result<ChartMeta, ArchiveError> {
             .take(1 << 20)
             .read_to_string(&mut text)
             .map_err(|e| unreadable(e.to_string()))?;
-        let doc = crate::spec::yaml::parse("Chart.yaml", &text)
+        let doc = super::yaml::parse("Chart.yaml", &text)
             .map_err(|e| unreadable(format!("Chart.yaml: {e}")))?
             .to_json();
         let field = |field: &'static str| match &doc[field] {
