@@ -81,7 +81,7 @@ impl CliWorld {
     /// `liftoff install` succeeds, the release is deployed and a plan
     /// afterwards changes nothing.
     pub async fn converges(&self, what: &str) {
-        let (code, out, err) = self.liftoff(&["install"]).await;
+        let (code, out, err) = self.liftoff(&["install", "--yes"]).await;
         assert_eq!(code, 0, "{what}: install failed:\n{out}\n{err}");
         let status = self.w.release_status().expect("release exists");
         assert_eq!(status["info"]["status"], "deployed", "{what}");
@@ -132,7 +132,7 @@ async fn kill_9_at_random_moments_then_a_rerun_converges() {
         }
         c.write_spec(&format!("trial {trial}"), false);
         let delay = Duration::from_millis(rng.below(3500));
-        let mut child = c.command(&["install"]).spawn().unwrap();
+        let mut child = c.command(&["install", "--yes"]).spawn().unwrap();
         let finished = tokio::time::timeout(delay, child.wait()).await.is_ok();
         if !finished {
             child.start_kill().unwrap();
@@ -158,7 +158,7 @@ async fn kill_9_at_random_moments_then_a_rerun_converges() {
 /// Starts `liftoff install` and waits until its helm is running and has
 /// marked the release `pending-*` (it is working on it).
 async fn install_until_helm_runs(c: &CliWorld) -> tokio::process::Child {
-    let child = c.command(&["install"]).spawn().unwrap();
+    let child = c.command(&["install", "--yes"]).spawn().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let working = !liftoff::cluster::helm::process::holders(&c.w.release, &c.w.namespace)
@@ -228,7 +228,7 @@ async fn ctrl_c_lets_helm_cancel_and_a_killed_helm_is_recovered() {
         "{out}"
     );
     c.write_spec("one", false);
-    let (code, out, err) = c.liftoff(&["install"]).await;
+    let (code, out, err) = c.liftoff(&["install", "--yes"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         format!("{out}{err}").contains("left pending-"),
@@ -252,7 +252,7 @@ async fn ctrl_c_lets_helm_cancel_and_a_killed_helm_is_recovered() {
         "pending-upgrade"
     );
     c.write_spec("two", false);
-    let (code, out, err) = c.liftoff(&["install"]).await;
+    let (code, out, err) = c.liftoff(&["install", "--yes"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         format!("{out}{err}").contains("rolled back to revision"),
@@ -298,7 +298,7 @@ async fn a_refusal_prints_the_apis_message_once_without_debug_or_colour() {
         .unwrap()
         .replace("  context: admin\n", "");
     std::fs::write(c.dir.path().join("liftoff.yaml"), spec).unwrap();
-    let (code, out, err) = c.liftoff(&["install", "-v"]).await;
+    let (code, out, err) = c.liftoff(&["install", "--yes", "-v"]).await;
     assert_ne!(code, 0);
     let text = format!("{out}{err}");
     assert!(
