@@ -140,7 +140,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
                 "metadata:\n  name: acme\n",
                 "metadata: &m {name: acme}\ntimeouts: *m\n",
             ),
-            "s.yaml:4:15: error: unknown key `name` (at `timeouts.name`)\n    hint: known keys here: cluster, nodeGroup, database, nat, helm, loadBalancer",
+            "s.yaml:4:15: error: unknown key `name` (at `timeouts.name`)\n    hint: did you mean `namespace`?",
         ),
         (
             "another apiVersion",
