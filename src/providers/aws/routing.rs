@@ -176,12 +176,13 @@ async fn converge(
             .unwrap_or_default();
         for subnet in ids_of(ctx, &p.subnets)? {
             if !have.contains(&subnet.as_str()) {
-                ec2.associate_route_table()
+                let r = ec2
+                    .associate_route_table()
                     .route_table_id(&o.id)
                     .subnet_id(&subnet)
                     .send()
-                    .await
-                    .map_err(|e| error::map("AssociateRouteTable", e))?;
+                    .await;
+                error::added("AssociateRouteTable", r)?;
             }
         }
         let has = t.is_some_and(|t| {
@@ -198,9 +199,7 @@ async fn converge(
                 DefaultRoute::Gateway(g) => call.gateway_id(id_of(ctx, g)?),
                 DefaultRoute::Nat(n) => call.nat_gateway_id(id_of(ctx, n)?),
             };
-            call.send()
-                .await
-                .map_err(|e| error::map("CreateRoute", e))?;
+            error::added("CreateRoute", call.send().await)?;
         }
         return Ok(());
     }
@@ -269,11 +268,12 @@ pub async fn delete(
                 continue;
             }
             if let Some(id) = assoc.route_table_association_id() {
-                ec2.disassociate_route_table()
+                let r = ec2
+                    .disassociate_route_table()
                     .association_id(id)
                     .send()
-                    .await
-                    .map_err(|e| error::map("DisassociateRouteTable", e))?;
+                    .await;
+                error::undone("DisassociateRouteTable", r)?;
             }
         }
         return match ec2.delete_route_table().route_table_id(&o.id).send().await {
@@ -294,12 +294,13 @@ pub async fn delete(
         .flat_map(|g| g.ip_permissions().to_vec())
         .collect();
     if !perms.is_empty() {
-        ec2.revoke_security_group_ingress()
+        let r = ec2
+            .revoke_security_group_ingress()
             .group_id(&o.id)
             .set_ip_permissions(Some(perms))
             .send()
-            .await
-            .map_err(|e| error::map("RevokeSecurityGroupIngress", e))?;
+            .await;
+        error::undone("RevokeSecurityGroupIngress", r)?;
     }
     // Interfaces of a just-deleted cluster or database can hold on to the
     // group for a few minutes: wait for them, then say what is left.
