@@ -13,7 +13,7 @@ use crate::plan::driver::Drivers;
 use crate::plan::state::State;
 use crate::plan::{Address, Resource};
 use crate::providers::{self, Cloud, CloudError, Setup};
-use crate::spec::{self, CloudRules, DerivedName, Loaded, Spec, SpecError};
+use crate::spec::{self, CloudRules, DerivedName, Loaded, Provider, Spec, SpecError};
 
 /// Which part of an installation a command works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -76,6 +76,33 @@ pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecE
     spec::load_str_with(file, text, base_dir, &Rules)
 }
 
+/// What `liftoff validate` checks: the spec at `path` ([`load`]) and its
+/// certificate, which is read and verified here rather than in every load.
+pub fn validate(path: &Path) -> Result<Loaded, SpecError> {
+    load(path).and_then(with_certificate_checked)
+}
+
+/// Like [`validate`], from text.
+pub fn validate_str(file: &str, text: &str, base_dir: &Path) -> Result<Loaded, SpecError> {
+    load_str(file, text, base_dir).and_then(with_certificate_checked)
+}
+
+/// The certificate's errors fail the spec; its warnings join the spec's.
+fn with_certificate_checked(mut loaded: Loaded) -> Result<Loaded, SpecError> {
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        crate::tls::diagnose(&loaded.spec, &loaded.tree, &loaded.base_dir)
+            .into_iter()
+            .partition(|d| d.severity == spec::Severity::Error);
+    loaded.warnings.extend(warnings);
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(SpecError::Invalid(spec::Diagnostics(
+            errors.into_iter().chain(loaded.warnings).collect(),
+        )))
+    }
+}
+
 /// The cluster phase's facts for a spec, given the certificate's.
 pub fn facts(spec: &Spec, private_ca: bool) -> Facts {
     Facts {
@@ -110,7 +137,22 @@ pub fn drivers(
     let mut drivers = Drivers::new();
     let handoff = match cloud(spec) {
         Some(c) => c.register(spec, setup, &mut drivers)?,
-        None => Default::default(),
+        None if spec.cloud.provider == Provider::Existing => Default::default(),
+        None => {
+            let name = serde_json::to_value(spec.cloud.provider)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", spec.cloud.provider));
+            return Err(CloudError {
+                message: format!(
+                    "this build of liftoff has no support for cloud.provider `{name}`"
+                ),
+                hint: Some(
+                    "build liftoff with that cloud's cargo feature (aws and gcp are on by default)"
+                        .into(),
+                ),
+            });
+        }
     };
     crate::cluster::register(
         &mut drivers,

@@ -19,9 +19,24 @@ pub struct Pos {
     pub col: usize,
 }
 
+/// How positions in a profile built into the binary are labelled: the user
+/// has no such file, so they read "built-in profile `NAME`, line N".
+pub const BUILTIN_PROFILE: &str = "built-in profile";
+
+impl Pos {
+    /// Whether the position is in a profile built into the binary.
+    pub fn is_builtin(&self) -> bool {
+        self.file.starts_with(BUILTIN_PROFILE)
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        if self.is_builtin() {
+            write!(f, "{}, line {}", self.file, self.line)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        }
     }
 }
 
@@ -228,12 +243,20 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// The most values a document may hold once its aliases are expanded: a
+/// spec holds hundreds; a few lines of aliases of aliases ("billion
+/// laughs") would otherwise expand to billions and exhaust memory.
+pub const MAX_VALUES: usize = 100_000;
+
 /// Parses one YAML document. An empty document is an empty mapping.
 pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
     let file: Arc<str> = Arc::from(file);
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: Vec<(usize, Node)> = Vec::new();
+    // Each anchor with its node and how many values that node holds.
+    let mut anchors: Vec<(usize, Node, usize)> = Vec::new();
+    // Values so far, aliases counted as the values they repeat.
+    let mut values: usize = 0;
     let mut root: Option<Node> = None;
     let pos_of = |m: &saphyr_parser::Marker| Pos {
         file: file.clone(),
@@ -242,13 +265,26 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
     };
 
     for ev in parser.by_ref() {
-        let (ev, span) = ev.map_err(|e| SyntaxError {
-            pos: pos_of(e.marker()),
-            message: e.info().to_string(),
+        let (ev, span) = ev.map_err(|e| {
+            let (line, col, message) = super::yaml_syntax::explain(
+                text,
+                e.marker().line(),
+                e.marker().col() + 1,
+                e.info(),
+            );
+            SyntaxError {
+                pos: Pos {
+                    file: file.clone(),
+                    line,
+                    col,
+                },
+                message,
+            }
         })?;
         let pos = pos_of(&span.start);
-        let (node, anchor) = match ev {
+        let (node, anchor, size) = match ev {
             Event::Scalar(text, style, anchor, _) => {
+                values += 1;
                 let quoted = !matches!(style, ScalarStyle::Plain);
                 (
                     Node {
@@ -259,10 +295,22 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
                         pos,
                     },
                     anchor,
+                    1,
                 )
             }
-            Event::Alias(id) => match anchors.iter().rev().find(|(a, _)| *a == id) {
-                Some((_, n)) => (n.clone(), 0),
+            Event::Alias(id) => match anchors.iter().rev().find(|(a, ..)| *a == id) {
+                Some((_, n, size)) => {
+                    if values + size > MAX_VALUES {
+                        return Err(SyntaxError {
+                            pos,
+                            message: format!(
+                                "the aliases expand the document past {MAX_VALUES} values"
+                            ),
+                        });
+                    }
+                    values += size;
+                    (n.clone(), 0, *size)
+                }
                 None => {
                     return Err(SyntaxError {
                         pos,
@@ -271,6 +319,7 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
                 }
             },
             Event::SequenceStart(anchor, _) => {
+                values += 1;
                 stack.push(Frame {
                     node: Node {
                         value: Value::Seq(Vec::new()),
@@ -278,10 +327,12 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
                     },
                     anchor,
                     pending_key: None,
+                    size: 1,
                 });
                 continue;
             }
             Event::MappingStart(anchor, _) => {
+                values += 1;
                 stack.push(Frame {
                     node: Node {
                         value: Value::Map(Vec::new()),
@@ -289,22 +340,44 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
                     },
                     anchor,
                     pending_key: None,
+                    size: 1,
                 });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let frame = stack.pop().expect("balanced events");
-                (frame.node, frame.anchor)
+                (frame.node, frame.anchor, frame.size)
             }
             Event::DocumentEnd => break,
             _ => continue,
         };
         if anchor != 0 {
-            anchors.push((anchor, node.clone()));
+            anchors.push((anchor, node.clone(), size));
         }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(frame) => frame.push(node)?,
+            Some(frame) => {
+                frame.size += size;
+                frame.push(node)?;
+            }
+        }
+    }
+    // A spec is one document: a second after `---` would be ignored unseen.
+    for ev in parser {
+        match ev {
+            Ok((Event::DocumentStart(..), span)) => {
+                return Err(SyntaxError {
+                    pos: pos_of(&span.start),
+                    message: "a second YAML document: a spec is one document".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(SyntaxError {
+                    pos: pos_of(e.marker()),
+                    message: e.info().to_string(),
+                });
+            }
         }
     }
     Ok(root.filter(|n| !n.is_null()).unwrap_or(Node {
@@ -321,6 +394,8 @@ struct Frame {
     node: Node,
     anchor: usize,
     pending_key: Option<Key>,
+    /// Values in this container, itself included.
+    size: usize,
 }
 
 impl Frame {

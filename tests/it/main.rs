@@ -2,14 +2,18 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod bad_specs;
 mod chart;
 mod cli;
 mod cli_render;
+mod cli_ux;
 mod cluster;
 mod engine;
 mod helm;
 mod layers;
 mod render;
+mod scripts;
 mod spec;
+mod spec_fuzz;
 mod support;
 mod tls;

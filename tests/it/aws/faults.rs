@@ -56,7 +56,7 @@ async fn install_destroy_install_again_under_the_same_name_converges_twice() {
     let mut seen = BTreeSet::new();
     for round in 1..=2 {
         for life in ["first", "second"] {
-            let out = env.liftoff(&["install"], &[]).await;
+            let out = env.liftoff(&["install", "--yes"], &[]).await;
             assert!(
                 out.status.success(),
                 "round {round}, {life} install: {}",
@@ -118,7 +118,7 @@ async fn a_retried_sub_step_that_aws_had_applied_is_success() {
     )
     .await;
     env.write_spec(&sandbox_spec("retried", "single"));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let applied = env.proxy.applied();
     assert_eq!(applied.len(), 4, "{applied:?}");
