@@ -210,11 +210,7 @@ impl Engine<'_> {
         };
         let token = match self.store.get(&change.address) {
             Some(e) if e.status == Status::Intent => e.token,
-            _ => idempotency_token(
-                self.installation,
-                &change.address,
-                self.store.snapshot().serial,
-            ),
+            _ => idempotency_token(),
         };
         let ctx = Context {
             installation: self.installation,
@@ -251,11 +247,7 @@ impl Engine<'_> {
                     driver.delete(&change.kind, observed, &ctx).await?;
                 }
                 self.store.put(&change.address, None).map_err(state_error)?;
-                let token = idempotency_token(
-                    self.installation,
-                    &change.address,
-                    self.store.snapshot().serial,
-                );
+                let token = idempotency_token();
                 let ctx = Context {
                     idempotency_token: token,
                     ..ctx

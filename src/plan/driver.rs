@@ -95,7 +95,9 @@ pub struct Context<'a> {
     pub installation: &'a str,
     /// Outputs of the resource's dependencies, by address.
     pub deps: &'a BTreeMap<Address, Value>,
-    /// Deterministic: the same installation and address give the same token.
+    /// The create attempt's idempotency token: fresh for every create attempt
+    /// (see [`idempotency_token`]), and the same again when an attempt cut off
+    /// before its id was recorded is re-run (it is kept with the intent).
     pub idempotency_token: String,
     pub recorder: &'a dyn Recorder,
 }
@@ -191,13 +193,21 @@ impl Drivers {
     }
 }
 
-/// A deterministic idempotency token for a create. `nonce` tells apart two
-/// lives of the same address (it is the state serial when the intent was
-/// written, and is kept in the state so a retried create reuses it).
-pub fn idempotency_token(installation: &str, address: &Address, nonce: u64) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(format!("liftoff/{installation}/{address}/{nonce}"));
-    hex::encode(&d[..16])
+/// A fresh idempotency token for one create attempt: 128 random bits in hex.
+///
+/// It is written with the intent into the state before the create call and
+/// reused from there when that attempt is re-run after a crash, so AWS
+/// answers the re-run with what the first call made. A new attempt (after a
+/// destroy, a replace, or a create that returned an id) gets a new token:
+/// AWS remembers tokens for a while after the resource is gone, and a token
+/// derived from the name and address alone would replay the old answer.
+pub fn idempotency_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system random number generator works");
+    hex::encode(bytes)
 }
 
 /// What the state has recorded so far in a run: a phase reads the outputs

@@ -283,10 +283,7 @@ async fn revoke_database(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(),
             .ip_permissions(perm)
             .send()
             .await;
-    match error::deleted("RevokeSecurityGroupIngress", res) {
-        error::Deleted::Failed(e) if !e.message.contains("InvalidPermission.NotFound") => Err(e),
-        _ => Ok(()),
-    }
+    error::undone("RevokeSecurityGroupIngress", res)
 }
 
 pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {

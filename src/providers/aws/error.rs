@@ -33,6 +33,15 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     })
 }
 
+/// Codes, besides "not found", with which AWS answers a retry of a call that
+/// takes something away and that it had already applied.
+const ALREADY_UNDONE: &[&str] = &["Gateway.NotAttached"];
+
+/// Whether a removing call's error says it is already done.
+fn is_already_undone<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    is_not_found(err) || err.code().is_some_and(|c| ALREADY_UNDONE.contains(&c))
+}
+
 /// Whether AWS refused because something else still uses the resource.
 pub fn is_dependency_violation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     code_of(err).is_some_and(|c| {
@@ -139,10 +148,55 @@ where
 {
     match r {
         Ok(_) => Deleted::Done,
-        Err(e) if is_not_found(&e) => Deleted::Done,
+        Err(e) if is_already_undone(&e) => Deleted::Done,
         Err(e) if is_dependency_violation(&e) => Deleted::Blocked,
         Err(e) => Deleted::Failed(map(what, e)),
     }
+}
+
+/// The result of a call that takes something away (detach a policy,
+/// disassociate a route table, revoke a rule): "not found" is success, since
+/// it is what a retry of a call AWS had already applied answers.
+pub fn undone<T, E>(
+    what: &str,
+    r: Result<T, SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
+) -> Result<(), DriverError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_already_undone(&e) => Ok(()),
+        Err(e) => Err(map(what, e)),
+    }
+}
+
+/// The result of a call that adds something (a route, an association): an
+/// answer saying it is already there is success, since it is what a retry of
+/// a call AWS had already applied gets.
+pub fn added<T, E>(
+    what: &str,
+    r: Result<T, SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
+) -> Result<(), DriverError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    const ALREADY_THERE: &[&str] = &[
+        "RouteAlreadyExists",
+        "Resource.AlreadyAssociated",
+        "InvalidPermission.Duplicate",
+    ];
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.code().is_some_and(|c| ALREADY_THERE.contains(&c)) => Ok(()),
+        Err(e) => Err(map(what, e)),
+    }
+}
+
+/// Whether a create failed because what it would make is already there
+/// (a retried CreateSubnet that AWS had applied: `InvalidSubnet.Conflict`).
+pub fn is_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("InvalidSubnet.Conflict")
 }
 
 #[cfg(test)]
@@ -207,6 +261,8 @@ mod tests {
         assert!(is_not_found(&err("DBInstanceNotFound")));
         assert!(is_not_found(&err("DBSubnetGroupNotFoundFault")));
         assert!(is_not_found(&err("NoSuchEntity")));
+        assert!(is_not_found(&err("InvalidAssociationID.NotFound")));
+        assert!(is_not_found(&err("InvalidPermission.NotFound")));
         assert!(!is_not_found(&err("Throttling")));
         assert!(is_dependency_violation(&err("DependencyViolation")));
     }

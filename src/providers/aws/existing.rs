@@ -122,7 +122,10 @@ pub async fn check(
     if !net.private_only {
         for s in &private {
             let Some(id) = s.subnet_id() else { continue };
-            if let Some(why) = no_egress(ec2, &vpc, id).await? {
+            // A subnet from another VPC (named above) falls back on its own
+            // VPC's main route table, not the spec VPC's.
+            let own_vpc = s.vpc_id().unwrap_or(vpc.as_str());
+            if let Some(why) = no_egress(ec2, own_vpc, id).await? {
                 r.problems.push(format!("private subnet {id} {why}"));
             }
         }
@@ -159,7 +162,8 @@ pub async fn check(
 }
 
 /// Why the subnet cannot reach the internet through a NAT or transit
-/// gateway, or `None` when it can.
+/// gateway, or `None` when it can. `vpc` is the subnet's own VPC, whose main
+/// route table it uses when none is associated with it.
 async fn no_egress(
     ec2: &aws_sdk_ec2::Client,
     vpc: &str,
@@ -179,25 +183,29 @@ async fn no_egress(
             .send()
             .await
             .map_err(|e| error::map("DescribeRouteTables", e))?;
-        (main, "the VPC's main route table")
+        (main, Some(vpc))
     } else {
-        (explicit, "its route table")
+        (explicit, None)
     };
     let Some(t) = tables.route_tables().first() else {
         return Ok(Some("has no route table".into()));
     };
     let tid = t.route_table_id().unwrap_or("?");
+    let which = match which {
+        Some(vpc) => format!("the main route table {tid} of {vpc}"),
+        None => format!("its route table {tid}"),
+    };
     let default = t
         .routes()
         .iter()
         .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
     Ok(match default {
         None => Some(format!(
-            "has no default route (0.0.0.0/0) in {which} {tid}; add one to a NAT or transit gateway, or set network.privateOnly: true"
+            "has no default route (0.0.0.0/0) in {which}; add one to a NAT or transit gateway, or set network.privateOnly: true"
         )),
         Some(r) if r.nat_gateway_id().is_some() || r.transit_gateway_id().is_some() => None,
         Some(r) => Some(format!(
-            "routes 0.0.0.0/0 in {which} {tid} to {}, not to a NAT or transit gateway",
+            "routes 0.0.0.0/0 in {which} to {}, not to a NAT or transit gateway",
             r.gateway_id()
                 .or(r.instance_id())
                 .unwrap_or("something else")

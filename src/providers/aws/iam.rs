@@ -144,12 +144,13 @@ pub async fn delete(a: &Aws, o: &Observed) -> Result<(), DriverError> {
     };
     for p in have.attached_policies() {
         if let Some(arn) = p.policy_arn() {
-            iam.detach_role_policy()
+            let r = iam
+                .detach_role_policy()
                 .role_name(&o.id)
                 .policy_arn(arn)
                 .send()
-                .await
-                .map_err(|e| error::map("DetachRolePolicy", e))?;
+                .await;
+            error::undone("DetachRolePolicy", r)?;
         }
     }
     match iam.delete_role().role_name(&o.id).send().await {

@@ -202,23 +202,57 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             let p: Subnet = props::of(r)?;
             let mut tags = a.opts.tags(addr, &p.name);
             tags.extend(p.tags.clone());
+            let vpc = id_of(ctx, &p.vpc)?;
             let out = ec2
                 .create_subnet()
-                .vpc_id(id_of(ctx, &p.vpc)?)
+                .vpc_id(&vpc)
                 .cidr_block(&p.cidr)
                 .availability_zone(&p.zone)
                 .tag_specifications(tag_spec(ResourceType::Subnet, &tags))
                 .send()
-                .await
-                .map_err(|e| error::map("CreateSubnet", e))?;
-            let id =
-                required("CreateSubnet", out.subnet().and_then(|s| s.subnet_id()))?.to_string();
+                .await;
+            let id = match out {
+                Ok(out) => {
+                    required("CreateSubnet", out.subnet().and_then(|s| s.subnet_id()))?.to_string()
+                }
+                // A retry of a create AWS had applied: the subnet is ours
+                // when it carries our tags (set in the create call).
+                Err(e) if error::is_conflict(&e) => match own_subnet(a, addr, &vpc, &p.cidr).await?
+                {
+                    Some(id) => id,
+                    None => return Err(error::map("CreateSubnet", e)),
+                },
+                Err(e) => return Err(error::map("CreateSubnet", e)),
+            };
             let outputs = json!({"id": id, "zone": p.zone, "cidr": p.cidr, "tier": p.tier});
             (id, outputs)
         }
         other => return Err(unknown(other)),
     };
     record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
+}
+
+/// The subnet with `cidr` in `vpc` that carries the ownership tags of `addr`.
+async fn own_subnet(
+    a: &Aws,
+    addr: &str,
+    vpc: &str,
+    cidr: &str,
+) -> Result<Option<String>, DriverError> {
+    let out =
+        a.c.ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("cidr-block", cidr))
+            .send()
+            .await;
+    let out = out.map_err(|e| error::map("DescribeSubnets", e))?;
+    Ok(out
+        .subnets()
+        .iter()
+        .find(|s| a.opts.owns(addr, ec2_pairs(s.tags())))
+        .and_then(|s| s.subnet_id())
+        .map(str::to_string))
 }
 
 pub async fn update(

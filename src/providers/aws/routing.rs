@@ -147,15 +147,16 @@ async fn converge_route(
             .map_err(|e| error::map("ReplaceRoute", e))?;
         return Ok(());
     }
-    ec2.create_route()
+    let r = ec2
+        .create_route()
         .route_table_id(table_id)
         .destination_cidr_block(DEFAULT_CIDR)
         .set_gateway_id(gateway)
         .set_nat_gateway_id(nat)
         .send()
-        .await
-        .map_err(|e| error::map("CreateRoute", e))?;
-    Ok(())
+        .await;
+    // A retry of a create AWS had applied finds the route there.
+    error::added("CreateRoute", r)
 }
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
@@ -313,12 +314,13 @@ async fn converge(
             .unwrap_or_default();
         for subnet in ids_of(ctx, &p.subnets)? {
             if !have.contains(&subnet.as_str()) {
-                ec2.associate_route_table()
+                let r = ec2
+                    .associate_route_table()
                     .route_table_id(&o.id)
                     .subnet_id(&subnet)
                     .send()
-                    .await
-                    .map_err(|e| error::map("AssociateRouteTable", e))?;
+                    .await;
+                error::added("AssociateRouteTable", r)?;
             }
         }
         let current = t.and_then(|t| {
@@ -394,11 +396,12 @@ pub async fn delete(
                 continue;
             }
             if let Some(id) = assoc.route_table_association_id() {
-                ec2.disassociate_route_table()
+                let r = ec2
+                    .disassociate_route_table()
                     .association_id(id)
                     .send()
-                    .await
-                    .map_err(|e| error::map("DisassociateRouteTable", e))?;
+                    .await;
+                error::undone("DisassociateRouteTable", r)?;
             }
         }
         return match ec2.delete_route_table().route_table_id(&o.id).send().await {
@@ -419,12 +422,13 @@ pub async fn delete(
         .flat_map(|g| g.ip_permissions().to_vec())
         .collect();
     if !perms.is_empty() {
-        ec2.revoke_security_group_ingress()
+        let r = ec2
+            .revoke_security_group_ingress()
             .group_id(&o.id)
             .set_ip_permissions(Some(perms))
             .send()
-            .await
-            .map_err(|e| error::map("RevokeSecurityGroupIngress", e))?;
+            .await;
+        error::undone("RevokeSecurityGroupIngress", r)?;
     }
     // Interfaces of a just-deleted cluster or database can hold on to the
     // group for a few minutes: wait for them, then say what is left.

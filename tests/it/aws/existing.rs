@@ -38,7 +38,27 @@ struct Net {
     untagged: String,
     tiny: String,
     foreign: String,
+    /// The main route table of the foreign subnet's VPC.
+    foreign_main_table: String,
     same_zone: String,
+}
+
+/// The main route table of `vpc`.
+async fn main_route_table(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    let filter = |name: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    let out = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("association.main", "true"))
+        .send()
+        .await
+        .unwrap();
+    out.route_tables()[0].route_table_id().unwrap().to_string()
 }
 
 async fn subnet(
@@ -189,6 +209,7 @@ async fn customer_network(ec2: &aws_sdk_ec2::Client) -> Net {
         .unwrap()
         .to_string();
     let foreign = subnet(ec2, &other, "10.60.1.0/24", "us-east-1a", internal).await;
+    let foreign_main_table = main_route_table(ec2, &other).await;
     let same_zone = subnet(ec2, &vpc, "10.50.6.0/24", "us-east-1a", internal).await;
     ec2.associate_route_table()
         .route_table_id(&rt)
@@ -204,6 +225,7 @@ async fn customer_network(ec2: &aws_sdk_ec2::Client) -> Net {
         untagged,
         tiny,
         foreign,
+        foreign_main_table,
         same_zone,
     }
 }
@@ -235,6 +257,11 @@ async fn existing_network_is_validated_and_each_bad_subnet_is_named() {
         (vec![good[0], &n.tiny], &n.tiny, "free addresses"),
         (vec![good[0], &n.same_zone], &n.same_zone, "span 1 zone"),
     ];
+    // The foreign subnet's egress is judged by its own VPC's main route
+    // table, and the message names that table.
+    let foreign_route = format!("main route table {} of", n.foreign_main_table);
+    let foreign_route = [n.foreign.as_str(), "no default route", &foreign_route];
+    let spec_main_table = main_route_table(&ec2, &n.vpc).await;
     for (private, bad, why) in cases {
         env.write_spec(&spec("existing", &n.vpc, &private, &[&n.public], false));
         let out = env.liftoff(&["plan"], &[]).await;
@@ -246,6 +273,13 @@ async fn existing_network_is_validated_and_each_bad_subnet_is_named() {
             "expected a line naming {bad} with `{why}`:\n{}",
             text(&out)
         );
+        if bad == n.foreign {
+            let named = err
+                .lines()
+                .any(|l| foreign_route.iter().all(|part| l.contains(part)));
+            assert!(named, "expected {foreign_route:?}:\n{}", text(&out));
+            assert!(!err.contains(&spec_main_table), "{}", text(&out));
+        }
     }
     // privateOnly accepts a subnet without a NAT route.
     env.write_spec(&spec(

@@ -4,6 +4,7 @@
 mod changes;
 mod destroy;
 mod existing;
+mod faults;
 mod install;
 mod routes;
 mod state_format;

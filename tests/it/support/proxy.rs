@@ -2,8 +2,14 @@
 //! (query `Action` or `METHOD /path`) and can misbehave on purpose:
 //! answer the first N matching calls with a throttling or 5xx error, and
 //! hold NAT gateways, databases and clusters in a pending state for the first
-//! N describe calls by rewriting the state in the response.
+//! N describe calls by rewriting the state in the response, or pass a call
+//! on to moto and still answer it with a 500 (applied, then failed).
+//!
+//! Like AWS and unlike moto, a create carrying an idempotency token (EC2
+//! `ClientToken`, EKS `clientRequestToken`) seen before is answered with the
+//! first answer given to that token, without reaching moto.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -29,6 +35,8 @@ pub enum Fault {
     JsonError(&'static str, &'static str),
     /// Rewrite `from` into `to` in the response body (a pending state).
     Rewrite(&'static str, &'static str),
+    /// Pass the call on to moto (it takes effect), then answer 500.
+    AppliedThen500,
 }
 
 #[derive(Default)]
@@ -36,6 +44,10 @@ struct Shared {
     calls: Vec<String>,
     rules: Vec<(Rule, usize)>,
     applied: Vec<String>,
+    /// The first successful answer to each `<call> <idempotency token>`.
+    answers: HashMap<String, Answer>,
+    /// Calls answered from `answers`.
+    replayed: Vec<String>,
     /// EKS clusters are described with this API endpoint and CA (PEM).
     clusters_at: Option<(String, String)>,
 }
@@ -99,6 +111,11 @@ impl Proxy {
         self.shared.lock().unwrap().rules.push((rule, 0));
     }
 
+    /// The calls answered by replaying an idempotency token's first answer.
+    pub fn replayed(&self) -> Vec<String> {
+        self.shared.lock().unwrap().replayed.clone()
+    }
+
     /// Forgets the calls recorded so far (the rules stay).
     pub fn clear_calls(&self) {
         self.shared.lock().unwrap().calls.clear();
@@ -153,11 +170,43 @@ fn call_name(req: &Request) -> String {
         })
 }
 
+/// A response: status, headers, body.
+type Answer = (u16, String, Vec<u8>);
+
+/// The idempotency token a create carries: EC2's `ClientToken` query
+/// parameter or EKS's `clientRequestToken` JSON field.
+fn idempotency_token(req: &Request) -> Option<String> {
+    let body = String::from_utf8_lossy(&req.body);
+    if let Some(t) = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ClientToken="))
+        .filter(|t| !t.is_empty())
+    {
+        return Some(t.to_string());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
+    v.get("clientRequestToken")?.as_str().map(str::to_string)
+}
+
 async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io::Result<()> {
     let (rd, mut wr) = conn.into_split();
     let mut rd = BufReader::new(rd);
     while let Some(req) = read_request(&mut rd).await? {
         let name = call_name(&req);
+        let token = idempotency_token(&req).map(|t| format!("{name} {t}"));
+        let replay = {
+            let mut g = s.lock().unwrap();
+            let answer = token.as_ref().and_then(|t| g.answers.get(t).cloned());
+            if answer.is_some() {
+                g.calls.push(name.clone());
+                g.replayed.push(name.clone());
+            }
+            answer
+        };
+        if let Some((status, headers, body)) = replay {
+            write_answer(&mut wr, status, headers, body).await?;
+            continue;
+        }
         let fault = {
             let mut g = s.lock().unwrap();
             g.calls.push(name.clone());
@@ -187,8 +236,21 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
                 format!("Content-Type: application/json\r\nX-Amzn-ErrorType: {kind}\r\n"),
                 format!("{{\"message\": \"{message}\"}}").into_bytes(),
             ),
+            Some(Fault::AppliedThen500) => {
+                let (status, headers, body) = forward(&req, upstream).await?;
+                if let Some(t) = token.filter(|_| status == 200) {
+                    s.lock().unwrap().answers.insert(t, (status, headers, body));
+                }
+                (500, String::new(), error_body(&req, "InternalError"))
+            }
             other => {
                 let (status, headers, body) = forward(&req, upstream).await?;
+                if let Some(t) = token.filter(|_| status == 200) {
+                    s.lock()
+                        .unwrap()
+                        .answers
+                        .insert(t, (status, headers.clone(), body.clone()));
+                }
                 let body = match other {
                     Some(Fault::Rewrite(from, to)) => String::from_utf8_lossy(&body)
                         .replace(from, to)
@@ -205,23 +267,33 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
                 (status, headers, body)
             }
         };
-        let headers = if headers.is_empty() {
-            let ctype = if body.first() == Some(&b'{') {
-                "application/json"
-            } else {
-                "text/xml"
-            };
-            format!("Content-Type: {ctype}\r\nx-amzn-RequestId: proxy\r\n")
-        } else {
-            headers
-        };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\n\r\n",
-            body.len()
-        );
-        wr.write_all(head.as_bytes()).await?;
-        wr.write_all(&body).await?;
+        write_answer(&mut wr, status, headers, body).await?;
     }
+    Ok(())
+}
+
+async fn write_answer(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    status: u16,
+    headers: String,
+    body: Vec<u8>,
+) -> std::io::Result<()> {
+    let headers = if headers.is_empty() {
+        let ctype = if body.first() == Some(&b'{') {
+            "application/json"
+        } else {
+            "text/xml"
+        };
+        format!("Content-Type: {ctype}\r\nx-amzn-RequestId: proxy\r\n")
+    } else {
+        headers
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    wr.write_all(head.as_bytes()).await?;
+    wr.write_all(&body).await?;
     Ok(())
 }
 
