@@ -54,7 +54,7 @@ pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
         .take(32)
         .map(char::from)
         .collect();
-    std::fs::create_dir_all(&a.opts.state_dir)
+    crate::plan::state::create_private_dir(&a.opts.state_dir)
         .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
         .map_err(|e| {
             DriverError::permanent(format!("cannot write {}", path.display())).with_source(e)

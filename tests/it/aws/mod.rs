@@ -5,6 +5,7 @@ mod changes;
 mod destroy;
 mod existing;
 mod install;
+mod secrets;
 mod state_format;
 
 use std::path::{Path, PathBuf};
