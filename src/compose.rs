@@ -13,7 +13,7 @@ use crate::plan::driver::Drivers;
 use crate::plan::state::State;
 use crate::plan::{Address, Resource};
 use crate::providers::{self, Cloud, CloudError, Setup};
-use crate::spec::{self, CloudRules, DerivedName, Loaded, Spec, SpecError};
+use crate::spec::{self, CloudRules, DerivedName, Loaded, Provider, Spec, SpecError};
 
 /// Which part of an installation a command works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -137,7 +137,22 @@ pub fn drivers(
     let mut drivers = Drivers::new();
     let handoff = match cloud(spec) {
         Some(c) => c.register(spec, setup, &mut drivers)?,
-        None => Default::default(),
+        None if spec.cloud.provider == Provider::Existing => Default::default(),
+        None => {
+            let name = serde_json::to_value(spec.cloud.provider)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", spec.cloud.provider));
+            return Err(CloudError {
+                message: format!(
+                    "this build of liftoff has no support for cloud.provider `{name}`"
+                ),
+                hint: Some(
+                    "build liftoff with that cloud's cargo feature (aws and gcp are on by default)"
+                        .into(),
+                ),
+            });
+        }
     };
     crate::cluster::register(
         &mut drivers,

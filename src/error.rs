@@ -1,6 +1,7 @@
 //! The top-level error: every failure a command can end with, its exit code
-//! and its hint; and the one renderer of an error's source chain
-//! ([`causes`], [`one_line`], [`render_chain`]) that every report uses.
+//! and its hint. Its source chain is printed by the one renderer in
+//! [`crate::chain`] (re-exported here as [`causes`], [`one_line`],
+//! [`render_chain`]).
 
 use std::path::PathBuf;
 
@@ -21,7 +22,12 @@ pub mod exit {
     pub const STALE_PLAN: i32 = 5;
     pub const LOCKED: i32 = 6;
     pub const UNREACHABLE: i32 = 7;
+    /// `doctor`: at least one preflight check failed.
+    pub const CHECKS_FAILED: i32 = 8;
     pub const INTERRUPTED: i32 = 130;
+    /// Standard output was closed by its reader (`| head`): 128 + SIGPIPE,
+    /// what a shell reports for a tool stopped by a closed pipe.
+    pub const PIPE_CLOSED: i32 = 141;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +56,14 @@ pub enum Error {
     StalePlan { path: PathBuf, reason: String },
     #[error("{failed} change(s) failed and {skipped} were skipped")]
     ApplyFailed { failed: usize, skipped: usize },
-    #[error("interrupted")]
-    Interrupted,
+    #[error("{}", if *applying {
+        "interrupted (Ctrl-C) while applying: the changes in flight were stopped; what was created is recorded, run the same command again to continue"
+    } else {
+        "interrupted (Ctrl-C) while reading what exists: nothing was changed; run the same command again to start over"
+    })]
+    Interrupted { applying: bool },
+    #[error("{0} preflight check(s) failed")]
+    ChecksFailed(usize),
     #[error("{what}")]
     Io {
         what: String,
@@ -94,7 +106,8 @@ impl Error {
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
             Error::StalePlan { .. } => exit::STALE_PLAN,
             Error::ApplyFailed { .. } => exit::APPLY_FAILED,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted { .. } => exit::INTERRUPTED,
+            Error::ChecksFailed(_) => exit::CHECKS_FAILED,
         }
     }
 
@@ -122,7 +135,11 @@ impl Error {
             Error::ApplyFailed { .. } => {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
             }
-            Error::Interrupted => Some("run the same command again to continue; what was created is recorded".into()),
+            // The message says it all, on one line.
+            Error::Interrupted { .. } => None,
+            Error::ChecksFailed(_) => {
+                Some("fix the failed checks above, then run `liftoff doctor` again".into())
+            }
             Error::Io { .. } => None,
             Error::Input(_, hint) => hint.clone(),
         }

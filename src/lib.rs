@@ -13,6 +13,7 @@ pub mod compose;
 pub mod error;
 pub mod plan;
 pub mod providers;
+pub mod random;
 pub mod render;
 pub mod secret;
 pub mod spec;

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::caller::identify;
 use super::report::{cloud_outputs, print_json, print_outputs_text, report_done};
 use super::session::{Intent, certificate_checks, load, open, preflight, state_dir};
 use super::{Cli, Command, Output};
 use crate::error::Error;
-use crate::plan::state::Store;
 use crate::plan::{self, Plan, compute, display};
 use crate::spec::{self, SpecError};
 
@@ -18,20 +18,26 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Init {
             profile,
+            trial,
             name,
             force,
-        } => init(cli, profile, name, *force),
+        } => init(cli, profile, *trial, name, *force),
         Command::Validate => validate(cli),
-        Command::Plan { out, parallelism } => plan_cmd(cli, out.as_deref(), *parallelism).await,
+        Command::Plan {
+            out, parallelism, ..
+        } => plan_cmd(cli, out.as_deref(), *parallelism).await,
         Command::Install {
             plan,
             parallelism,
             tag_subnets,
-        } => install(cli, plan.as_deref(), *parallelism, *tag_subnets).await,
+            yes,
+            ..
+        } => install(cli, plan.as_deref(), *parallelism, *tag_subnets, *yes).await,
         Command::Destroy {
             yes,
             parallelism,
             skip_final_snapshot,
+            ..
         } => destroy(cli, *yes, *parallelism, *skip_final_snapshot).await,
         Command::Status => status(cli),
         Command::Render { resolved: true, .. } => render_resolved(cli),
@@ -44,8 +50,8 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
     }
 }
 
-fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> {
-    let text = super::init::starter(profile, name).ok_or_else(|| {
+fn init(cli: &Cli, profile: &str, trial: bool, name: &str, force: bool) -> Result<(), Error> {
+    let text = super::init::starter(profile, name, trial).ok_or_else(|| {
         Error::Input(
             format!("unknown profile `{profile}`"),
             Some(format!(
@@ -64,13 +70,33 @@ fn init(cli: &Cli, profile: &str, name: &str, force: bool) -> Result<(), Error> 
         what: format!("cannot write {}", cli.file.display()),
         source,
     })?;
+    let file = cli.file.display();
+    let needs_certificate = profile != "sandbox" && !trial;
+    if trial && profile != "sandbox" {
+        eprintln!(
+            "WARNING: TRIAL spec: a self-signed certificate that no browser or client trusts. \
+             Use this installation to try liftoff out, never for real work."
+        );
+    }
     match cli.output {
-        Output::Text => println!(
-            "Wrote {} (profile {profile}). Edit it, then run `liftoff validate -f {}`.",
-            cli.file.display(),
-            cli.file.display()
-        ),
-        Output::Json => print_json(&json!({"written": cli.file, "profile": profile})),
+        Output::Text => {
+            outln!("Wrote {file} (profile {profile}).");
+            if needs_certificate {
+                outln!(
+                    "It needs a wildcard certificate for *.<baseDomain> at ./tls/fullchain.pem and \
+                     ./tls/privkey.pem: the comment above `tls:` in {file} says how to get one. \
+                     To try liftoff without one, `liftoff init --profile {profile} --trial` writes \
+                     a throwaway spec with a self-signed certificate."
+                );
+            }
+            outln!("Edit it, then run `liftoff validate -f {file}`.");
+        }
+        Output::Json => print_json(&json!({
+            "written": cli.file,
+            "profile": profile,
+            "trial": trial,
+            "needsCertificate": needs_certificate,
+        })),
     }
     Ok(())
 }
@@ -88,9 +114,9 @@ fn validate(cli: &Cli) -> Result<(), Error> {
     match cli.output {
         Output::Text => {
             for w in &loaded.warnings {
-                println!("{w}");
+                outln!("{w}");
             }
-            println!(
+            outln!(
                 "{} is valid: installation `{}`{}.",
                 cli.file.display(),
                 loaded.spec.metadata.name,
@@ -109,10 +135,11 @@ fn validate(cli: &Cli) -> Result<(), Error> {
 
 async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    let caller = identify(cli, &session.loaded.spec).await?;
     preflight(cli, &session, false).await?;
     let plan = session.plan_install(parallelism, cli).await?;
     match cli.output {
-        Output::Text => print!("{}", display::render(&plan)),
+        Output::Text => out!("{}{}", header(&caller), show_plan(&plan)),
         Output::Json => print_json(&plan),
     }
     if let Some(path) = out {
@@ -122,7 +149,7 @@ async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(
             source,
         })?;
         if cli.output == Output::Text {
-            println!(
+            outln!(
                 "Saved to {}. Apply exactly this plan with `liftoff install {}`.",
                 path.display(),
                 path.display()
@@ -130,6 +157,19 @@ async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The plan for standard output: in colour on a terminal without NO_COLOR.
+fn show_plan(plan: &Plan) -> String {
+    display::render_styled(plan, super::colour_on(std::io::stdout().is_terminal()))
+}
+
+/// The identity line above a plan, when there is one.
+fn header(caller: &Option<String>) -> String {
+    caller
+        .as_ref()
+        .map(|line| format!("{line}\n"))
+        .unwrap_or_default()
 }
 
 fn read_plan(path: &Path) -> Result<Plan, Error> {
@@ -151,8 +191,10 @@ async fn install(
     saved: Option<&Path>,
     parallelism: usize,
     tag_subnets: bool,
+    yes: bool,
 ) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    let caller = identify(cli, &session.loaded.spec).await?;
     preflight(cli, &session, tag_subnets).await?;
     let plan = match saved {
         None => session.plan_install(parallelism, cli).await?,
@@ -169,13 +211,17 @@ async fn install(
         }
     };
     if cli.output == Output::Text {
-        print!("{}", display::render(&plan));
+        out!("{}{}", header(&caller), show_plan(&plan));
     }
     if plan.is_noop() {
         if cli.output == Output::Json {
             print_json(&json!({"event": "result", "status": "up-to-date"}));
         }
         return Ok(());
+    }
+    // A saved plan was reviewed when it was made; otherwise ask.
+    if saved.is_none() && !yes {
+        confirm_install(cli, &plan).await?;
     }
     session.apply(&plan, parallelism, cli).await?;
     report_done(cli, &session, "installed");
@@ -186,13 +232,70 @@ async fn install(
             .get(&plan::Address::new("cluster.helm_release"))
         {
             let lb = release.outputs.get("loadBalancer").and_then(|v| v.as_str());
-            print!(
+            out!(
                 "\n{}",
                 crate::cluster::loadbalancer::next_steps(&session.loaded.spec, lb)
             );
         }
     }
     Ok(())
+}
+
+/// Asks on the terminal before an install that was not planned ahead.
+/// Refuses (exit 3) when there is no terminal to ask on.
+async fn confirm_install(cli: &Cli, plan: &Plan) -> Result<(), Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Input(
+            "install needs confirmation, and there is no terminal to ask on; nothing was changed"
+                .into(),
+            Some("pass --yes to apply without a prompt, or review a saved plan (`liftoff plan --out plan.json`) and run `liftoff install plan.json`".into()),
+        ));
+    }
+    // With text output the plan is on stdout already; with JSON, stdout
+    // keeps its one document and the person asked reads the plan here.
+    if cli.output == Output::Json {
+        eprint!(
+            "{}",
+            display::render_styled(plan, super::colour_on(std::io::stderr().is_terminal()))
+        );
+    }
+    let counts = plan.counts();
+    let changes: usize = counts
+        .iter()
+        .filter(|(action, _)| **action != plan::Action::NoOp)
+        .map(|(_, n)| n)
+        .sum();
+    eprint!(
+        "Apply these {changes} change(s) to `{}`? Type yes to continue: ",
+        plan.installation
+    );
+    if read_answer().await? != "yes" {
+        return Err(Error::Input(
+            "not confirmed; nothing was changed".into(),
+            Some("answer `yes` to apply, or pass --yes".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// One line from the terminal, trimmed. Read on a blocking thread, so
+/// Ctrl-C at the prompt still ends the run at once.
+async fn read_answer() -> Result<String, Error> {
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map(|_| answer)
+    });
+    match read.await {
+        Ok(Ok(answer)) => Ok(answer.trim().to_string()),
+        Ok(Err(source)) => Err(Error::Io {
+            what: "cannot read the answer".into(),
+            source,
+        }),
+        Err(join) => Err(Error::Io {
+            what: "cannot read the answer".into(),
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
 }
 
 async fn destroy(
@@ -207,6 +310,7 @@ async fn destroy(
             skip_final_snapshot,
         },
     )?;
+    let caller = identify(cli, &session.loaded.spec).await?;
     let observed = session.observe(parallelism, cli).await?;
     let state = session.state();
     let plan = compute::plan_destroy(
@@ -217,10 +321,13 @@ async fn destroy(
         &observed,
     );
     if cli.output == Output::Text {
-        print!("{}", display::render(&plan));
+        out!("{}{}", header(&caller), show_plan(&plan));
     }
     if plan.changes.is_empty() {
         session.store.remove_if_empty()?;
+        if cli.output == Output::Json {
+            print_json(&json!({"event": "result", "status": "nothing-to-destroy"}));
+        }
         return Ok(());
     }
     if !yes {
@@ -235,14 +342,7 @@ async fn destroy(
             plan.changes.len(),
             session.name()
         );
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|source| Error::Io {
-                what: "cannot read the answer".into(),
-                source,
-            })?;
-        if answer.trim() != session.name() {
+        if read_answer().await? != session.name() {
             return Err(Error::Input(
                 "not confirmed; nothing was deleted".into(),
                 None,
@@ -264,21 +364,22 @@ async fn destroy(
 
 fn status(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let store = Store::open(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
-    let state = store.snapshot();
+    // Read only: no lock, no files made, so it works during another run.
+    let (state_path, state) =
+        plan::state::read_unlocked(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
     match cli.output {
         Output::Json => print_json(&json!({
             "installation": state.installation,
-            "stateFile": store.path(),
+            "stateFile": state_path,
             "resources": state.resources.iter().map(|(a, e)| json!({"address": a, "kind": e.kind, "status": e.status, "id": e.id, "outputs": display::redact(&e.outputs)})).collect::<Vec<_>>(),
             "outputs": cloud_outputs(&loaded.spec, &state),
         })),
         Output::Text => {
             if state.resources.is_empty() {
-                println!(
+                outln!(
                     "`{}` has no resources recorded ({}).",
                     state.installation,
-                    store.path().display()
+                    state_path.display()
                 );
             }
             let width = state
@@ -288,7 +389,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
                 .max()
                 .unwrap_or(0);
             for (a, e) in &state.resources {
-                println!(
+                outln!(
                     "{:<width$}  {:<9} {}",
                     a.as_str(),
                     format!("{:?}", e.status).to_lowercase(),
@@ -305,7 +406,7 @@ fn render_resolved(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
     match cli.output {
         Output::Json => print_json(&loaded.spec),
-        Output::Text => print!(
+        Output::Text => out!(
             "{}",
             spec::to_yaml(&serde_json::to_value(&loaded.spec).expect("spec serializes"))
         ),
@@ -347,10 +448,10 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
             write_file(path, &values)?;
             eprintln!("Wrote the chart values to {}.", path.display());
         }
-        None => print!("{values}"),
+        None => out!("{values}"),
     }
     if manifests {
-        print!(
+        out!(
             "{}",
             render::manifests::manifests_yaml(spec, inputs.private_ca)
         );
@@ -367,21 +468,21 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let zones = crate::compose::cloud(&loaded.spec).and_then(|c| c.zone_lookup(&loaded.spec));
-    let mut report = crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones).await;
+    let cloud = crate::compose::cloud(&loaded.spec);
+    let zones = cloud.and_then(|c| c.zone_lookup(&loaded.spec));
+    let controller = cloud.and_then(|c| c.load_balancer_controller());
+    let mut report =
+        crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones, controller).await;
     crate::cluster::preflight::add_certificate_checks(
         &mut report,
         certificate_checks(cli, &loaded),
     );
     match cli.output {
-        Output::Text => print!("{}", report.render()),
+        Output::Text => out!("{}", report.render()),
         Output::Json => print_json(&report),
     }
     match report.failed().len() {
         0 => Ok(()),
-        n => Err(Error::Input(
-            format!("{n} preflight check(s) failed"),
-            Some("fix the failed checks above, then run `liftoff doctor` again".into()),
-        )),
+        n => Err(Error::ChecksFailed(n)),
     }
 }

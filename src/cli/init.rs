@@ -2,8 +2,23 @@
 
 use crate::spec::profiles;
 
+/// How to get the wildcard certificate a real install needs, as spec
+/// comments.
+const CERTIFICATE_HOWTO: &str = "\
+  # A wildcard certificate for *.<baseDomain> and <baseDomain> (PEM: leaf, intermediates,
+  # root) and its unencrypted RSA key. Get one from your organisation's CA, or from
+  # Let's Encrypt with a DNS challenge, for example:
+  #   certbot certonly --manual --preferred-challenges dns \\
+  #     -d '*.astro.example.com' -d astro.example.com
+  # then copy /etc/letsencrypt/live/astro.example.com/{fullchain,privkey}.pem to ./tls/.
+  # Only trying liftoff out? `liftoff init --trial` writes a throwaway spec with a
+  # self-signed certificate instead.
+";
+
 /// A starter spec on `profile`, or `None` for an unknown built-in profile.
-pub fn starter(profile: &str, name: &str) -> Option<String> {
+/// A `trial` spec uses a self-signed certificate and says loudly that it is
+/// for a throwaway install only.
+pub fn starter(profile: &str, name: &str, trial: bool) -> Option<String> {
     profiles::BUILTIN.iter().find(|(n, _)| *n == profile)?;
     let mut s = format!(
         "# liftoff installation spec. Everything not set here comes from the\n\
@@ -16,6 +31,13 @@ pub fn starter(profile: &str, name: &str) -> Option<String> {
          \x20 # Prefixes cloud resource names and ownership tags. Lowercase, digits, '-'.\n\
          \x20 name: {name}\n"
     );
+    if trial {
+        s.push_str(
+            "  # TRIAL: a throwaway install. Only a trial (or the sandbox profile) may use a\n\
+             \x20 # self-signed certificate; remove this line once you give a real certificate.\n\
+             \x20 trial: true\n",
+        );
+    }
     let cloud = match profile {
         "aws-standard" | "sandbox" => "cloud:\n  provider: aws\n  region: us-east-1\n",
         "aws-existing-network" => {
@@ -39,11 +61,16 @@ pub fn starter(profile: &str, name: &str) -> Option<String> {
     );
     if profile == "sandbox" {
         s.push_str("  # The sandbox profile uses a generated self-signed wildcard certificate.\n");
-    } else {
+    } else if trial {
         s.push_str(
-            "  # A wildcard certificate for *.<baseDomain> (PEM: leaf, intermediates, root) and its RSA key.\n\
-             \x20 tls:\n    certFile: ./tls/fullchain.pem\n    keyFile: ./tls/privkey.pem\n",
+            "  # TRIAL ONLY: a generated self-signed wildcard certificate. Browsers, the Astro CLI\n\
+             \x20 # and Airflow clients will not trust it. For real use, replace it with\n\
+             \x20 # certFile: ./tls/fullchain.pem and keyFile: ./tls/privkey.pem.\n\
+             \x20 tls:\n    selfSigned: true\n",
         );
+    } else {
+        s.push_str(CERTIFICATE_HOWTO);
+        s.push_str("  tls:\n    certFile: ./tls/fullchain.pem\n    keyFile: ./tls/privkey.pem\n");
     }
     if profile == "airgapped" {
         s.push_str(

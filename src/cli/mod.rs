@@ -1,11 +1,31 @@
 //! The command line: argument parsing (clap derive) and one function per
 //! command.
 
+/// `print!` to standard output, ending quietly on a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write(&format!($($arg)*))
+    };
+}
+
+/// `println!` to standard output, ending quietly on a closed pipe.
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::write("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
+mod caller;
 mod commands;
 mod init;
+mod interrupt;
 pub mod progress;
 mod report;
 mod session;
+pub mod stdout;
 
 use std::path::PathBuf;
 
@@ -13,11 +33,46 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::exit;
 
+/// The exit codes, shown by `--help` (and in the README).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    unexpected failure (I/O, corrupt state)
+  2    bad command line
+  3    invalid input: spec, profile, saved plan file, missing confirmation
+  4    apply finished with failed changes
+  5    saved plan is stale
+  6    another run holds the state lock
+  7    a cloud or cluster could not be read before any change (no credentials, unreachable)
+  8    doctor: a preflight check failed
+  130  interrupted (Ctrl-C): re-run to continue
+  141  standard output was closed (`| head`)";
+
+/// The built-in profiles with what each is for, for `init --help`.
+fn profiles_help() -> String {
+    let names = crate::spec::profiles::names();
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut text = String::from("Built-in profiles:\n");
+    for name in names {
+        let summary = crate::spec::profiles::summary(name).unwrap_or_default();
+        text.push_str(&format!("  {name:<width$}  {summary}\n"));
+    }
+    text
+}
+
+/// The command line's definition, with what is only known at run time
+/// (the built-in profiles) added to the help.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_subcommand("init", |init| init.after_help(profiles_help()))
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "liftoff",
     version,
-    about = "Installs the Astronomer platform from one declarative spec"
+    about = "Installs the Astronomer platform from one declarative spec",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// The installation spec.
@@ -34,15 +89,32 @@ pub struct Cli {
     /// Where state files live (default: `.liftoff` next to the spec).
     #[arg(long, global = true, env = "LIFTOFF_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Work on one part only: `cloud` (network, database, cluster) or
-    /// `cluster` (namespace, secrets, Helm release, DNS).
-    #[arg(long, global = true, value_enum, default_value_t = crate::compose::Phase::All)]
-    pub phase: crate::compose::Phase,
     /// More logging (-v, -vv); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--phase`, on the commands that plan (plan, install, destroy).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PhaseArg {
+    /// Work on one part only: `cloud` (network, database, cluster) or
+    /// `cluster` (namespace, secrets, Helm release, DNS).
+    #[arg(long, value_enum, default_value_t = crate::compose::Phase::All)]
+    pub phase: crate::compose::Phase,
+}
+
+impl Cli {
+    /// The part of the installation the command works on.
+    pub fn phase(&self) -> crate::compose::Phase {
+        match &self.command {
+            Command::Plan { phase, .. }
+            | Command::Install { phase, .. }
+            | Command::Destroy { phase, .. } => phase.phase,
+            _ => crate::compose::Phase::All,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,8 +127,14 @@ pub enum Output {
 pub enum Command {
     /// Write a commented starter spec built on a profile.
     Init {
+        /// The built-in profile to start from (listed below).
         #[arg(long)]
         profile: String,
+        /// A throwaway trial: a self-signed certificate instead of yours
+        /// (validate refuses that for anything but a trial). Never for
+        /// real use: browsers and clients will not trust it.
+        #[arg(long)]
+        trial: bool,
         /// Installation name.
         #[arg(long, default_value = "my-platform")]
         name: String,
@@ -73,6 +151,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        #[command(flatten)]
+        phase: PhaseArg,
     },
     /// Create or converge everything the spec asks for.
     Install {
@@ -85,6 +165,12 @@ pub enum Command {
         /// the given subnets instead of refusing.
         #[arg(long)]
         tag_subnets: bool,
+        /// Apply without asking. Without a saved plan, install shows the
+        /// plan and asks on a terminal; without one it refuses unless --yes.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        phase: PhaseArg,
     },
     /// Delete everything liftoff created for this installation, and nothing else.
     Destroy {
@@ -96,11 +182,14 @@ pub enum Command {
         /// Delete databases without taking a final snapshot first.
         #[arg(long)]
         skip_final_snapshot: bool,
+        #[command(flatten)]
+        phase: PhaseArg,
     },
     /// Show what the state file records, without calling any cloud.
     Status,
     /// Run the preflight checks alone (cluster version, permissions, storage
-    /// class, Helm, database, DNS zone), changing nothing.
+    /// class, Helm, database, DNS zone), changing nothing. Exits 8 when a
+    /// check failed.
     Doctor,
     /// Print what liftoff derives from the spec, without touching anything:
     /// the platform chart's values (after checking the certificate).
@@ -119,7 +208,12 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    stdout::quiet_on_closed_pipes();
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -135,29 +229,57 @@ pub fn main() -> i32 {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(commands::run(&cli)) {
+    let result = runtime.block_on(async {
+        let interrupt = interrupt::catch();
+        tokio::select! {
+            r = commands::run(&cli) => r,
+            e = interrupt.wait() => Err(e),
+        }
+    });
+    let code = match result {
         Ok(()) => exit::OK,
         Err(e) => {
             match cli.output {
                 Output::Text => eprintln!("{}", e.render()),
-                Output::Json => println!("{}", report::error_json(&e)),
+                // The error is the command's one document, unless the
+                // command already printed its own (validate, doctor).
+                Output::Json if stdout::document_written() => {
+                    eprintln!("{}", report::error_json(&e))
+                }
+                Output::Json => outln!("{}", report::error_json(&e)),
             }
             e.exit_code()
         }
-    }
+    };
+    // A blocking read (a prompt) interrupted by Ctrl-C must not hold up
+    // the exit.
+    runtime.shutdown_background();
+    code
 }
 
+/// Logs to stderr. Without `-v` only liftoff's own warnings show: the AWS
+/// SDK's log lines (credential chain retries and the like) are for `-v`
+/// and up. `RUST_LOG` overrides. No colour codes unless stderr is a
+/// terminal and `NO_COLOR` is unset.
 fn init_tracing(verbose: u8) {
+    use std::io::IsTerminal;
     let default = match verbose {
-        0 => "warn",
-        1 => "liftoff=info",
-        _ => "liftoff=debug",
+        0 => "liftoff=warn",
+        1 => "warn,liftoff=info",
+        _ => "info,liftoff=debug",
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on(std::io::stderr().is_terminal()))
         .with_target(false)
         .try_init();
+}
+
+/// Whether to print colour codes on a stream: only to a terminal, and never
+/// when `NO_COLOR` is set (to anything but the empty string).
+pub fn colour_on(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

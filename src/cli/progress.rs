@@ -20,12 +20,13 @@ pub fn for_output(output: Output, title: &str) -> Box<dyn Events> {
     }
 }
 
-/// One JSON object per line on stdout.
+/// One JSON object per line on stderr: with `--output json`, stdout
+/// carries only the command's one document (the plan, the result).
 pub struct JsonLines;
 
 impl Events for JsonLines {
     fn emit(&self, event: Event) {
-        println!(
+        eprintln!(
             "{}",
             serde_json::to_string(&event).expect("event serializes")
         );

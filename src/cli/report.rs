@@ -11,7 +11,7 @@ use crate::spec::{Spec, SpecError};
 
 /// One JSON document per line: `--output json` is a stream of JSON lines.
 pub(super) fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string(v).expect("serializable"));
+    outln!("{}", serde_json::to_string(v).expect("serializable"));
 }
 
 pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
@@ -19,14 +19,14 @@ pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
     let outputs = cloud_outputs(&session.loaded.spec, &state);
     match cli.output {
         Output::Text => {
-            println!(
+            outln!(
                 "\n`{}` {what}. State: {}",
                 session.name(),
                 session.store.path().display()
             );
             print_outputs_text(&session.loaded.spec, &outputs);
         }
-        Output::Json => println!(
+        Output::Json => outln!(
             "{}",
             json!({"event": "result", "status": what, "resources": state.resources.len(), "outputs": outputs})
         ),
@@ -49,7 +49,7 @@ pub(super) fn print_outputs_text(spec: &Spec, outputs: &serde_json::Value) {
     if let Some(cloud) = crate::compose::cloud(spec)
         && let Some(v) = outputs.get(cloud.key())
     {
-        print!("{}", cloud.outputs_text(v));
+        out!("{}", cloud.outputs_text(v));
     }
 }
 

@@ -84,10 +84,9 @@ impl Session {
                 fault: Fault::from_env(),
             },
         };
-        let summary = tokio::select! {
-            r = engine.apply(plan) => r?,
-            _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
-        };
+        // Ctrl-C is handled for the whole command (`super::interrupt`).
+        super::interrupt::applying();
+        let summary = engine.apply(plan).await?;
         drop(events);
         if summary.failed > 0 {
             return Err(Error::ApplyFailed {
@@ -142,9 +141,9 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     };
     let drivers = compose::drivers(&loaded, &setup, inputs, checks)?;
     let mut desired = compose::desired(&loaded.spec, &facts);
-    desired.retain(|r| cli.phase.includes(&r.address));
+    desired.retain(|r| cli.phase().includes(&r.address));
     Ok(Session {
-        phase: cli.phase,
+        phase: cli.phase(),
         loaded,
         drivers,
         store,

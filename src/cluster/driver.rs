@@ -19,7 +19,7 @@ use super::inputs::Inputs;
 use super::objects::INSTALLATION_LABEL;
 use super::objects::{self, SecretKind};
 use super::preflight::{self, Check, ZoneLookup};
-use super::{ClusterError, FIELD_MANAGER, loadbalancer, pods};
+use super::{ClusterError, FIELD_MANAGER, graph, loadbalancer, pods};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, Driver, DriverError, Failure, Lookup, Observed};
 use crate::spec::Spec;
@@ -33,6 +33,7 @@ pub struct ClusterDriver {
     inputs: Inputs,
     helm: Helm,
     zone_lookup: Option<Arc<dyn ZoneLookup>>,
+    load_balancer_controller: Option<loadbalancer::Controller>,
     extra_checks: Vec<Check>,
     input_problems: Vec<String>,
     /// `timeouts.loadBalancer`.
@@ -61,6 +62,7 @@ impl ClusterDriver {
             inputs,
             helm: Helm::default(),
             zone_lookup: None,
+            load_balancer_controller: None,
             extra_checks: Vec::new(),
             input_problems: Vec::new(),
             lb_deadline,
@@ -109,6 +111,12 @@ impl ClusterDriver {
     /// The DNS zone lookup for the preflight.
     pub fn with_zone_lookup(mut self, lookup: Arc<dyn ZoneLookup>) -> Self {
         self.zone_lookup = Some(lookup);
+        self
+    }
+    /// The cloud's load balancer controller add-on: with it running, the
+    /// chart gets the values for it.
+    pub fn with_load_balancer_controller(mut self, controller: loadbalancer::Controller) -> Self {
+        self.load_balancer_controller = Some(controller);
         self
     }
     /// Checks made elsewhere (the TLS phase's certificate checks) that join
@@ -175,6 +183,7 @@ impl ClusterDriver {
             helm: &self.helm,
             database: inputs.database.as_ref(),
             dns: self.zone_lookup.as_deref(),
+            load_balancer_controller: self.load_balancer_controller.as_ref(),
         };
         let mut report = preflight::run(&client, &self.spec, &env).await;
         preflight::add_certificate_checks(&mut report, self.extra_checks.clone());
@@ -310,7 +319,7 @@ impl ClusterDriver {
         let (conn, client) = self.require().await?;
         let params = PatchParams::apply(FIELD_MANAGER).force();
         match resource.kind.as_str() {
-            "cluster.namespace" => {
+            graph::NAMESPACE => {
                 if self.spec.platform.least_privilege {
                     return Err(DriverError::permanent(format!(
                         "namespace {} does not exist and leastPrivilege forbids creating it",
@@ -327,7 +336,7 @@ impl ClusterDriver {
                 ctx.recorder.created(&o.id, o.outputs.clone()).await?;
                 Ok(o)
             }
-            "cluster.deployment_namespace" => {
+            graph::DEPLOYMENT_NAMESPACE => {
                 let name = deployment_namespace(&resource.address)?;
                 let manifest = objects::namespace_manifest(name, ctx.installation);
                 Api::<Namespace>::all(client.clone())
@@ -338,7 +347,7 @@ impl ClusterDriver {
                 ctx.recorder.created(&o.id, o.outputs.clone()).await?;
                 Ok(o)
             }
-            "cluster.secret" => {
+            graph::SECRET => {
                 let kind =
                     SecretKind::from_address(resource.address.as_str()).ok_or_else(|| {
                         DriverError::permanent(format!("unknown secret {}", resource.address))
@@ -360,7 +369,7 @@ impl ClusterDriver {
                 ctx.recorder.created(&o.id, o.outputs.clone()).await?;
                 Ok(o)
             }
-            "cluster.helm_release" => self.install_release(resource, &conn, ctx).await,
+            graph::HELM_RELEASE => self.install_release(resource, &conn, ctx).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }
@@ -374,15 +383,19 @@ impl ClusterDriver {
         let mut values = self.inputs.values_yaml.as_deref().ok_or_else(|| {
             DriverError::permanent("the chart values were not rendered for this run")
         })?;
-        if let Some(with_controller) = self.inputs.values_yaml_with_controller.as_deref() {
+        if let (Some(with_controller), Some(controller)) = (
+            self.inputs.values_yaml_with_controller.as_deref(),
+            &self.load_balancer_controller,
+        ) {
             let (_, client) = self.require().await?;
-            if loadbalancer::aws_controller_installed(&client)
+            if loadbalancer::controller_installed(&client, controller)
                 .await
                 .map_err(to_driver)?
             {
-                ctx.recorder.progress(
-                    "the AWS Load Balancer Controller runs in the cluster: the nginx Service gets its annotations",
-                );
+                ctx.recorder.progress(&format!(
+                    "the {} runs in the cluster: the nginx Service gets its annotations",
+                    controller.name
+                ));
                 values = with_controller;
             }
         }
@@ -507,16 +520,16 @@ impl Driver for ClusterDriver {
             return Ok(None);
         };
         match lookup.kind {
-            "cluster.namespace" => self.read_namespace(&client).await,
-            "cluster.deployment_namespace" => {
+            graph::NAMESPACE => self.read_namespace(&client).await,
+            graph::DEPLOYMENT_NAMESPACE => {
                 self.read_deployment_namespace(&client, lookup.address)
                     .await
             }
-            "cluster.secret" => match SecretKind::from_address(lookup.address.as_str()) {
+            graph::SECRET => match SecretKind::from_address(lookup.address.as_str()) {
                 Some(kind) => self.read_secret(&client, kind).await,
                 None => Ok(None),
             },
-            "cluster.helm_release" => self.read_release(&conn, &client, lookup).await,
+            graph::HELM_RELEASE => self.read_release(&conn, &client, lookup).await,
             other => Err(DriverError::permanent(format!("unknown kind {other}"))),
         }
     }
@@ -552,7 +565,7 @@ impl Driver for ClusterDriver {
             Err(e) => Err(api_err(what)(e)),
         };
         match kind {
-            "cluster.namespace" | "cluster.deployment_namespace" => {
+            graph::NAMESPACE | graph::DEPLOYMENT_NAMESPACE => {
                 // Only a namespace liftoff made for this installation: one
                 // that existed before (leastPrivilege, or adopted) stays.
                 let api = Api::<Namespace>::all(client.clone());
@@ -570,7 +583,7 @@ impl Driver for ClusterDriver {
                 });
                 // A deployment namespace is deleted only when liftoff made
                 // it (its label), in least-privilege mode too.
-                let keep = if kind == "cluster.namespace" {
+                let keep = if kind == graph::NAMESPACE {
                     self.spec.platform.least_privilege
                 } else {
                     false
@@ -585,7 +598,7 @@ impl Driver for ClusterDriver {
                 let r = api.delete(&observed.id, &dp).await.map(|_| ());
                 gone(r, format!("delete namespace {}", observed.id))
             }
-            "cluster.secret" => {
+            graph::SECRET => {
                 let (ns, name) = observed
                     .id
                     .split_once('/')
@@ -596,7 +609,7 @@ impl Driver for ClusterDriver {
                     .map(|_| ());
                 gone(r, format!("delete secret {}", observed.id))
             }
-            "cluster.helm_release" => {
+            graph::HELM_RELEASE => {
                 let target = conn.helm_target().map_err(to_driver)?;
                 self.helm
                     .uninstall(self.release(), self.ns(), &target.args)

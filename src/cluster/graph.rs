@@ -10,10 +10,13 @@ use super::objects::SecretKind;
 use crate::plan::{Address, Resource};
 use crate::spec::Spec;
 
+/// The prefix of the cluster phase's kinds (its driver's registration).
+pub const PREFIX: &str = "cluster.";
 // The kinds of the cluster phase, each named once.
 pub const NAMESPACE: &str = "cluster.namespace";
 pub const SECRET: &str = "cluster.secret";
 pub const HELM_RELEASE: &str = "cluster.helm_release";
+pub const DEPLOYMENT_NAMESPACE: &str = "cluster.deployment_namespace";
 /// The wildcard record; its driver comes from the cloud that runs the DNS.
 pub const DNS_RECORD: &str = "dns.record";
 
@@ -115,7 +118,7 @@ pub fn resources(spec: &Spec, after: &[Address], facts: &Facts) -> Vec<Resource>
         release_deps.push(address.clone());
         out.push(Resource {
             address,
-            kind: "cluster.deployment_namespace".into(),
+            kind: DEPLOYMENT_NAMESPACE.into(),
             props: json!({"name": name}),
             deps: after.to_vec(),
             delete_after: Vec::new(),

@@ -22,19 +22,32 @@ pub fn nginx_service(spec: &Spec) -> String {
     }
 }
 
-/// The API group of the AWS Load Balancer Controller's resources
-/// (TargetGroupBinding, IngressClassParams): served only when the
-/// controller is installed.
-pub const AWS_CONTROLLER_GROUP: &str = "elbv2.k8s.aws";
+/// A load balancer controller a cloud offers as a cluster add-on (the AWS
+/// Load Balancer Controller, say): when the cluster serves its API group,
+/// the nginx Service gets the annotations that controller acts on. Given by
+/// the cloud ([`crate::cluster::Handoff`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controller {
+    pub name: &'static str,
+    /// The API group its resources are served under (only when installed).
+    pub api_group: &'static str,
+    /// What happens when it runs.
+    pub with: &'static str,
+    /// What makes the load balancer when it does not.
+    pub without: &'static str,
+}
 
-/// Whether the cluster runs the AWS Load Balancer Controller, by API
-/// discovery (every authenticated identity may read it).
-pub async fn aws_controller_installed(client: &kube::Client) -> Result<bool, ClusterError> {
+/// Whether the cluster runs `controller`, by API discovery (every
+/// authenticated identity may read it).
+pub async fn controller_installed(
+    client: &kube::Client,
+    controller: &Controller,
+) -> Result<bool, ClusterError> {
     let groups = client
         .list_api_groups()
         .await
         .map_err(ClusterError::api("list the API groups".to_string()))?;
-    Ok(groups.groups.iter().any(|g| g.name == AWS_CONTROLLER_GROUP))
+    Ok(groups.groups.iter().any(|g| g.name == controller.api_group))
 }
 
 /// The Service's load balancer hostname (or IP), if it has one yet.

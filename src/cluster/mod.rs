@@ -80,6 +80,7 @@ pub fn register(
         connector,
         database,
         zones,
+        load_balancer_controller,
     } = handoff;
     use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
@@ -97,7 +98,10 @@ pub fn register(
     if let Some(zones) = zones {
         driver = driver.with_zone_lookup(zones);
     }
-    drivers.register("cluster.", Arc::new(driver));
+    if let Some(controller) = load_balancer_controller {
+        driver = driver.with_load_balancer_controller(controller);
+    }
+    drivers.register(graph::PREFIX, Arc::new(driver));
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
@@ -108,6 +112,8 @@ pub struct Handoff {
     pub connector: Option<std::sync::Arc<dyn Connector>>,
     pub database: Option<std::sync::Arc<dyn DatabaseSource>>,
     pub zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
+    /// The cloud's load balancer controller add-on, when it has one.
+    pub load_balancer_controller: Option<loadbalancer::Controller>,
 }
 
 /// The connector of a cluster no phase has provided yet.
@@ -127,6 +133,7 @@ pub async fn doctor(
     base_dir: &std::path::Path,
     connector: Option<std::sync::Arc<dyn Connector>>,
     zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
+    load_balancer_controller: Option<loadbalancer::Controller>,
 ) -> preflight::Report {
     use preflight::{Check, Status};
     let mut pre = Vec::new();
@@ -144,6 +151,7 @@ pub async fn doctor(
         helm: &helm,
         database: inputs.database.as_ref(),
         dns: lookup,
+        load_balancer_controller: load_balancer_controller.as_ref(),
     };
     let connection = match connector {
         Some(c) => c.connection().await,

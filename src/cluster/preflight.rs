@@ -111,6 +111,8 @@ pub struct Env<'a> {
     pub database: Option<&'a DbLogin>,
     /// The DNS zone lookup, when records are requested and a lookup exists.
     pub dns: Option<&'a dyn ZoneLookup>,
+    /// The cloud's load balancer controller add-on, when it has one.
+    pub load_balancer_controller: Option<&'a super::loadbalancer::Controller>,
 }
 
 /// Runs every check. Nothing here changes anything.
@@ -118,8 +120,8 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
     let mut checks = vec![kubernetes_version(client, spec).await];
     checks.extend(permissions(client, spec).await);
     checks.push(storage_class(client).await);
-    if spec.cloud.provider == crate::spec::Provider::Aws {
-        checks.push(aws_load_balancer_controller(client).await);
+    if let Some(controller) = env.load_balancer_controller {
+        checks.push(load_balancer_controller(client, controller).await);
     }
     checks.push(helm(env.helm).await);
     checks.push(database(env.database).await);
@@ -139,25 +141,29 @@ pub async fn run(client: &kube::Client, spec: &Spec, env: &Env<'_>) -> Report {
     Report { checks }
 }
 
-/// Which controller will make the platform's load balancer on AWS, so the
-/// nginx Service gets the annotations that one acts on.
-async fn aws_load_balancer_controller(client: &kube::Client) -> Check {
+/// Which controller will make the platform's load balancer, so the nginx
+/// Service gets the annotations that one acts on.
+async fn load_balancer_controller(
+    client: &kube::Client,
+    controller: &super::loadbalancer::Controller,
+) -> Check {
     const NAME: &str = "load-balancer-controller";
-    match super::loadbalancer::aws_controller_installed(client).await {
+    let (name, group) = (controller.name, controller.api_group);
+    match super::loadbalancer::controller_installed(client, controller).await {
         Ok(true) => Check::new(
             NAME,
             Status::Pass,
             format!(
-                "the AWS Load Balancer Controller runs in the cluster (API group {}): the nginx Service gets its annotations (type external, IP targets, the scheme)",
-                super::loadbalancer::AWS_CONTROLLER_GROUP
+                "the {name} runs in the cluster (API group {group}): {}",
+                controller.with
             ),
         ),
         Ok(false) => Check::new(
             NAME,
             Status::Pass,
             format!(
-                "no AWS Load Balancer Controller (API group {} not served): the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
-                super::loadbalancer::AWS_CONTROLLER_GROUP
+                "no {name} (API group {group} not served): {}",
+                controller.without
             ),
         ),
         Err(e) => Check::new(NAME, Status::Fail, format!("cannot list the API groups: {e}"))

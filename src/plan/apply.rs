@@ -86,10 +86,13 @@ impl Engine<'_> {
         let mut prereqs: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
         for (i, c) in changes.iter().enumerate().filter(|(i, _)| active(*i)) {
             if c.action == Action::Delete {
-                // Deleted after every deleted resource that depends on it.
+                // Deleted after every deleted resource that depends on it,
+                // and after the changes it must wait for (`delete_after`),
+                // whatever they are: a route moved off a NAT gateway before
+                // that gateway goes.
                 for (j, d) in changes.iter().enumerate() {
-                    if d.action == Action::Delete
-                        && (d.deps.contains(&c.address) || c.delete_after.contains(&d.address))
+                    if (d.action == Action::Delete && d.deps.contains(&c.address))
+                        || (active(j) && c.delete_after.contains(&d.address))
                     {
                         prereqs[i].push(j);
                     }

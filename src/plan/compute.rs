@@ -210,7 +210,17 @@ pub fn plan_install(
         return Err(PlanError::Refused(refused));
     }
     for (addr, entry) in state.resources.iter().filter(|(a, _)| !wanted.contains(a)) {
-        changes.push(deletion(addr, entry, observed, "no longer in the spec"));
+        let mut change = deletion(addr, entry, observed, "no longer in the spec");
+        // What used it when it was made (a route table whose route pointed
+        // at this NAT gateway) is changed first: it may still be using it.
+        change.delete_after.extend(
+            state
+                .resources
+                .iter()
+                .filter(|(other, e)| wanted.contains(other) && e.deps.contains(addr))
+                .map(|(other, _)| other.clone()),
+        );
+        changes.push(change);
     }
     Ok(Plan {
         format: PLAN_FORMAT,

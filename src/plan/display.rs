@@ -52,8 +52,35 @@ fn short(v: &Value) -> String {
     }
 }
 
-/// Renders the plan for a terminal or a log.
+/// ANSI colour of an action in a plan on a terminal: create green, delete
+/// red, update yellow, replace magenta, adopt cyan.
+fn colour(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Create => Some("32"),
+        Action::Delete => Some("31"),
+        Action::Update => Some("33"),
+        Action::Replace => Some("35"),
+        Action::Adopt => Some("36"),
+        Action::NoOp => None,
+    }
+}
+
+fn paint(text: &str, code: Option<&str>, on: bool) -> String {
+    match code {
+        Some(code) if on => format!("\x1b[{code}m{text}\x1b[0m"),
+        _ => text.to_string(),
+    }
+}
+
+/// Renders the plan for a log or a pipe: no colour codes.
 pub fn render(plan: &Plan) -> String {
+    render_styled(plan, false)
+}
+
+/// Renders the plan, with each action's symbol and verb in its colour when
+/// `colour` is on (stdout is a terminal and `NO_COLOR` is unset). Every
+/// property and every changed field has its own line.
+pub fn render_styled(plan: &Plan, colour_on: bool) -> String {
     let mut out = String::new();
     let purpose = match plan.purpose {
         Purpose::Install => "install",
@@ -68,12 +95,13 @@ pub fn render(plan: &Plan) -> String {
         .max()
         .unwrap_or(0);
     for c in &plan.changes {
+        let tint = colour(c.action);
         let _ = writeln!(
             out,
-            "{:>3} {:<width$}  {}: {}",
-            c.action.symbol(),
+            "{} {:<width$}  {}: {}",
+            paint(&format!("{:>3}", c.action.symbol()), tint, colour_on),
             c.address.as_str(),
-            c.action.verb(),
+            paint(c.action.verb(), tint, colour_on),
             c.reason
         );
         match c.action {
@@ -87,10 +115,10 @@ pub fn render(plan: &Plan) -> String {
                                     !a.is_empty() && a.iter().all(|x| !x.is_object())
                                 })
                         })
-                        .map(|(k, v)| format!("{k}={}", short(v)))
+                        .map(|(k, v)| format!("{k} = {}", short(v)))
                         .collect();
-                    if !scalars.is_empty() {
-                        let _ = writeln!(out, "    {:width$}    {}", "", scalars.join(" "));
+                    for property in scalars {
+                        let _ = writeln!(out, "    {:width$}    {property}", "");
                     }
                 }
             }
@@ -132,4 +160,66 @@ pub fn render(plan: &Plan) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Address, Change, PLAN_FORMAT};
+
+    fn change(address: &str, action: Action) -> Change {
+        Change {
+            address: Address::new(address),
+            kind: "x".into(),
+            action,
+            reason: "because".into(),
+            props: Some(serde_json::json!({"name": "n", "cidr": "10.0.0.0/16"})),
+            deps: vec![],
+            delete_after: vec![],
+            observed: None,
+            fields: vec![],
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            format: PLAN_FORMAT,
+            installation: "demo".into(),
+            purpose: Purpose::Install,
+            spec_digest: String::new(),
+            observed_digest: String::new(),
+            changes: vec![
+                change("x.new", Action::Create),
+                change("x.old", Action::Delete),
+                change("x.moved", Action::Update),
+                change("x.swapped", Action::Replace),
+            ],
+        }
+    }
+
+    #[test]
+    fn colours_each_action_only_when_asked() {
+        let plain = render(&plan());
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let styled = render_styled(&plan(), true);
+        for (code, verb) in [
+            ("32", "create"),
+            ("31", "delete"),
+            ("33", "update"),
+            ("35", "replace"),
+        ] {
+            assert!(
+                styled.contains(&format!("\x1b[{code}m{verb}\x1b[0m")),
+                "{verb} not in colour {code}:\n{styled}"
+            );
+        }
+    }
+
+    #[test]
+    fn puts_each_property_on_its_own_line() {
+        let text = render(&plan());
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(lines.contains(&"name = n"), "{text}");
+        assert!(lines.contains(&"cidr = 10.0.0.0/16"), "{text}");
+    }
 }

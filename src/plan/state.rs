@@ -218,6 +218,42 @@ impl Store {
     }
 }
 
+/// The state of `installation` in `dir` as last written, for reading only
+/// (`status`): takes no lock and creates nothing, so it works while another
+/// run holds the lock. Writes are atomic renames, so the file read is
+/// always whole. No file yet: an empty state.
+pub fn read_unlocked(dir: &Path, installation: &str) -> Result<(PathBuf, State), StateError> {
+    let path = dir.join(format!("{installation}.state.json"));
+    let state = match std::fs::read(&path) {
+        Ok(bytes) => {
+            // An older format is upgraded in memory only: reading writes nothing.
+            let corrupt = |source| StateError::Corrupt {
+                path: path.clone(),
+                source,
+            };
+            let mut value: Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
+            STATE_FILE
+                .upgrade(&mut value)
+                .map_err(|source| StateError::Format {
+                    path: path.clone(),
+                    source,
+                })?;
+            let state: State = serde_json::from_value(value).map_err(corrupt)?;
+            if state.installation != installation {
+                return Err(StateError::WrongInstallation {
+                    path,
+                    found: state.installation,
+                    expected: installation.into(),
+                });
+            }
+            state
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(installation),
+        Err(source) => return Err(StateError::Io { path, source }),
+    };
+    Ok((path, state))
+}
+
 /// Parses a state file, upgrading an older format: the original is kept
 /// as `<file>.format-N` (once) before anything is written over it.
 fn read_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
@@ -322,6 +358,32 @@ mod tests {
             Store::open(dir.path(), "demo"),
             Err(StateError::Locked { .. })
         ));
+    }
+
+    #[test]
+    fn reading_unlocked_works_under_a_held_lock_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nothing-here");
+        let (_, state) = read_unlocked(&missing, "demo").unwrap();
+        assert!(state.resources.is_empty());
+        assert!(!missing.exists(), "reading created the folder");
+        let held = Store::open(dir.path(), "demo").unwrap();
+        held.put(
+            &Address::new("aws.vpc"),
+            Some(Entry {
+                kind: "aws.vpc".into(),
+                status: Status::Ready,
+                id: Some("vpc-1".into()),
+                token: "t".into(),
+                props: Value::Null,
+                outputs: Value::Null,
+                deps: vec![],
+                delete_after: vec![],
+            }),
+        )
+        .unwrap();
+        let (_, state) = read_unlocked(dir.path(), "demo").unwrap();
+        assert_eq!(state.resources.len(), 1);
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub trait Cloud: CloudRules + Send + Sync {
     /// Whether it makes the wildcard record in the spec's DNS zone.
     fn dns_records(&self) -> bool;
 
+    /// Its load balancer controller add-on, when it has one.
+    fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller>;
+
     /// How it marks what an installation owns.
     fn ownership(&self) -> &dyn Ownership;
 }

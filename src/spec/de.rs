@@ -55,7 +55,7 @@ pub fn from_node<T: DeserializeOwned>(root: &Node) -> (Option<T>, Vec<Problem>) 
                         path: e.path.clone(),
                         pos,
                         message: e.message.clone(),
-                        hint: e.hint.clone(),
+                        hint: e.hint.clone().or_else(|| type_hint(&e.message)),
                     });
                 }
                 // Remove the offending value and go again; stop if that changes nothing.
@@ -136,6 +136,27 @@ impl de::Error for Error {
             hint,
         }
     }
+}
+
+/// A hint for a type error that came without one, from its message.
+fn type_hint(message: &str) -> Option<String> {
+    let hint = if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        format!("add `{field}:` here (`liftoff init` writes a commented starter spec)")
+    } else if message.contains("whole number") {
+        "write a number without quotes or units, e.g. `100`".into()
+    } else if message.starts_with("expected a string") {
+        "write text; quote it when YAML would read it as something else, e.g. \"1.33\"".into()
+    } else if message.starts_with("expected a list") {
+        "write a list: `[a, b]`, or one `- item` per line".into()
+    } else if message.starts_with("expected a mapping") {
+        "write `key: value` pairs, indented under this key".into()
+    } else if message.contains("boolean") {
+        "write `true` or `false`".into()
+    } else {
+        "see the spec reference in the README".into()
+    };
+    Some(hint)
 }
 
 /// The closest candidate, if it is close enough to be a likely typo.

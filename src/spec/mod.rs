@@ -8,6 +8,7 @@ pub mod model;
 pub mod profiles;
 pub mod validate;
 pub mod yaml;
+mod yaml_syntax;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,13 @@ impl fmt::Display for Diagnostic {
         if let Some(h) = &self.hint {
             write!(f, "\n    hint: {h}")?;
         }
+        if self.pos.is_builtin() && !self.path.is_empty() && !self.message.starts_with("missing") {
+            write!(
+                f,
+                "\n    hint: the value comes from the profile; set `{}` in your spec to override it",
+                self.path
+            )?;
+        }
         Ok(())
     }
 }
@@ -85,6 +93,37 @@ impl fmt::Display for Diagnostics {
         }
         Ok(())
     }
+}
+
+/// Drops the errors that only follow from another one, so the user reads
+/// the cause: a field "missing" because the profile was not found (an
+/// unknown profile) or because it was written under a misspelt key (an
+/// unknown key whose did-you-mean names it).
+fn root_causes_only(diags: &mut Vec<Diagnostic>) {
+    let unknown_profile = diags
+        .iter()
+        .any(|d| d.path == "profile" && d.message.starts_with("unknown profile"));
+    // `platfrom` (did you mean `platform`?) at `x.platfrom`: `x.platform`.
+    let misspelt: Vec<String> = diags
+        .iter()
+        .filter(|d| d.message.starts_with("unknown key"))
+        .filter_map(|d| {
+            let meant = d.hint.as_deref()?.strip_prefix("did you mean `")?;
+            let meant = &meant[..meant.find('`')?];
+            Some(match d.path.rfind('.') {
+                Some(i) => format!("{}.{meant}", &d.path[..i]),
+                None => meant.to_string(),
+            })
+        })
+        .collect();
+    diags.retain(|d| {
+        let follows = d.message.starts_with("missing field")
+            && (unknown_profile
+                || misspelt
+                    .iter()
+                    .any(|m| d.path == *m || d.path.starts_with(&format!("{m}."))));
+        !follows
+    });
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +227,8 @@ pub fn load_str_with(
     let tree = match user.get("profile").map(|n| (n, n.resolve())) {
         Some((node, Some(yaml::Resolved::Str(name)))) => match profiles::find(name, base_dir) {
             Some(profiles::Source::Builtin(n, t)) => {
-                merge::merge(&yaml::parse(&format!("profiles/{n}.yaml"), t)?, &user)
+                let label = format!("{} `{n}`", yaml::BUILTIN_PROFILE);
+                merge::merge(&yaml::parse(&label, t)?, &user)
             }
             Some(profiles::Source::File(p)) => match std::fs::read_to_string(&p) {
                 Ok(t) => merge::merge(&yaml::parse(&p.display().to_string(), &t)?, &user),
@@ -237,6 +277,7 @@ pub fn load_str_with(
     if let Some(spec) = &spec {
         diags.extend(validate::validate(spec, &tree, base_dir, rules));
     }
+    root_causes_only(&mut diags);
     diags.sort_by(|a, b| {
         (&*a.pos.file, a.pos.line, a.pos.col).cmp(&(&*b.pos.file, b.pos.line, b.pos.col))
     });

@@ -47,3 +47,20 @@ pub fn find(reference: &str, spec_dir: &Path) -> Option<Source> {
 pub fn names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(n, _)| *n).collect()
 }
+
+/// What a built-in profile is for: its opening comment's first sentence.
+pub fn summary(name: &str) -> Option<String> {
+    let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+    let comment: Vec<&str> = text
+        .lines()
+        .map_while(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .collect();
+    let joined = comment.join(" ");
+    let body = joined
+        .strip_prefix(&format!("{name}:"))
+        .unwrap_or(&joined)
+        .trim();
+    let first = body.split(". ").next().unwrap_or(body);
+    Some(first.trim_end_matches('.').to_string())
+}

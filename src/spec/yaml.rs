@@ -19,9 +19,24 @@ pub struct Pos {
     pub col: usize,
 }
 
+/// How positions in a profile built into the binary are labelled: the user
+/// has no such file, so they read "built-in profile `NAME`, line N".
+pub const BUILTIN_PROFILE: &str = "built-in profile";
+
+impl Pos {
+    /// Whether the position is in a profile built into the binary.
+    pub fn is_builtin(&self) -> bool {
+        self.file.starts_with(BUILTIN_PROFILE)
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        if self.is_builtin() {
+            write!(f, "{}, line {}", self.file, self.line)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        }
     }
 }
 
@@ -250,9 +265,21 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SyntaxError> {
     };
 
     for ev in parser.by_ref() {
-        let (ev, span) = ev.map_err(|e| SyntaxError {
-            pos: pos_of(e.marker()),
-            message: e.info().to_string(),
+        let (ev, span) = ev.map_err(|e| {
+            let (line, col, message) = super::yaml_syntax::explain(
+                text,
+                e.marker().line(),
+                e.marker().col() + 1,
+                e.info(),
+            );
+            SyntaxError {
+                pos: Pos {
+                    file: file.clone(),
+                    line,
+                    col,
+                },
+                message,
+            }
         })?;
         let pos = pos_of(&span.start);
         let (node, anchor, size) = match ev {

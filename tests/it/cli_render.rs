@@ -57,11 +57,10 @@ fn validate_reports_a_certificate_problem_on_the_cert_file_line() {
 
     let out = run(dir.path(), &["validate", "--output", "json"]);
     assert_eq!(out.status.code(), Some(3));
-    // The report, then the error object.
-    let stdout = text(&out.stdout);
-    let mut docs = serde_json::Deserializer::from_str(&stdout).into_iter::<Value>();
-    let doc = docs.next().unwrap().unwrap();
-    assert_eq!(docs.next().unwrap().unwrap()["exitCode"], 3);
+    // The report is stdout's one document; the error object goes to stderr.
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(error["exitCode"], 3);
     assert_eq!(doc["valid"], Value::Bool(false));
     assert_eq!(doc["diagnostics"][0]["path"], "platform.tls.certFile");
     assert_eq!(doc["diagnostics"][0]["pos"], "liftoff.yaml:9:15");

@@ -41,7 +41,7 @@ impl World {
     }
 
     fn store(&self) -> Store {
-        Store::open(self.dir.path(), NAME).unwrap()
+        crate::support::open_store(self.dir.path(), NAME)
     }
 
     async fn observe(&self, store: &Store, desired: &[Resource]) -> (State, Observations) {

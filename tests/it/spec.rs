@@ -170,7 +170,7 @@ fn each_check_points_at_its_line() {
         ),
         (
             "airgap:\n  enabled: true\n",
-            "profiles/aws-standard.yaml:36: an air-gapped install cannot fetch the chart from a repository | s.yaml:9: air-gapped installs need a private registry",
+            "built-in profile `aws-standard`:36: an air-gapped install cannot fetch the chart from a repository | s.yaml:9: air-gapped installs need a private registry",
         ),
         (
             "timeouts:\n  cluster: forever\n",

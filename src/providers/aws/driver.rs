@@ -90,7 +90,7 @@ pub struct Clients {
 /// for `region`. The SDK retries throttling itself a few times, starting
 /// from the same base delay as our polls.
 pub async fn sdk_config(region: &str, backoff: Backoff) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    config_loader()
         .region(Region::new(region.to_string()))
         .retry_config(
             RetryConfig::standard()
@@ -100,6 +100,21 @@ pub async fn sdk_config(region: &str, backoff: Backoff) -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK's configuration loader with liftoff's HTTPS client (rustls on
+/// ring; the SDK's default client would compile aws-lc-rs in as well).
+/// Every AWS client liftoff makes starts here.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The HTTPS client every AWS SDK client uses: rustls with ring.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// A driver and its options, handed to every module function.

@@ -14,10 +14,6 @@ use crate::cluster::{ClusterError, Connection, Connector, DatabaseSource, DbLogi
 use crate::plan::Address;
 use crate::plan::driver::Records;
 
-fn cluster_error(e: impl std::fmt::Display) -> ClusterError {
-    ClusterError::Connect(e.to_string())
-}
-
 /// Connects to the installation's EKS cluster once it is ACTIVE.
 pub struct EksConnector(pub Arc<AwsDriver>);
 
@@ -29,7 +25,8 @@ impl Connector for EksConnector {
         let described = a.c.eks.describe_cluster().name(name).send().await;
         let active = match described {
             Err(e) if error::is_not_found(&e) => false,
-            Err(e) => return Err(cluster_error(error::map("DescribeCluster", e))),
+            // AWS's own error, hint and classification, not a kubeconfig's.
+            Err(e) => return Err(ClusterError::Handoff(error::map("DescribeCluster", e))),
             Ok(out) => out
                 .cluster()
                 .and_then(|c| c.status())
@@ -40,7 +37,7 @@ impl Connector for EksConnector {
         }
         let (endpoint, ca_pem, token) = super::eks::eks_access(&a.c.sdk, name)
             .await
-            .map_err(cluster_error)?;
+            .map_err(ClusterError::Handoff)?;
         Ok(Some(Connection::Token {
             endpoint,
             ca_pem,
@@ -76,7 +73,7 @@ impl DatabaseSource for RdsLogin {
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
                 .ok_or_else(|| {
-                    cluster_error(format!("{}: port {v} is not a port", self.address))
+                    ClusterError::Input(format!("{}: port {v} is not a port", self.address))
                 })?,
         };
         let user = outputs
@@ -96,5 +93,75 @@ impl DatabaseSource for RdsLogin {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    struct Recorded(BTreeMap<Address, Value>);
+
+    impl Records for Recorded {
+        fn outputs(&self, address: &Address) -> Option<Value> {
+            self.0.get(address).cloned()
+        }
+    }
+
+    fn login(outputs: Option<Value>, dir: &std::path::Path) -> RdsLogin {
+        let address = Address::new(super::super::kind::DATABASE);
+        let recorded = outputs.into_iter().map(|o| (address.clone(), o)).collect();
+        RdsLogin {
+            records: Arc::new(Recorded(recorded)),
+            address,
+            password_file: password::path_in(dir, "demo"),
+            ssl: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_login_comes_from_the_recorded_outputs_and_the_kept_password() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not created yet, or created without an endpoint yet: no login.
+        assert!(login(None, dir.path()).login().await.unwrap().is_none());
+        let pending = json!({"id": "demo-db", "endpoint": null});
+        assert!(
+            login(Some(pending), dir.path())
+                .login()
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let ready = json!({"id": "demo-db", "endpoint": "db.host", "port": 5433, "username": "liftoff_admin", "publiclyAccessible": false});
+        // A missing password file is an error with a hint, and no password
+        // is made up.
+        let e = login(Some(ready.clone()), dir.path())
+            .login()
+            .await
+            .unwrap_err();
+        let ClusterError::Handoff(e) = e else {
+            panic!("{e}")
+        };
+        assert!(e.message.contains("demo.db-password"), "{}", e.message);
+        assert!(e.hint.is_some());
+        assert!(!password::path_in(dir.path(), "demo").exists());
+        std::fs::write(password::path_in(dir.path(), "demo"), "s3cret\n").unwrap();
+        let l = login(Some(ready), dir.path())
+            .login()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                l.host.as_str(),
+                l.port,
+                l.user.as_str(),
+                l.password.expose().as_str()
+            ),
+            ("db.host", 5433, "liftoff_admin", "s3cret")
+        );
+        assert!(l.private && l.ssl);
     }
 }

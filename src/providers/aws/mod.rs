@@ -38,6 +38,8 @@ pub mod handoff;
 #[cfg(feature = "aws")]
 pub mod iam;
 #[cfg(feature = "aws")]
+pub mod identity;
+#[cfg(feature = "aws")]
 pub mod network;
 #[cfg(feature = "aws")]
 pub mod network_delete;
@@ -57,7 +59,9 @@ pub mod token;
 #[cfg(feature = "aws")]
 pub use crate::wait::Backoff;
 #[cfg(feature = "aws")]
-pub use driver::{Aws, AwsDriver, Clients, NOT_READY, Options, sdk_config};
+pub use driver::{
+    Aws, AwsDriver, Clients, NOT_READY, Options, config_loader, https_client, sdk_config,
+};
 pub use ownership::{TAG_ADDRESS, TAG_INSTALLATION};
 #[cfg(feature = "aws")]
 pub use support::*;
@@ -194,6 +198,15 @@ impl Cloud for AwsCloud {
 
     fn dns_records(&self) -> bool {
         true
+    }
+
+    fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller> {
+        Some(crate::cluster::loadbalancer::Controller {
+            name: "AWS Load Balancer Controller",
+            api_group: "elbv2.k8s.aws",
+            with: "the nginx Service gets its annotations (type external, IP targets, the scheme)",
+            without: "the in-tree AWS provider makes the network load balancer (aws-load-balancer-type: nlb)",
+        })
     }
 
     fn ownership(&self) -> &dyn Ownership {

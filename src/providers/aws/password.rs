@@ -5,9 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::Rng;
-use rand::distr::Alphanumeric;
-
 use super::Aws;
 use crate::plan::driver::DriverError;
 use crate::secret::Redacted;
@@ -49,11 +46,7 @@ pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
     if let Ok(text) = std::fs::read_to_string(&path) {
         return Ok(Redacted::new(text.trim().to_string()));
     }
-    let value: String = rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
+    let value = crate::random::alphanumeric(32);
     crate::plan::state::create_private_dir(&a.opts.state_dir)
         .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
         .map_err(|e| {

@@ -10,12 +10,153 @@ use super::kind::ROUTE_TABLE;
 use super::network::tag_filters;
 use super::props::{self, DefaultRoute, Port, RouteTable, SecurityGroup};
 use super::{
-    Aws, base_props, converged, error, id_of, ids_of, pick_owned, record_then_converge, required,
-    tag_spec,
+    Aws, TAG_ADDRESS, TAG_INSTALLATION, base_props, converged, ec2_pairs, error, id_of, ids_of,
+    pick_owned, record_then_converge, required, tag_spec,
 };
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
 use crate::wait::{self, Poll};
+
+/// The destination of a default route.
+const DEFAULT_CIDR: &str = "0.0.0.0/0";
+
+/// The table's default route as the graph writes it: `{"nat": ADDRESS}` or
+/// `{"gateway": ADDRESS}` when the target carries this installation's
+/// ownership tags, the raw target id otherwise, `null` without one. A
+/// route whose target is gone (`blackhole`) is marked so it differs from
+/// any desired route.
+async fn observed_route(
+    a: &Aws,
+    table: &aws_sdk_ec2::types::RouteTable,
+) -> Result<Value, DriverError> {
+    let Some(route) = table
+        .routes()
+        .iter()
+        .find(|x| x.destination_cidr_block() == Some(DEFAULT_CIDR))
+    else {
+        return Ok(Value::Null);
+    };
+    let blackhole = route.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole);
+    let ec2 = &a.c.ec2;
+    let (key, target, tags) = if let Some(nat) = route.nat_gateway_id() {
+        let out = ec2
+            .describe_nat_gateways()
+            .nat_gateway_ids(nat)
+            .send()
+            .await;
+        let tags = match out {
+            Ok(out) => out
+                .nat_gateways()
+                .first()
+                .map(|n| n.tags().to_vec())
+                .unwrap_or_default(),
+            Err(e) if error::is_not_found(&e) => Vec::new(),
+            Err(e) => return Err(error::map("DescribeNatGateways", e)),
+        };
+        ("nat", nat, tags)
+    } else if let Some(gateway) = route.gateway_id() {
+        let tags = if gateway.starts_with("igw-") {
+            let out = ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(gateway)
+                .send()
+                .await;
+            match out {
+                Ok(out) => out
+                    .internet_gateways()
+                    .first()
+                    .map(|g| g.tags().to_vec())
+                    .unwrap_or_default(),
+                Err(e) if error::is_not_found(&e) => Vec::new(),
+                Err(e) => return Err(error::map("DescribeInternetGateways", e)),
+            }
+        } else {
+            Vec::new()
+        };
+        ("gateway", gateway, tags)
+    } else {
+        let other = route
+            .network_interface_id()
+            .or(route.transit_gateway_id())
+            .or(route.vpc_peering_connection_id())
+            .or(route.instance_id())
+            .unwrap_or("another target");
+        return Ok(json!({ "other": other }));
+    };
+    let ours = ec2_pairs(&tags).any(|(k, v)| k == TAG_INSTALLATION && v == a.opts.installation);
+    let address = ec2_pairs(&tags)
+        .find(|(k, _)| *k == TAG_ADDRESS)
+        .map(|(_, v)| v);
+    let named = match address {
+        Some(address) if ours => address.to_string(),
+        _ => target.to_string(),
+    };
+    Ok(if blackhole {
+        json!({ key: format!("{named} (blackhole: the target is gone)") })
+    } else {
+        json!({ key: named })
+    })
+}
+
+/// Makes the table's default route the desired one, in place: created when
+/// missing, replaced (ReplaceRoute, no moment without a route) when it
+/// points elsewhere, deleted when the spec wants none.
+async fn converge_route(
+    a: &Aws,
+    table_id: &str,
+    desired: Option<&DefaultRoute>,
+    current: Option<&aws_sdk_ec2::types::Route>,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let ec2 = &a.c.ec2;
+    let Some(desired) = desired else {
+        if current.is_some() {
+            let r = ec2
+                .delete_route()
+                .route_table_id(table_id)
+                .destination_cidr_block(DEFAULT_CIDR)
+                .send()
+                .await;
+            match r {
+                Err(e) if !error::is_not_found(&e) => {
+                    return Err(error::map("DeleteRoute", e));
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    };
+    let (gateway, nat) = match desired {
+        DefaultRoute::Gateway(g) => (Some(id_of(ctx, g)?), None),
+        DefaultRoute::Nat(n) => (None, Some(id_of(ctx, n)?)),
+    };
+    if let Some(route) = current {
+        let blackhole = route.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole);
+        let same = (gateway.is_some() && route.gateway_id() == gateway.as_deref())
+            || (nat.is_some() && route.nat_gateway_id() == nat.as_deref());
+        if same && !blackhole {
+            return Ok(());
+        }
+        ec2.replace_route()
+            .route_table_id(table_id)
+            .destination_cidr_block(DEFAULT_CIDR)
+            .set_gateway_id(gateway)
+            .set_nat_gateway_id(nat)
+            .send()
+            .await
+            .map_err(|e| error::map("ReplaceRoute", e))?;
+        return Ok(());
+    }
+    ec2.create_route()
+        .route_table_id(table_id)
+        .destination_cidr_block(DEFAULT_CIDR)
+        .set_gateway_id(gateway)
+        .set_nat_gateway_id(nat)
+        .send()
+        .await
+        .map_err(|e| error::map("CreateRoute", e))?;
+    Ok(())
+}
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let addr = l.address.as_str();
@@ -53,14 +194,10 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         if assoc < want {
             props.insert("subnets".into(), json!(assoc));
         }
-        let wants_route = props.get("defaultRoute").is_some_and(|v| !v.is_null());
-        let has_route = t
-            .routes()
-            .iter()
-            .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
-        if wants_route && !has_route {
-            props.insert("defaultRoute".into(), Value::Null);
-        }
+        // The default route as the address of its target (what the spec's
+        // graph names), so a route that moved to another NAT gateway, or
+        // appeared or went away, shows as a change.
+        props.insert("defaultRoute".into(), observed_route(a, t).await?);
         return Ok(Some(Observed {
             id: id.into(),
             props: Value::Object(props),
@@ -184,24 +321,12 @@ async fn converge(
                     .map_err(|e| error::map("AssociateRouteTable", e))?;
             }
         }
-        let has = t.is_some_and(|t| {
+        let current = t.and_then(|t| {
             t.routes()
                 .iter()
-                .any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
+                .find(|x| x.destination_cidr_block() == Some(DEFAULT_CIDR))
         });
-        if let Some(route) = p.default_route.as_ref().filter(|_| !has) {
-            let call = ec2
-                .create_route()
-                .route_table_id(&o.id)
-                .destination_cidr_block("0.0.0.0/0");
-            let call = match route {
-                DefaultRoute::Gateway(g) => call.gateway_id(id_of(ctx, g)?),
-                DefaultRoute::Nat(n) => call.nat_gateway_id(id_of(ctx, n)?),
-            };
-            call.send()
-                .await
-                .map_err(|e| error::map("CreateRoute", e))?;
-        }
+        converge_route(a, &o.id, p.default_route.as_ref(), current, ctx).await?;
         return Ok(());
     }
     let out = ec2.describe_security_groups().group_ids(&o.id).send().await;

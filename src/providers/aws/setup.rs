@@ -20,7 +20,12 @@ pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
     let opts = Options::from_spec(spec, setup.state_dir.clone(), setup.skip_final_snapshot);
     let driver = Arc::new(AwsDriver::new(opts));
     drivers.register(kind::PREFIX, driver.clone());
-    let mut handoff = Handoff::default();
+    let mut handoff = Handoff {
+        load_balancer_controller: crate::providers::Cloud::load_balancer_controller(
+            &super::AwsCloud,
+        ),
+        ..Handoff::default()
+    };
     if spec.cluster.mode == Mode::Create {
         handoff.connector = Some(Arc::new(EksConnector(driver.clone())));
     }

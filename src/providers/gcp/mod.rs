@@ -119,6 +119,10 @@ impl Cloud for GcpCloud {
         false
     }
 
+    fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller> {
+        None
+    }
+
     fn ownership(&self) -> &dyn Ownership {
         &ownership::Labels
     }

@@ -34,7 +34,7 @@ pub(super) fn cloud(c: &mut Checker, spec: &Spec) {
                     c.error(
                         &format!("cloud.zones[{i}]"),
                         format!("zone `{z}` is listed twice"),
-                        "",
+                        "remove the second entry",
                     );
                 }
             }
@@ -44,7 +44,7 @@ pub(super) fn cloud(c: &mut Checker, spec: &Spec) {
                 c.warn(
                     "cloud",
                     "region and zones are ignored with `provider: existing`",
-                    "",
+                    "remove them, or set the provider whose cloud liftoff should use",
                 );
             }
         }
@@ -168,7 +168,7 @@ pub(super) fn network(c: &mut Checker, spec: &Spec, rules: &dyn crate::spec::Clo
                 c.warn(
                     "network.cidr",
                     format!("{cidr} is not a private (RFC 1918) range"),
-                    "",
+                    "use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 unless you own this one",
                 );
             }
         }
@@ -184,7 +184,7 @@ pub(super) fn network(c: &mut Checker, spec: &Spec, rules: &dyn crate::spec::Clo
                 None => c.error(
                     "network",
                     "network.vpcId is required with `mode: existing`",
-                    "",
+                    "add `vpcId: vpc-…` (the VPC to install into), or use `mode: create`",
                 ),
                 Some(id) if spec.cloud.provider == Provider::Aws && !id.starts_with("vpc-") => c
                     .error(
@@ -218,7 +218,7 @@ pub(super) fn network(c: &mut Checker, spec: &Spec, rules: &dyn crate::spec::Clo
                         c.error(
                             &format!("network.{field}[{i}]"),
                             format!("subnet `{id}` is listed twice"),
-                            "",
+                            "remove the second entry",
                         );
                     }
                 }
@@ -273,7 +273,7 @@ pub(super) fn cluster(c: &mut Checker, spec: &Spec) {
                     c.error(
                         &format!("{p}.name"),
                         format!("node group `{}` is defined twice", g.name),
-                        "",
+                        "give each node group its own name",
                     );
                 }
                 if g.instance_types.is_empty() {
@@ -290,7 +290,7 @@ pub(super) fn cluster(c: &mut Checker, spec: &Spec) {
                             "sizes must satisfy min <= desired <= max and max >= 1 (got {}/{}/{})",
                             g.min, g.desired, g.max
                         ),
-                        "",
+                        "set them so that min <= desired <= max, e.g. `min: 3, desired: 3, max: 6`",
                     );
                 }
             }

@@ -90,7 +90,7 @@ pub(super) fn database(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 c.error(
                     "database.backupRetentionDays",
                     "backups are kept 35 days at most",
-                    "",
+                    "use 0 to 35",
                 );
             }
         }
@@ -178,7 +178,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
         c.error(
             "platform.loadBalancerIp",
             format!("`{ip}` is not an IPv4 address"),
-            "",
+            "write four numbers separated by dots, e.g. 10.0.0.5",
         );
     }
     if !p.auth.local && p.auth.providers.is_empty() {
@@ -193,7 +193,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             c.error(
                 &format!("platform.auth.providers[{i}]"),
                 "clientId is required",
-                "",
+                "add the OAuth client id your identity provider issued for the platform",
             );
         }
         if matches!(a.kind, AuthKind::Okta | AuthKind::Auth0 | AuthKind::Oidc)
@@ -221,7 +221,7 @@ pub(super) fn platform(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             c.error(
                 &format!("platform.alertEmails[{i}]"),
                 format!("`{e}` is not an e-mail address"),
-                "",
+                "write it as name@example.com",
             );
         }
     }
@@ -341,11 +341,19 @@ pub(super) fn tls(c: &mut Checker, spec: &Spec, base_dir: &Path) {
             "use your certificate files, or selfSigned alone",
         );
     }
-    if t.self_signed && spec.profile.as_deref() != Some("sandbox") {
+    let sandbox = spec.profile.as_deref() == Some("sandbox");
+    if t.self_signed && !sandbox && !spec.metadata.trial {
         c.error(
             "platform.tls.selfSigned",
-            "a self-signed certificate is only allowed with the sandbox profile",
-            "give your wildcard certificate with certFile and keyFile",
+            "a self-signed certificate is only allowed on the sandbox profile or for a trial",
+            "give your wildcard certificate with certFile and keyFile; only for a throwaway trial, set `metadata.trial: true` (what `liftoff init --trial` writes)",
+        );
+    }
+    if t.self_signed && !sandbox && spec.metadata.trial {
+        c.warn(
+            "platform.tls.selfSigned",
+            "TRIAL ONLY: a self-signed certificate; browsers, the Astro CLI and Airflow clients will not trust this installation",
+            "for real use, give your wildcard certificate with certFile and keyFile and remove `metadata.trial`",
         );
     }
     if t.self_signed && t.ca_file.is_some() {
@@ -382,11 +390,12 @@ fn file_exists(c: &mut Checker, path: &str, base_dir: &Path, file: &Path) {
             "name the PEM file itself",
         );
     } else if !full.is_file() {
-        c.error(
-            path,
-            format!("file not found: {}", file.display()),
-            "paths are relative to the spec's folder",
-        );
+        let hint = if path == "platform.tls.certFile" || path == "platform.tls.keyFile" {
+            "paths are relative to the spec's folder; get a wildcard certificate from your CA or Let's Encrypt (see the README's TLS certificate section), or for a throwaway trial only, `liftoff init --profile NAME --trial` writes a spec with a self-signed one"
+        } else {
+            "paths are relative to the spec's folder"
+        };
+        c.error(path, format!("file not found: {}", file.display()), hint);
     }
 }
 
@@ -423,7 +432,7 @@ pub(super) fn airgap(c: &mut Checker, spec: &Spec, base_dir: &Path) {
                 c.error(
                     "airgap.registry.repository",
                     "the registry is `host[:port]/path`, without a scheme",
-                    "",
+                    "drop the `https://`, e.g. registry.example.com/astronomer",
                 );
             }
             if let Some(src) = &r.pull_secret {
@@ -437,7 +446,7 @@ pub(super) fn airgap(c: &mut Checker, spec: &Spec, base_dir: &Path) {
         c.error(
             "airgap.bundle",
             format!("bundle not found: {}", b.display()),
-            "build one with `liftoff bundle create` on a connected machine",
+            "copy the bundle folder (the chart archive; on a connected machine `helm pull astronomer --repo https://helm.astronomer.io --version VERSION`) next to the spec, or correct the path (relative to the spec's folder)",
         );
     }
     if spec.platform.chart.repository.starts_with("http") {

@@ -9,7 +9,7 @@ async fn unsupported_changes_are_refused_by_the_plan_and_change_nothing() {
     let env = Env::start(vec![]).await;
     let spec = sandbox_spec("steady", "single");
     env.write_spec(&spec);
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let state_file = env.state_dir().join("steady.state.json");
     let installed = read(&state_file);

@@ -45,7 +45,7 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
     };
     env.proxy.add_rule(rule);
     env.write_spec(&sandbox_spec("gone", "per-zone"));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let sdk = env.sdk().await;
     // Something liftoff did not make, in the same account: must survive.
@@ -176,7 +176,7 @@ async fn destroy_refuses_a_database_with_deletion_protection_and_says_how() {
         "{}database:\n  deletionProtection: true\n",
         sandbox_spec("kept", "single")
     ));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let out = env.liftoff(&["destroy", "--yes"], &[]).await;
     assert!(!out.status.success());
@@ -195,7 +195,7 @@ async fn destroy_refuses_a_database_with_deletion_protection_and_says_how() {
         "{}database:\n  deletionProtection: false\n",
         sandbox_spec("kept", "single")
     ));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("deletionProtection"),
@@ -233,7 +233,7 @@ async fn a_delete_blocked_by_a_load_balancer_names_it_and_says_how_to_proceed() 
     // subnet still holds network interfaces.
     let env = Env::start(vec![]).await;
     env.write_spec(&sandbox_spec("held", "single"));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let state: serde_json::Value =
         serde_json::from_str(&super::read(&env.state_dir().join("held.state.json"))).unwrap();

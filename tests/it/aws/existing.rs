@@ -270,7 +270,10 @@ async fn existing_network_is_validated_and_each_bad_subnet_is_named() {
     let out = env.liftoff(&["plan", "--output", "json"], &[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let out = env
-        .liftoff(&["install", "--tag-subnets", "--output", "json"], &[])
+        .liftoff(
+            &["install", "--yes", "--tag-subnets", "--output", "json"],
+            &[],
+        )
         .await;
     assert!(out.status.success(), "{}", text(&out));
     let tags = ec2

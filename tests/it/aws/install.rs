@@ -83,7 +83,10 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
     // The cloud phase first (the proxy's pending states are counted on the
     // cloud phase's calls alone); the cluster phase follows below.
     let out = env
-        .liftoff(&["install", "--phase", "cloud", "--output", "json"], &[])
+        .liftoff(
+            &["install", "--yes", "--phase", "cloud", "--output", "json"],
+            &[],
+        )
         .await;
     assert!(out.status.success(), "{}", text(&out));
     let applied = env.proxy.applied();
@@ -102,7 +105,7 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
     );
 
     // Progress lines show the waits and the retries.
-    let events = json_lines(&out.stdout);
+    let events = json_lines(&out.stderr);
     let progress: Vec<String> = events
         .iter()
         .filter(|e| e["event"] == "progress")
@@ -267,10 +270,9 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
     );
 
     // The outputs, and the password kept only in its 0600 file.
-    let result = events
-        .iter()
-        .find(|e| e["event"] == "result")
-        .expect("result line");
+    // The result is stdout's one document.
+    let result: Value = serde_json::from_slice(&out.stdout).expect("one result document");
+    assert_eq!(result["event"], "result");
     let outputs = &result["outputs"]["aws"];
     assert_eq!(
         outputs["natPublicIps"].as_array().unwrap().len(),
@@ -305,7 +307,7 @@ async fn fresh_install_waits_through_pending_and_throttling_then_reruns_as_noop(
     // The cluster phase: connected to the new EKS cluster with a token,
     // the platform's secrets applied and the chart installed.
     assert!(env.kube.writes().is_empty());
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("https://app.fresh.example.com"), "{stdout}");
@@ -381,7 +383,7 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
         // One change at a time, so the crash hits before later creates run.
         let out = env
             .liftoff(
-                &["install", "--parallelism", "1"],
+                &["install", "--yes", "--parallelism", "1"],
                 &[("LIFTOFF_FAULT", &fault)],
             )
             .await;
@@ -396,7 +398,7 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
             text(&out)
         );
     }
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let sdk = env.sdk().await;
     let counts = tagged_ec2(&sdk, "crashy").await;
@@ -429,7 +431,7 @@ async fn a_run_stopped_while_waiting_resumes_the_wait_on_rerun() {
     env.write_spec(&sandbox_spec("resume", "single"));
     let fault = [("LIFTOFF_FAULT", "crash-after-create:aws.database")];
     let out = env
-        .liftoff(&["install", "--parallelism", "1"], &fault)
+        .liftoff(&["install", "--yes", "--parallelism", "1"], &fault)
         .await;
     assert!(!out.status.success(), "{}", text(&out));
     // The database is still being created when the rerun looks at it.
@@ -440,9 +442,11 @@ async fn a_run_stopped_while_waiting_resumes_the_wait_on_rerun() {
     let env = env
         .with_rules(vec![rule("DescribeDBInstances", 0, 2, creating)])
         .await;
-    let out = env.liftoff(&["install", "--output", "json"], &[]).await;
+    let out = env
+        .liftoff(&["install", "--yes", "--output", "json"], &[])
+        .await;
     assert!(out.status.success(), "{}", text(&out));
-    let events = json_lines(&out.stdout);
+    let events = json_lines(&out.stderr);
     let waited = events.iter().any(|e| {
         e["event"] == "progress"
             && e["address"] == "aws.database"
@@ -469,4 +473,51 @@ async fn a_run_stopped_while_waiting_resumes_the_wait_on_rerun() {
             .all(|c| c["action"] == "no-op"),
         "{plan:#}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_asks_unless_given_a_saved_plan_which_plan_output_json_makes() {
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("unasked", "single"));
+    // No terminal on stdin, no --yes: nothing is created.
+    let out = env.liftoff(&["install", "--phase", "cloud"], &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("install needs confirmation"),
+        "{}",
+        text(&out)
+    );
+    assert!(stderr.contains("--yes"), "{}", text(&out));
+    let sdk = env.sdk().await;
+    let counts = tagged_ec2(&sdk, "unasked").await;
+    assert!(counts.values().all(|&n| n == 0), "{counts:?}");
+    // The plan header names who liftoff acts as (moto's account).
+    let out = env.liftoff(&["plan", "--phase", "cloud"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.starts_with("Acting as AWS account 123456789012 as arn:aws:")
+            && first.ends_with("in us-east-1."),
+        "{}",
+        text(&out)
+    );
+    // `plan --output json > plan.json` is one document, a saved plan that
+    // installs without a prompt.
+    let out = env
+        .liftoff(&["plan", "--phase", "cloud", "--output", "json"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let plan_file = env.dir.path().join("plan.json");
+    std::fs::write(&plan_file, &out.stdout).unwrap();
+    let plan_path = plan_file.to_str().unwrap();
+    let out = env
+        .liftoff(&["install", "--phase", "cloud", plan_path], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(tagged_ec2(&sdk, "unasked").await["vpc"], 1);
 }

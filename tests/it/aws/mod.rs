@@ -5,6 +5,7 @@ mod changes;
 mod destroy;
 mod existing;
 mod install;
+mod routes;
 mod secrets;
 mod state_format;
 
@@ -72,6 +73,7 @@ impl Env {
     pub async fn liftoff(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"));
         cmd.args(args)
+            .stdin(std::process::Stdio::null())
             .arg("-f")
             .arg(self.spec_path())
             .env("AWS_ENDPOINT_URL", self.proxy.url())
@@ -99,7 +101,7 @@ impl Env {
 
     /// An SDK config pointing straight at moto (not through the proxy).
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        liftoff::providers::aws::config_loader()
             .region(aws_config::Region::new(REGION))
             .endpoint_url(self.moto.url())
             .credentials_provider(aws_credential_types::Credentials::new(

@@ -17,7 +17,7 @@ const V1_AWS: &str = include_str!("../../fixtures/state/v1-aws.state.json");
 async fn a_format_1_state_file_of_an_aws_install_plans_no_change() {
     let env = Env::start(vec![]).await;
     env.write_spec(&sandbox_spec("legacy", "single"));
-    let out = env.liftoff(&["install"], &[]).await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     let path = env.state_dir().join("legacy.state.json");
     let now: Value = serde_json::from_str(&read(&path)).unwrap();

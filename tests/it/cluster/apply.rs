@@ -594,7 +594,12 @@ async fn the_load_balancer_controller_picks_the_values_and_deployment_namespaces
         let mut with = inputs();
         with.values_yaml_with_controller = Some("controller: true\n".into());
         let state = tempfile::tempdir().unwrap();
-        let drivers = drivers(driver(&spec, &kube, &helm, with));
+        // The AWS cloud's controller (the spec itself brings its own cluster).
+        let aws = liftoff::providers::for_provider(liftoff::spec::Provider::Aws).unwrap();
+        let aws_controller = aws.load_balancer_controller().unwrap();
+        let drivers = drivers(
+            driver(&spec, &kube, &helm, with).with_load_balancer_controller(aws_controller),
+        );
         let r = run(&spec, &drivers, state.path()).await;
         assert_eq!(r.summary.failed, 0, "{:?}", failures(&r.events));
         let (values, _, _) = helm.values();

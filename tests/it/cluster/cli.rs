@@ -69,16 +69,9 @@ async fn doctor_reports_every_check_as_json_and_fails_on_a_failure() {
     // Nothing listens on the database port: that check fails.
     let closed = crate::support::procs::free_port();
     let (code, stdout, stderr) = liftoff(&s, &["doctor", "--output", "json"], closed).await;
-    assert_eq!(code, 3, "{stdout}{stderr}");
-    let first: Value = serde_json::from_str(
-        stdout
-            .lines()
-            .take_while(|l| !l.starts_with("{\"event\""))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .as_str(),
-    )
-    .unwrap();
+    assert_eq!(code, 8, "{stdout}{stderr}");
+    // One document on stdout (the report); the error goes to stderr.
+    let first: Value = serde_json::from_str(&stdout).unwrap();
     let checks: Vec<(String, String)> = first["checks"]
         .as_array()
         .unwrap()
@@ -101,12 +94,12 @@ async fn doctor_reports_every_check_as_json_and_fails_on_a_failure() {
     expect("storage-class", "pass");
     expect("helm", "pass");
     expect("database", "fail");
-    assert!(stdout.contains("1 preflight check(s) failed"), "{stdout}");
+    assert!(stderr.contains("1 preflight check(s) failed"), "{stderr}");
     assert!(!stdout.contains("Hunter2Secret") && !stderr.contains("Hunter2Secret"));
     assert!(kube.writes().is_empty());
 
     let (code, text, _) = liftoff(&s, &["doctor"], closed).await;
-    assert_eq!(code, 3);
+    assert_eq!(code, 8);
     assert!(
         text.contains("[pass] kubernetes-version: Kubernetes 1.33"),
         "{text}"
@@ -211,7 +204,7 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
     );
     let tls = &crate::cli_render::materials()[0];
 
-    let (code, stdout, stderr) = liftoff_with_db(&s, &["install"], &url).await;
+    let (code, stdout, stderr) = liftoff_with_db(&s, &["install", "--yes"], &url).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("https://app.astro.example.com"), "{stdout}");
     for secret in ["astronomer-tls", "astronomer-bootstrap", "private-root-ca"] {
@@ -251,7 +244,7 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
     }
 
     let writes = kube.writes().len();
-    let (code, stdout, stderr) = liftoff_with_db(&s, &["install"], &url).await;
+    let (code, stdout, stderr) = liftoff_with_db(&s, &["install", "--yes"], &url).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("No changes"), "{stdout}");
     assert_eq!(kube.writes().len(), writes, "a re-run writes nothing");

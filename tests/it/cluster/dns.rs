@@ -13,6 +13,7 @@ use crate::support::moto::Moto;
 fn route53(moto: &Moto) -> aws_sdk_route53::Client {
     let config = aws_sdk_route53::Config::builder()
         .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+        .http_client(liftoff::providers::aws::https_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(moto.url())
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))

@@ -40,6 +40,7 @@ async fn a_ready_cluster_passes_and_nothing_is_written() {
         helm: &h,
         database: None,
         dns: None,
+        load_balancer_controller: None,
     };
     let report = preflight::run(&client(&kube).await, &spec, &env).await;
     assert!(report.passed(), "{}", report.render());
@@ -73,6 +74,7 @@ async fn version_range_depends_on_the_chart_and_can_be_forced() {
         helm: &h,
         database: None,
         dns: None,
+        load_balancer_controller: None,
     };
     let c = client(&kube).await;
     let old_chart = spec(|_| {});
@@ -120,6 +122,7 @@ async fn least_privilege_asks_only_namespaced_rights_and_needs_the_namespace() {
         helm: &h,
         database: None,
         dns: None,
+        load_balancer_controller: None,
     };
     let c = client(&kube).await;
     let report = preflight::run(&c, &spec, &env).await;

@@ -42,7 +42,7 @@ async fn a_format_1_state_file_plans_no_change() {
         writes,
         "nothing written to the cluster"
     );
-    let loaded = liftoff::plan::state::Store::open(state.path(), "acme").unwrap();
+    let loaded = crate::support::open_store(state.path(), "acme");
     assert_eq!(loaded.snapshot().format, liftoff::plan::state::STATE_FORMAT);
     assert_eq!(loaded.snapshot().resources.len(), 6);
 }

@@ -9,3 +9,21 @@ pub mod moto;
 pub mod procs;
 #[cfg(feature = "aws")]
 pub mod proxy;
+
+/// Opens a state store. Tests run in parallel threads of one process, and a
+/// child another test forks inherits this test's lock descriptor until it
+/// execs: a lock still held for a moment after the previous holder dropped
+/// its store is waited out (ten seconds at most) instead of failing.
+pub fn open_store(dir: &std::path::Path, installation: &str) -> liftoff::plan::state::Store {
+    use liftoff::plan::state::{StateError, Store};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(dir, installation) {
+            Ok(store) => return store,
+            Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open the state: {e}"),
+        }
+    }
+}
