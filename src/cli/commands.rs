@@ -468,15 +468,34 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 async fn doctor(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
-    let cloud = crate::compose::cloud(&loaded.spec);
-    let zones = cloud.and_then(|c| c.zone_lookup(&loaded.spec));
-    let controller = cloud.and_then(|c| c.load_balancer_controller());
-    let mut report =
-        crate::cluster::doctor(&loaded.spec, &loaded.base_dir, None, zones, controller).await;
-    crate::cluster::preflight::add_certificate_checks(
-        &mut report,
+    // The same connection, inputs and checks an install uses: for a
+    // cluster liftoff creates, the cloud phase's hand-off (from the
+    // recorded outputs, when no other run holds the state).
+    let dir = super::session::state_dir(cli, &loaded);
+    let store = crate::plan::state::Store::open(&dir, &loaded.spec.metadata.name)
+        .ok()
+        .map(std::sync::Arc::new);
+    let setup = crate::providers::Setup {
+        state_dir: dir.clone(),
+        skip_final_snapshot: false,
+        records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
+    };
+    let mut unused = crate::plan::driver::Drivers::new();
+    let handoff = match crate::compose::cloud(&loaded.spec) {
+        Some(c) => c.register(&loaded.spec, &setup, &mut unused)?,
+        None => Default::default(),
+    };
+    let inputs = super::session::cluster_inputs(cli, &loaded, &dir)
+        .map(|(inputs, _, _)| inputs)
+        .unwrap_or_default();
+    let report = crate::cluster::doctor(
+        &loaded.spec,
+        &loaded.base_dir,
+        handoff,
+        inputs,
         certificate_checks(cli, &loaded),
-    );
+    )
+    .await;
     match cli.output {
         Output::Text => out!("{}", report.render()),
         Output::Json => print_json(&report),

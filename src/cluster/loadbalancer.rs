@@ -96,7 +96,7 @@ pub async fn wait(
             match address(client, namespace, service).await {
                 Ok(Some(a)) => Ok(Poll::Ready(a)),
                 Ok(None) => Ok(Poll::Pending("no address yet".into())),
-                Err(e) => Err(super::driver::to_driver(e)),
+                Err(e) => Err(super::driver::to_driver(e, namespace)),
             }
         },
     )

@@ -9,6 +9,7 @@
 //! [`inputs::Inputs`], as [`Redacted`](crate::secret::Redacted) values, and
 //! never land in props, outputs, plans, state or errors.
 
+pub mod api_error;
 pub mod connect;
 pub mod driver;
 pub mod graph;
@@ -32,11 +33,11 @@ pub const FIELD_MANAGER: &str = "liftoff";
 pub enum ClusterError {
     #[error("cannot connect to Kubernetes: {0}")]
     Connect(String),
-    #[error("Kubernetes API call failed: {what}")]
+    #[error("{what}")]
     Api {
         what: String,
         #[source]
-        source: kube::Error,
+        source: api_error::KubeError,
     },
     #[error("{0}")]
     Input(String),
@@ -56,18 +57,22 @@ pub enum ClusterError {
 impl ClusterError {
     pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> ClusterError {
         let what = what.into();
-        move |source| ClusterError::Api { what, source }
+        move |source| ClusterError::Api {
+            what,
+            source: api_error::KubeError(source),
+        }
     }
 }
 
 /// Registers the cluster phase's driver for a spec (`cluster.`; the
-/// `dns.record` driver comes from the cloud, see [`Handoff`]). The connection is the spec's kubeconfig for
-/// an existing cluster; for a cluster the cloud phase creates, `connector`
-/// must come from that phase (see [`Connector`]), else reads find nothing
-/// and writes fail saying so. Secrets the spec names by file or variable
-/// are read now; why one could not be read is told when that secret is
-/// applied. `extra` brings the other phases' products (TLS material, chart
-/// values); `certificate_checks` join the preflight.
+/// `dns.record` driver comes from the cloud, see [`Handoff`]). The
+/// connection is the spec's kubeconfig for an existing cluster; for a
+/// cluster the cloud phase creates, `connector` must come from that phase
+/// (see [`Connector`]), else reads find nothing and writes fail saying so.
+/// Secrets the spec names by file or variable are read now; why one could
+/// not be read is a failed preflight check. `extra` brings the other
+/// phases' products (TLS material, chart values); `certificate_checks`
+/// join the preflight.
 pub fn register(
     drivers: &mut crate::plan::driver::Drivers,
     spec: &crate::spec::Spec,
@@ -76,13 +81,25 @@ pub fn register(
     extra: Inputs,
     certificate_checks: Vec<preflight::Check>,
 ) {
+    let driver = build(spec, base_dir, handoff, extra, certificate_checks);
+    drivers.register(graph::PREFIX, std::sync::Arc::new(driver));
+}
+
+/// The cluster driver as install and doctor both use it.
+fn build(
+    spec: &crate::spec::Spec,
+    base_dir: &std::path::Path,
+    handoff: Handoff,
+    extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
+) -> ClusterDriver {
+    use std::sync::Arc;
     let Handoff {
         connector,
         database,
         zones,
         load_balancer_controller,
     } = handoff;
-    use std::sync::Arc;
     let (mut inputs, problems) = inputs::from_spec_partial(spec, base_dir);
     inputs.merge(extra);
     let connector = connector.unwrap_or_else(|| match spec.cluster.mode {
@@ -101,7 +118,7 @@ pub fn register(
     if let Some(controller) = load_balancer_controller {
         driver = driver.with_load_balancer_controller(controller);
     }
-    drivers.register(graph::PREFIX, Arc::new(driver));
+    driver
 }
 
 /// What the cloud phase hands the cluster phase, when it creates the cluster
@@ -126,55 +143,19 @@ impl Connector for NotYet {
     }
 }
 
-/// `liftoff doctor`: every preflight check, changing nothing. When the
-/// cluster cannot be reached, the checks that do not need it still run.
+/// `liftoff doctor`: every preflight check an install runs, changing
+/// nothing, through the same connection the install uses (`handoff` from
+/// the cloud phase for a cluster liftoff creates). When the cluster cannot
+/// be reached, or does not exist yet, the checks that do not need it
+/// still run.
 pub async fn doctor(
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
-    connector: Option<std::sync::Arc<dyn Connector>>,
-    zones: Option<std::sync::Arc<dyn preflight::ZoneLookup>>,
-    load_balancer_controller: Option<loadbalancer::Controller>,
+    handoff: Handoff,
+    extra: Inputs,
+    certificate_checks: Vec<preflight::Check>,
 ) -> preflight::Report {
-    use preflight::{Check, Status};
-    let mut pre = Vec::new();
-    let (inputs, problems) = inputs::from_spec_partial(spec, base_dir);
-    for p in problems {
-        pre.push(Check::new(
-            "inputs",
-            Status::Fail,
-            crate::chain::one_line(&p),
-        ));
-    }
-    let helm = helm::Helm::default();
-    let lookup = zones.as_deref();
-    let env = preflight::Env {
-        helm: &helm,
-        database: inputs.database.as_ref(),
-        dns: lookup,
-        load_balancer_controller: load_balancer_controller.as_ref(),
-    };
-    let connection = match connector {
-        Some(c) => c.connection().await,
-        None => Ok(Some(Connection::from_spec(spec, base_dir))),
-    };
-    let client = match connection {
-        Ok(Some(c)) => c.client().await.map_err(|e| e.to_string()),
-        Ok(None) => Err("the cluster does not exist yet".to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    let mut report = match client {
-        Ok(client) => preflight::run(&client, spec, &env).await,
-        Err(e) => {
-            let mut checks = vec![
-                Check::new("cluster", Status::Fail, e)
-                    .hint("check cluster.kubeconfig and cluster.context, or $KUBECONFIG"),
-            ];
-            checks.push(preflight::helm(&helm).await);
-            checks.push(preflight::database(env.database).await);
-            preflight::Report { checks }
-        }
-    };
-    pre.append(&mut report.checks);
-    report.checks = pre;
-    report
+    build(spec, base_dir, handoff, extra, certificate_checks)
+        .preflight_report()
+        .await
 }

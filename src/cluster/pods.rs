@@ -1,9 +1,14 @@
-//! Why the platform's pods are not running, read from the API after a
-//! failed install: unschedulable pods, image pull and crash loops.
+//! Why the platform is not running, read from the API after a failed
+//! install: unschedulable pods, image pull and crash loops; workloads that
+//! have no pods at all (no ReplicaSet made, a quota or an admission
+//! refusal); and the namespace's Warning events, which say why.
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Api;
 use kube::api::ListParams;
+
+use super::api_error::describe;
 
 /// One line per problem, e.g. `pod x: Pending: 0/3 nodes are available…`.
 pub fn failure_reasons(pods: &[Pod]) -> Vec<String> {
@@ -57,14 +62,130 @@ pub fn failure_reasons(pods: &[Pod]) -> Vec<String> {
     out
 }
 
-/// Lists the namespace's pods and explains the failing ones. A failure to
-/// list is itself reported as a line.
-pub async fn explain(client: &kube::Client, namespace: &str) -> Vec<String> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    match api.list(&ListParams::default()).await {
-        Ok(list) => failure_reasons(&list.items),
-        Err(e) => vec![format!("cannot list pods in {namespace}: {e}")],
+/// Whether `owner` (by uid) owns `meta`.
+fn owned_by(meta: &kube::api::ObjectMeta, uid: Option<&str>) -> bool {
+    uid.is_some_and(|uid| meta.owner_references.iter().flatten().any(|o| o.uid == uid))
+}
+
+/// Workloads that should have pods and have none: a Deployment without a
+/// ReplicaSet, a ReplicaSet or StatefulSet without pods.
+pub fn missing_pods(
+    deployments: &[Deployment],
+    replica_sets: &[ReplicaSet],
+    stateful_sets: &[StatefulSet],
+    pods: &[Pod],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let wants = |replicas: Option<i32>, ready: Option<i32>| {
+        replicas.unwrap_or(1) > 0 && ready.unwrap_or(0) < replicas.unwrap_or(1)
+    };
+    let has_pods = |uid: Option<&str>| pods.iter().any(|p| owned_by(&p.metadata, uid));
+    for d in deployments {
+        let name = d.metadata.name.as_deref().unwrap_or("?");
+        let spec_replicas = d.spec.as_ref().and_then(|s| s.replicas);
+        if !wants(
+            spec_replicas,
+            d.status.as_ref().and_then(|s| s.ready_replicas),
+        ) {
+            continue;
+        }
+        let sets: Vec<&ReplicaSet> = replica_sets
+            .iter()
+            .filter(|r| owned_by(&r.metadata, d.metadata.uid.as_deref()))
+            .collect();
+        if sets.is_empty() {
+            out.push(format!(
+                "deployment {name} has no ReplicaSet and so no pods: the cluster's controllers have not acted on it (see the events below)"
+            ));
+        } else if !sets.iter().any(|r| has_pods(r.metadata.uid.as_deref())) {
+            out.push(format!(
+                "deployment {name} has no pods: its ReplicaSet could not create them (see the events below: quota, pod security, admission)"
+            ));
+        }
     }
+    for s in stateful_sets {
+        let name = s.metadata.name.as_deref().unwrap_or("?");
+        let spec_replicas = s.spec.as_ref().and_then(|s| s.replicas);
+        if wants(
+            spec_replicas,
+            s.status.as_ref().and_then(|s| s.ready_replicas),
+        ) && !has_pods(s.metadata.uid.as_deref())
+        {
+            out.push(format!(
+                "statefulset {name} has no pods (see the events below: quota, pod security, admission, volumes)"
+            ));
+        }
+    }
+    out
+}
+
+/// The namespace's Warning events, newest last, at most `max`.
+pub fn warnings(events: &[Event], max: usize) -> Vec<String> {
+    let mut w: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .collect();
+    w.sort_by_key(|e| {
+        e.last_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or(e.event_time.as_ref().map(|t| t.0))
+    });
+    let skip = w.len().saturating_sub(max);
+    w.into_iter()
+        .skip(skip)
+        .map(|e| {
+            let o = &e.involved_object;
+            format!(
+                "event: {} {}: {}: {}",
+                o.kind.as_deref().unwrap_or("?").to_lowercase(),
+                o.name.as_deref().unwrap_or("?"),
+                e.reason.as_deref().unwrap_or("?"),
+                e.message.as_deref().unwrap_or("").trim()
+            )
+        })
+        .collect()
+}
+
+/// Explains why the namespace's platform is not running. A failure to
+/// read is itself reported as a line.
+pub async fn explain(client: &kube::Client, namespace: &str) -> Vec<String> {
+    let lp = ListParams::default();
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await;
+    let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await;
+    let replica_sets = Api::<ReplicaSet>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await;
+    let stateful_sets = Api::<StatefulSet>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await;
+    let events = Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await;
+    let mut out = Vec::new();
+    let pods = match pods {
+        Ok(p) => p.items,
+        Err(e) => {
+            out.push(format!("cannot list pods in {namespace}: {}", describe(&e)));
+            Vec::new()
+        }
+    };
+    out.extend(failure_reasons(&pods));
+    if let (Ok(d), Ok(r), Ok(s)) = (deployments, replica_sets, stateful_sets) {
+        out.extend(missing_pods(&d.items, &r.items, &s.items, &pods));
+    }
+    match events {
+        Ok(e) => out.extend(warnings(&e.items, 10)),
+        Err(e) => out.push(format!(
+            "cannot list events in {namespace}: {}",
+            describe(&e)
+        )),
+    }
+    out
 }
 
 #[cfg(test)]

@@ -293,7 +293,25 @@ impl Engine<'_> {
         self.store
             .put(&resource.address, Some(intent))
             .map_err(state_error)?;
-        let observed = driver.create(resource, ctx).await?;
+        let observed = match driver.create(resource, ctx).await {
+            Ok(o) => o,
+            Err(e) => {
+                // Refused before anything was made (the driver recorded no
+                // id): the create returned, so the intent is dropped and the
+                // next plan says "does not exist yet", not that a run
+                // stopped mid-create.
+                let untouched = self
+                    .store
+                    .get(&resource.address)
+                    .is_some_and(|e| e.status == Status::Intent && e.id.is_none());
+                if e.failure == super::driver::Failure::Permanent && untouched {
+                    self.store
+                        .put(&resource.address, None)
+                        .map_err(state_error)?;
+                }
+                return Err(e);
+            }
+        };
         let entry = Entry {
             kind: resource.kind.clone(),
             status: Status::Ready,

@@ -369,9 +369,9 @@ mod tests {
         assert!(!missing.exists(), "reading created the folder");
         let held = Store::open(dir.path(), "demo").unwrap();
         held.put(
-            &Address::new("aws.vpc"),
+            &Address::new("net.vpc"),
             Some(Entry {
-                kind: "aws.vpc".into(),
+                kind: "net.vpc".into(),
                 status: Status::Ready,
                 id: Some("vpc-1".into()),
                 token: "t".into(),

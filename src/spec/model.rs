@@ -433,6 +433,10 @@ pub struct Timeouts {
     /// after the Helm release is installed.
     #[serde(default = "t10m")]
     pub load_balancer: String,
+    /// How long `destroy` (and an install that finds the namespace being
+    /// deleted) waits for the platform's namespace to be gone.
+    #[serde(default = "t10m")]
+    pub namespace: String,
 }
 
 impl Default for Timeouts {
@@ -444,6 +448,7 @@ impl Default for Timeouts {
             nat: t10m(),
             helm: t20m(),
             load_balancer: t10m(),
+            namespace: t10m(),
         }
     }
 }

@@ -70,7 +70,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "a tab indents a block",
             swap(BASE, "  name: acme", "\tname: acme"),
-            "error: s.yaml:5:2: tabs disallowed within this context (block indentation)",
+            "error: s.yaml:5:1: a tab character indents this line; YAML indentation must be spaces",
         ),
         (
             "an unclosed flow mapping",
@@ -90,7 +90,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "an unterminated quote",
             swap(BASE, "name: acme", "name: \"acme"),
-            "error: s.yaml:5:9: invalid indentation in quoted scalar",
+            "error: s.yaml:5:9: the quoted value starting here is never closed: add the closing \" at its end",
         ),
         (
             "a key indented under a scalar",
@@ -237,7 +237,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "a service range inside the profile's network",
             with("cluster:\n  serviceCidr: 10.0.128.0/20\n"),
-            "profiles/aws-standard.yaml:11:9: error: 10.0.0.0/16 overlaps the Kubernetes service range 10.0.128.0/20 (at `network.cidr`)\n    hint: pick a network outside it, or set cluster.serviceCidr",
+            "built-in profile `aws-standard`, line 11: error: 10.0.0.0/16 overlaps the Kubernetes service range 10.0.128.0/20 (at `network.cidr`)\n    hint: pick a network outside it, or set cluster.serviceCidr",
         ),
         // Zones.
         (
@@ -352,12 +352,12 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "the profile's CIDR with an existing network",
             with("network:\n  mode: existing\n"),
-            "profiles/aws-standard.yaml:11:9: error: `cidr` contradicts `network.mode: existing` (at `network.cidr`)",
+            "built-in profile `aws-standard`, line 11: error: `cidr` contradicts `network.mode: existing` (at `network.cidr`)",
         ),
         (
             "an existing cluster with the profile's node groups",
             with("cluster:\n  mode: existing\n"),
-            "profiles/aws-standard.yaml:26:3: error: `nodeGroups` contradicts `cluster.mode: existing` (at `cluster.nodeGroups`)",
+            "built-in profile `aws-standard`, line 26: error: `nodeGroups` contradicts `cluster.mode: existing` (at `cluster.nodeGroups`)",
         ),
         (
             "selfSigned with certificate files",
@@ -377,7 +377,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "GCP without a project",
             swap(GCP, "cloud:\n  project: my-project\n", ""),
-            "profiles/gcp-standard.yaml:5:1: error: cloud.project is required on GCP (at `cloud`)",
+            "built-in profile `gcp-standard`, line 5: error: cloud.project is required on GCP (at `cloud`)",
         ),
         // Secret sources.
         (

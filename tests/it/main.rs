@@ -10,6 +10,7 @@ mod cli_ux;
 mod cluster;
 mod engine;
 mod helm;
+mod k8s;
 mod layers;
 mod render;
 mod scripts;

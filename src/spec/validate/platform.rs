@@ -467,6 +467,7 @@ pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
         ("nat", &t.nat),
         ("helm", &t.helm),
         ("loadBalancer", &t.load_balancer),
+        ("namespace", &t.namespace),
     ] {
         if parse_duration(value).is_none() {
             c.error(

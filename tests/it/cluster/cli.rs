@@ -149,14 +149,10 @@ async fn plan_reads_the_cluster_and_proposes_the_cluster_phase() {
     );
     assert!(!stdout.contains("Hunter2Secret"));
     assert!(kube.writes().is_empty());
-    // It asked helm for the release, pointed at the same cluster.
+    // The namespace does not exist, so nothing in it is looked for: helm
+    // was not asked about the release.
     let calls = s.helm.calls();
-    assert!(
-        calls.iter().any(|c| c
-            .starts_with("status astronomer --namespace astronomer -o json --kubeconfig ")
-            && c.ends_with("--kube-context fake")),
-        "{calls:?}"
-    );
+    assert!(!calls.iter().any(|c| c.starts_with("status")), "{calls:?}");
 }
 
 #[tokio::test]
@@ -269,4 +265,54 @@ async fn install_converges_reruns_as_a_no_op_and_destroys_what_it_made() {
             .is_none()
     );
     assert!(!s.dir.path().join("state/acme.state.json").exists());
+}
+
+/// For a cluster liftoff creates, doctor uses the connection install
+/// would (the cloud phase's hand-off), never pointing at kubeconfig keys
+/// that do not apply (and never reading `~/.kube/config`).
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn doctor_on_a_cluster_liftoff_creates_uses_the_cloud_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("liftoff.yaml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sandbox.yaml"),
+        &spec,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("garbage"), "{").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(["doctor", "-f"])
+        .arg(&spec)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        // A kubeconfig that must not be read: it does not parse.
+        .env("KUBECONFIG", dir.path().join("garbage"))
+        .env("HOME", dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The cluster check went through the cloud's hand-off (AWS, here
+    // unreachable), not a kubeconfig.
+    assert!(
+        text.contains("[FAIL] cluster: cannot connect to Kubernetes: AWS DescribeCluster"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the cluster liftoff created could not be reached"),
+        "{text}"
+    );
+    assert!(!text.contains("cluster.kubeconfig"), "{text}");
+    assert!(
+        text.contains("helm"),
+        "the checks without a cluster still run: {text}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Preflight checks one by one against the fake API and fake helm.
 
 use liftoff::cluster::helm::Helm;
-use liftoff::cluster::preflight::{self, Env, Status};
+use liftoff::cluster::preflight::{self, Env, Status, rights};
 use liftoff::cluster::{Connection, DbLogin};
 use liftoff::secret::Redacted;
 
@@ -40,6 +40,8 @@ async fn a_ready_cluster_passes_and_nothing_is_written() {
         helm: &h,
         database: None,
         dns: None,
+        values_yaml: None,
+        base_dir: std::path::Path::new("."),
         load_balancer_controller: None,
     };
     let report = preflight::run(&client(&kube).await, &spec, &env).await;
@@ -54,13 +56,11 @@ async fn a_ready_cluster_passes_and_nothing_is_written() {
         (Status::Pass, "helm v3.16.2".into())
     );
     assert_eq!(status_of(&report, "database").0, Status::Skip);
-    // Namespaced and cluster-wide rights were all reviewed.
-    assert_eq!(kube.reviews(), preflight::required_rights(&spec).len());
-    assert!(
-        preflight::required_rights(&spec)
-            .iter()
-            .any(|r| r.2 == "clusterroles")
-    );
+    // Without chart values the platform's usual kinds are reviewed,
+    // namespaced and cluster-wide.
+    let rights = rights::required(&spec, &rights::usual_kinds());
+    assert_eq!(kube.reviews(), rights.len());
+    assert!(rights.iter().any(|r| r.resource == "clusterroles"));
     assert!(kube.writes().is_empty());
 }
 
@@ -74,6 +74,8 @@ async fn version_range_depends_on_the_chart_and_can_be_forced() {
         helm: &h,
         database: None,
         dns: None,
+        values_yaml: None,
+        base_dir: std::path::Path::new("."),
         load_balancer_controller: None,
     };
     let c = client(&kube).await;
@@ -108,12 +110,18 @@ async fn least_privilege_asks_only_namespaced_rights_and_needs_the_namespace() {
     let kube = FakeKube::start("31").await;
     let helm = FakeHelm::new("v3.5.4");
     kube.deny("create", "namespaces");
-    kube.deny("create", "clusterroles");
     let spec = spec(|v| v["platform"]["leastPrivilege"] = true.into());
+    let rights = rights::required(&spec, &rights::usual_kinds());
     assert!(
-        preflight::required_rights(&spec)
+        !rights
             .iter()
-            .all(|r| r.3.is_some())
+            .any(|r| r.resource == "namespaces" && r.verb == "create")
+    );
+    // The chart's cluster-scoped kinds are still needed.
+    assert!(
+        rights
+            .iter()
+            .any(|r| r.resource == "clusterroles" && r.namespace.is_none())
     );
     let h = Helm {
         program: helm.program(),
@@ -122,6 +130,8 @@ async fn least_privilege_asks_only_namespaced_rights_and_needs_the_namespace() {
         helm: &h,
         database: None,
         dns: None,
+        values_yaml: None,
+        base_dir: std::path::Path::new("."),
         load_balancer_controller: None,
     };
     let c = client(&kube).await;
@@ -151,11 +161,7 @@ async fn least_privilege_asks_only_namespaced_rights_and_needs_the_namespace() {
     let full = self::spec(|_| {});
     let (s, m) = status_of(&preflight::run(&c, &full, &env).await, "permissions");
     assert_eq!(s, Status::Fail);
-    assert!(
-        m.contains("create namespaces (cluster-wide)")
-            && m.contains("create rbac.authorization.k8s.io/clusterroles (cluster-wide)"),
-        "{m}"
-    );
+    assert!(m.contains("create namespaces (cluster-wide)"), "{m}");
 }
 
 #[tokio::test]

@@ -156,6 +156,38 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// A watcher that stops this cluster once the test process is gone
+    /// (for a cluster kept in a static, which is never dropped).
+    pub fn stop_with_this_process(&self) -> std::process::Child {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = format!(
+            "{}'{}' -D '{}' -m immediate -w stop",
+            if self.as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl.display(),
+            self.data.display()
+        );
+        let script = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1",
+            std::process::id()
+        );
+        std::os::unix::process::CommandExt::process_group(
+            Command::new("sh")
+                .args(["-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            0,
+        )
+        .spawn()
+        .unwrap()
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let _ = self.run(

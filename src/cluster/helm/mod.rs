@@ -1,13 +1,16 @@
 //! Running the `helm` binary: its version, `upgrade --install` with the
-//! values in a private temporary file, `status` and `uninstall`. Output
-//! lines stream to a callback (the progress display).
+//! values in a private temporary file, `status`, `history`, `rollback` and
+//! `uninstall`. Output lines stream to a callback (the progress display).
+//! Every helm runs through [`process`]: its own process group, interrupts
+//! forwarded, ended when liftoff dies.
+
+pub mod process;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use crate::spec::Spec;
 
@@ -131,13 +134,22 @@ impl Helm {
     }
 
     async fn output(&self, args: &[&str], target: &[String]) -> Result<String, HelmError> {
-        let out = Command::new(&self.program)
+        let child = process::command(&self.program)
             .args(args)
             .args(target)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| self.spawn_error(source))?;
+        let running = process::Running::register(&child);
+        let out = child
+            .wait_with_output()
             .await
             .map_err(|source| self.spawn_error(source))?;
+        if let Some(r) = running {
+            r.finished();
+        }
         if !out.status.success() {
             return Err(HelmError::Failed {
                 command: args.first().copied().unwrap_or_default().into(),
@@ -179,6 +191,79 @@ impl Helm {
         }
     }
 
+    /// `helm template`: the chart's manifests with `values_yaml`, as the
+    /// given Kubernetes version would get them.
+    pub async fn template(
+        &self,
+        spec: &Spec,
+        base_dir: &Path,
+        values_yaml: &str,
+        kube_version: &str,
+    ) -> Result<String, HelmError> {
+        let file = values_file(values_yaml).map_err(|source| self.spawn_error(source))?;
+        let p = &spec.platform;
+        let mut args: Vec<String> = vec!["template".into(), p.release_name.clone()];
+        args.extend(chart_args(spec, base_dir));
+        args.extend([
+            "--namespace".into(),
+            p.namespace.clone(),
+            "--version".into(),
+            p.chart.version.clone(),
+            "-f".into(),
+            file.path().display().to_string(),
+            "--kube-version".into(),
+            kube_version.into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.output(&args, &[]).await
+    }
+
+    /// The release's revisions, oldest first: `(revision, status)`.
+    pub async fn history(
+        &self,
+        release: &str,
+        namespace: &str,
+        target: &[String],
+    ) -> Result<Vec<(u64, String)>, HelmError> {
+        let text = self
+            .output(
+                &["history", release, "--namespace", namespace, "-o", "json"],
+                target,
+            )
+            .await?;
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| HelmError::Failed {
+                command: "history".into(),
+                output: format!("unreadable output: {e}"),
+            })?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("revision")?.as_u64()?,
+                    r.get("status")?.as_str()?.to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    /// `helm rollback RELEASE REVISION`.
+    pub async fn rollback(
+        &self,
+        release: &str,
+        namespace: &str,
+        revision: u64,
+        target: &[String],
+    ) -> Result<(), HelmError> {
+        let revision = revision.to_string();
+        self.output(
+            &["rollback", release, &revision, "--namespace", namespace],
+            target,
+        )
+        .await
+        .map(|_| ())
+    }
+
     pub async fn uninstall(
         &self,
         release: &str,
@@ -207,14 +292,15 @@ impl Helm {
         let file = values_file(values_yaml).map_err(|source| self.spawn_error(source))?;
         let mut args = upgrade_args(spec, base_dir, version, file.path());
         args.extend(target.iter().cloned());
-        let mut child = Command::new(&self.program)
+        let mut child = process::command(&self.program)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|source| self.spawn_error(source))?;
+        // Dropped unfinished (the run abandoned), it ends helm with SIGTERM.
+        let running = process::Running::register(&child);
         let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
         let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
         let mut errors: Vec<String> = Vec::new();
@@ -241,6 +327,9 @@ impl Helm {
             .wait()
             .await
             .map_err(|source| self.spawn_error(source))?;
+        if let Some(r) = running {
+            r.finished();
+        }
         drop(file);
         if status.success() {
             Ok(())
