@@ -130,7 +130,7 @@ impl Store {
             let path = path.to_path_buf();
             move |source| StateError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_private_dir(dir).map_err(io(dir))?;
         let path = dir.join(format!("{installation}.state.json"));
         let lock_path = dir.join(format!("{installation}.lock"));
         let lock = OpenOptions::new()
@@ -284,6 +284,17 @@ fn read_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
         );
     }
     serde_json::from_value(value).map_err(corrupt)
+}
+
+/// Creates `dir` and its missing parents readable by the owner alone
+/// (0700): the state folder holds the state and the secrets' 0600 files. A
+/// folder that exists already keeps its mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// Writes `bytes` to `path` through a 0600 temporary file, fsync and rename.

@@ -7,6 +7,7 @@ mod existing;
 mod faults;
 mod install;
 mod routes;
+mod secrets;
 mod state_format;
 
 use std::path::{Path, PathBuf};
