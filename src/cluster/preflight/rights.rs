@@ -42,7 +42,8 @@ pub struct Rule {
     pub group: &'static str,
     pub resource: &'static str,
     pub scope: Scope,
-    /// Not needed in least-privilege mode (the namespace exists already).
+    /// Not needed in least-privilege mode (the namespace exists already),
+    /// unless liftoff creates the deployment namespaces there.
     pub not_least_privilege: bool,
     pub why: &'static str,
 }
@@ -194,6 +195,10 @@ pub struct ChartKind {
     pub group: String,
     pub resource: String,
     pub scope: Scope,
+    /// Namespaces other than the platform's that the chart puts objects
+    /// of this kind in (in least-privilege mode, the deployment namespaces
+    /// get Roles and RoleBindings).
+    pub namespaces: Vec<String>,
 }
 
 /// Every right the install needs for a chart rendering to `kinds`.
@@ -204,9 +209,12 @@ pub fn required(spec: &Spec, kinds: &[ChartKind]) -> Vec<Right> {
         Scope::Namespace => Some(ns.clone()),
         Scope::Cluster => None,
     };
+    // In least-privilege mode liftoff still creates the namespaces for
+    // Airflow deployments (`platform.deploymentNamespaces`).
+    let creates_namespaces = !least || !spec.platform.deployment_namespaces.is_empty();
     let mut out = std::collections::BTreeSet::new();
     for r in LIFTOFF.iter().chain(HELM_STORAGE) {
-        if least && r.not_least_privilege {
+        if r.not_least_privilege && !creates_namespaces {
             continue;
         }
         for verb in r.verbs {
@@ -219,13 +227,19 @@ pub fn required(spec: &Spec, kinds: &[ChartKind]) -> Vec<Right> {
         }
     }
     for k in kinds {
-        for verb in CHART_VERBS {
-            out.insert(Right {
-                verb: (*verb).into(),
-                group: k.group.clone(),
-                resource: k.resource.clone(),
-                namespace: at(k.scope),
-            });
+        let mut places = vec![at(k.scope)];
+        if k.scope == Scope::Namespace {
+            places.extend(k.namespaces.iter().filter(|n| *n != ns).cloned().map(Some));
+        }
+        for namespace in places {
+            for verb in CHART_VERBS {
+                out.insert(Right {
+                    verb: (*verb).into(),
+                    group: k.group.clone(),
+                    resource: k.resource.clone(),
+                    namespace: namespace.clone(),
+                });
+            }
         }
     }
     out.into_iter().collect()
@@ -239,23 +253,61 @@ pub fn usual_kinds() -> Vec<ChartKind> {
             group: (*g).into(),
             resource: (*r).into(),
             scope: *s,
+            namespaces: Vec::new(),
         })
         .collect()
 }
 
-/// `(apiVersion, kind)` of every object in a rendered multi-document YAML.
-pub fn rendered_kinds(manifests: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+/// One `(apiVersion, kind)` of a rendered chart and the namespaces its
+/// objects name in `metadata.namespace` (none: the release's namespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedKind {
+    pub api_version: String,
+    pub kind: String,
+    pub namespaces: Vec<String>,
+}
+
+/// The kinds of every object in a rendered multi-document YAML (block
+/// style, as `helm template` writes it).
+pub fn rendered_kinds(manifests: &str) -> Vec<RenderedKind> {
+    let mut out: Vec<RenderedKind> = Vec::new();
     for doc in manifests.split("\n---") {
         let field = |name: &str| {
             doc.lines()
                 .find_map(|l| l.strip_prefix(name))
                 .map(|v| v.trim().trim_matches('"').to_string())
         };
-        if let (Some(api), Some(kind)) = (field("apiVersion:"), field("kind:"))
-            && !out.contains(&(api.clone(), kind.clone()))
+        let (Some(api_version), Some(kind)) = (field("apiVersion:"), field("kind:")) else {
+            continue;
+        };
+        // `metadata.namespace`: a two-space key inside the top-level
+        // `metadata:` block.
+        let namespace = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("metadata:"))
+            .skip(1)
+            .take_while(|l| l.starts_with(' ') || l.is_empty())
+            .find_map(|l| l.strip_prefix("  namespace:"))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .filter(|v| !v.is_empty());
+        let entry = match out
+            .iter_mut()
+            .find(|k| k.api_version == api_version && k.kind == kind)
         {
-            out.push((api, kind));
+            Some(entry) => entry,
+            None => {
+                out.push(RenderedKind {
+                    api_version,
+                    kind,
+                    namespaces: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if let Some(namespace) = namespace
+            && !entry.namespaces.contains(&namespace)
+        {
+            entry.namespaces.push(namespace);
         }
     }
     out
@@ -264,10 +316,11 @@ pub fn rendered_kinds(manifests: &str) -> Vec<(String, String)> {
 /// Resolves `(apiVersion, kind)` pairs by API discovery.
 pub async fn resolve(
     client: &kube::Client,
-    kinds: &[(String, String)],
+    kinds: &[RenderedKind],
 ) -> Result<Vec<ChartKind>, String> {
-    let mut out = Vec::new();
-    for (api, kind) in kinds {
+    let mut out: Vec<ChartKind> = Vec::new();
+    for rendered in kinds {
+        let (api, kind) = (&rendered.api_version, &rendered.kind);
         let (group, version) = match api.split_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api.clone()),
@@ -280,13 +333,24 @@ pub async fn resolve(
             kube::discovery::Scope::Namespaced => Scope::Namespace,
             kube::discovery::Scope::Cluster => Scope::Cluster,
         };
-        let k = ChartKind {
-            group,
-            resource: resource.plural,
-            scope,
-        };
-        if !out.contains(&k) {
-            out.push(k);
+        match out
+            .iter_mut()
+            .find(|k| k.group == group && k.resource == resource.plural)
+        {
+            Some(k) => k.namespaces.extend(
+                rendered
+                    .namespaces
+                    .iter()
+                    .filter(|n| !k.namespaces.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
+            None => out.push(ChartKind {
+                group,
+                resource: resource.plural,
+                scope,
+                namespaces: rendered.namespaces.clone(),
+            }),
         }
     }
     Ok(out)
@@ -413,7 +477,7 @@ pub fn markdown() -> String {
             Scope::Cluster => "cluster-wide".to_string(),
         };
         if r.not_least_privilege {
-            at.push_str(" (not in least-privilege mode)");
+            at.push_str(" (in least-privilege mode only with `platform.deploymentNamespaces`)");
         }
         s.push_str(&format!(
             "| {who} | {} | {} ({group}) | {at} | {} |\n",
@@ -429,7 +493,7 @@ pub fn markdown() -> String {
         row(&mut s, "Helm", r);
     }
     s.push_str(&format!(
-        "| Helm | {} | every kind the chart renders | the kind's scope (least-privilege mode too) | apply, wait for (`--wait`) and delete the chart's objects |\n",
+        "| Helm | {} | every kind the chart renders | the kind's scope, in every namespace the chart puts it (least-privilege mode too) | apply, wait for (`--wait`) and delete the chart's objects |\n",
         CHART_VERBS.join(", ")
     ));
     s
@@ -457,13 +521,66 @@ mod tests {
 
     #[test]
     fn reads_the_kinds_of_rendered_manifests() {
-        let text = "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    metadata:\n      labels: {kind: x}\n---\napiVersion: v1\nkind: ConfigMap\n";
+        let text = "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    metadata:\n      labels: {kind: x}\n---\napiVersion: v1\nkind: ConfigMap\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n  namespace: team-a\nsubjects:\n- kind: ServiceAccount\n  name: houston\n  namespace: astronomer\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  namespace: \"team-b\"\n  name: c\n";
+        let kinds = rendered_kinds(text);
+        let summary: Vec<(&str, &str, Vec<&str>)> = kinds
+            .iter()
+            .map(|k| {
+                (
+                    k.api_version.as_str(),
+                    k.kind.as_str(),
+                    k.namespaces.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
         assert_eq!(
-            rendered_kinds(text),
+            summary,
             [
-                ("v1".to_string(), "ConfigMap".to_string()),
-                ("apps/v1".to_string(), "Deployment".to_string())
+                ("v1", "ConfigMap", vec![]),
+                ("apps/v1", "Deployment", vec![]),
+                (
+                    "rbac.authorization.k8s.io/v1",
+                    "RoleBinding",
+                    vec!["team-a", "team-b"]
+                ),
             ]
         );
+    }
+
+    #[test]
+    fn least_privilege_rights_cover_the_deployment_namespaces() {
+        let mut spec = crate::spec::load_str(
+            "sandbox.yaml",
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/sandbox.yaml"
+            )),
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")),
+        )
+        .expect("the sandbox example loads")
+        .spec;
+        spec.platform.least_privilege = true;
+        let role_bindings = ChartKind {
+            group: "rbac.authorization.k8s.io".into(),
+            resource: "rolebindings".into(),
+            scope: Scope::Namespace,
+            namespaces: vec!["team-a".into()],
+        };
+        let creates_namespaces = |rights: &[Right]| {
+            rights
+                .iter()
+                .any(|r| r.resource == "namespaces" && r.verb == "create")
+        };
+        let without = required(&spec, std::slice::from_ref(&role_bindings));
+        assert!(!creates_namespaces(&without), "{without:?}");
+        assert!(
+            without.iter().any(|r| r.resource == "rolebindings"
+                && r.verb == "create"
+                && r.namespace.as_deref() == Some("team-a")),
+            "{without:?}"
+        );
+        spec.platform.deployment_namespaces = vec!["team-a".into()];
+        let with = required(&spec, &[role_bindings]);
+        assert!(creates_namespaces(&with), "{with:?}");
     }
 }
