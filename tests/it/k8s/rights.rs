@@ -200,3 +200,39 @@ async fn exactly_the_listed_rights_install_and_each_missing_one_is_named() {
     // And a re-plan as that identity is a no-op.
     assert!(run(&spec, &d, w.state.path()).await.plan.is_noop());
 }
+
+/// In least-privilege mode with namespaces for Airflow deployments, the
+/// chart's Roles and RoleBindings there and the namespaces liftoff creates
+/// are part of what the preflight checks (found through the real `helm
+/// template` and the API server's discovery).
+#[tokio::test]
+async fn least_privilege_rights_reach_the_deployment_namespaces() {
+    let cluster = real_cluster!();
+    let w = World::new(cluster);
+    let team = format!("{}-team", w.namespace);
+    let mut spec = w.spec(json!({"fixture": {"deploymentNamespaces": [team]}}));
+    spec.platform.least_privilege = true;
+    let without = listed(&w, &spec).await;
+    spec.platform.deployment_namespaces = vec![team.clone()];
+    let all = listed(&w, &spec).await;
+    let has = |rights: &[rights::Right], verb: &str, resource: &str, namespace: Option<&str>| {
+        rights.iter().any(|r| {
+            r.verb == verb && r.resource == resource && r.namespace.as_deref() == namespace
+        })
+    };
+    for resource in ["roles", "rolebindings"] {
+        for verb in ["create", "patch", "delete"] {
+            assert!(
+                has(&all, verb, resource, Some(&team)),
+                "{verb} {resource} in {team}: {all:?}"
+            );
+        }
+    }
+    assert!(has(&all, "create", "namespaces", None), "{all:?}");
+    assert!(!has(&without, "create", "namespaces", None), "{without:?}");
+    assert!(
+        !all.iter()
+            .any(|r| r.resource == "configmaps" && r.namespace.as_deref() == Some(&team)),
+        "only the kinds the chart puts there: {all:?}"
+    );
+}
