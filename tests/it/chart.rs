@@ -129,28 +129,6 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-/// `python3` with the Helm SDK: PATH first (as under scripts/test), else
-/// the venv scripts/test-deps made.
-fn python() -> PathBuf {
-    let has_sdk = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import helm_python"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let path = PathBuf::from("python3");
-    if has_sdk(&path) {
-        return path;
-    }
-    let tools = std::env::var_os("LIFTOFF_TOOLS")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/liftoff-tools")));
-    match tools.map(|t| t.join("venv/bin/python3")) {
-        Some(venv) if has_sdk(&venv) => venv,
-        _ => path,
-    }
-}
-
 struct Rendered {
     cases: Vec<Case>,
     /// Case id → rendered objects.
@@ -184,7 +162,7 @@ fn rendered() -> &'static Rendered {
         let charts: Vec<PathBuf> = REAL_CHARTS.iter().map(|(v, _)| chart_archive(v)).collect();
         let request = serde_json::to_vec(&json!({"jobs": jobs, "charts": charts})).unwrap();
         let started = std::time::Instant::now();
-        let mut child = Command::new(python())
+        let mut child = Command::new(crate::support::helm_python())
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chart_render.py"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

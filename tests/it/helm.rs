@@ -27,31 +27,9 @@ fn liftoff(dir: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
-/// `python3` from PATH when it has the Helm SDK (as under scripts/test),
-/// else the venv scripts/test-deps made, so a plain `cargo test` works too.
-fn python() -> PathBuf {
-    let has_sdk = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import helm_python"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let path = PathBuf::from("python3");
-    if has_sdk(&path) {
-        return path;
-    }
-    let tools = std::env::var_os("LIFTOFF_TOOLS")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/liftoff-tools")));
-    match tools.map(|t| t.join("venv/bin/python3")) {
-        Some(venv) if has_sdk(&venv) => venv,
-        _ => path,
-    }
-}
-
 /// The objects Helm renders from the fixture chart with `values`.
 fn helm_render(values: &Path, namespace: &str) -> Vec<Value> {
-    let out = Command::new(python())
+    let out = Command::new(crate::support::helm_python())
         .arg(fixtures().join("helm_render.py"))
         .arg(fixtures().join("chart"))
         .arg(values)

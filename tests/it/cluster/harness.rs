@@ -110,32 +110,13 @@ pub async fn run(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
             dns_records: spec.dns.is_some(),
         },
     );
-    let store = open_store(state_dir).await;
+    let store = crate::support::open_store(state_dir, "acme");
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
         .unwrap();
     let plan = compute::plan_install("acme", "d", &desired, &store.snapshot(), &observed, drivers)
         .unwrap();
     apply(plan, drivers, &store).await
-}
-
-/// Opens the state store. Tests run in parallel threads of one process, and a
-/// child another test forks inherits this test's lock descriptor until it
-/// execs: a lock still held for a moment after the previous run dropped its
-/// store is waited out (a few seconds at most) instead of failing.
-async fn open_store(state_dir: &Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match Store::open(state_dir, "acme") {
-            Ok(store) => return store,
-            Err(liftoff::plan::state::StateError::Locked { .. })
-                if std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("cannot open the state: {e}"),
-        }
-    }
 }
 
 /// Applies `plan` and collects what happened.
@@ -183,7 +164,7 @@ pub async fn destroy(spec: &Spec, drivers: &Drivers, state_dir: &Path) -> Run {
             dns_records: spec.dns.is_some(),
         },
     );
-    let store = open_store(state_dir).await;
+    let store = crate::support::open_store(state_dir, "acme");
     let observed = compute::observe("acme", &desired, &store.snapshot(), drivers, 4, &Silent)
         .await
         .unwrap();

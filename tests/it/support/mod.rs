@@ -28,3 +28,26 @@ pub fn open_store(dir: &std::path::Path, installation: &str) -> liftoff::plan::s
         }
     }
 }
+
+/// `python3` from PATH when it has the Helm SDK (as under scripts/test),
+/// else the venv scripts/test-deps made, so a plain `cargo test` works too.
+pub fn helm_python() -> std::path::PathBuf {
+    use std::path::{Path, PathBuf};
+    let has_sdk = |py: &Path| {
+        std::process::Command::new(py)
+            .args(["-c", "import helm_python"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let path = PathBuf::from("python3");
+    if has_sdk(&path) {
+        return path;
+    }
+    let tools = std::env::var_os("LIFTOFF_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/liftoff-tools")));
+    match tools.map(|t| t.join("venv/bin/python3")) {
+        Some(venv) if has_sdk(&venv) => venv,
+        _ => path,
+    }
+}
