@@ -89,9 +89,19 @@ pub trait Cloud: CloudRules + Send + Sync {
     /// The cloud resources a spec asks for, dependencies first.
     fn desired(&self, spec: &Spec) -> Vec<Resource>;
 
-    /// Of `resources` (its own), those the cluster phase must wait for: the
-    /// Kubernetes cluster, its nodes, the database.
-    fn cluster_prerequisites(&self, resources: &[Resource]) -> Vec<Address>;
+    /// The kinds the cluster phase must wait for: the Kubernetes cluster,
+    /// its nodes, the database.
+    fn cluster_prerequisite_kinds(&self) -> &'static [&'static str];
+
+    /// Of `resources` (its own), those of [`Cloud::cluster_prerequisite_kinds`].
+    fn cluster_prerequisites(&self, resources: &[Resource]) -> Vec<Address> {
+        let kinds = self.cluster_prerequisite_kinds();
+        resources
+            .iter()
+            .filter(|r| kinds.contains(&r.kind.as_str()))
+            .map(|r| r.address.clone())
+            .collect()
+    }
 
     /// Whether `address` is one of this cloud's.
     fn owns_address(&self, address: &Address) -> bool {

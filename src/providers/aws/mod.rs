@@ -74,9 +74,9 @@ use serde_json::Value;
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
 use crate::cluster::preflight::ZoneLookup;
+use crate::plan::Resource;
 use crate::plan::driver::{DriverError, Drivers};
 use crate::plan::state::State;
-use crate::plan::{Address, Resource};
 use crate::spec::{CloudRules, DerivedName, Spec};
 
 /// Amazon Web Services.
@@ -102,17 +102,8 @@ impl Cloud for AwsCloud {
         graph::desired(spec)
     }
 
-    fn cluster_prerequisites(&self, resources: &[Resource]) -> Vec<Address> {
-        resources
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.kind.as_str(),
-                    kind::EKS_CLUSTER | kind::EKS_NODEGROUP | kind::DATABASE
-                )
-            })
-            .map(|r| r.address.clone())
-            .collect()
+    fn cluster_prerequisite_kinds(&self) -> &'static [&'static str] {
+        &[kind::EKS_CLUSTER, kind::EKS_NODEGROUP, kind::DATABASE]
     }
 
     #[cfg(feature = "aws")]

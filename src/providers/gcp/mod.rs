@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::{Cloud, CloudError, LoadBalancer, Ownership, Preflight, Setup};
 use crate::cluster::Handoff;
 use crate::cluster::preflight::ZoneLookup;
+use crate::plan::Resource;
 use crate::plan::driver::{DriverError, Drivers};
 use crate::plan::state::State;
-use crate::plan::{Address, Resource};
 use crate::spec::{CloudRules, DerivedName, Spec};
 
 /// The Cloud SQL instance name.
@@ -59,17 +59,8 @@ impl Cloud for GcpCloud {
         graph::desired(spec)
     }
 
-    fn cluster_prerequisites(&self, resources: &[Resource]) -> Vec<Address> {
-        resources
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.kind.as_str(),
-                    graph::GKE_CLUSTER | graph::NODE_POOL | graph::SQL_INSTANCE
-                )
-            })
-            .map(|r| r.address.clone())
-            .collect()
+    fn cluster_prerequisite_kinds(&self) -> &'static [&'static str] {
+        &[graph::GKE_CLUSTER, graph::NODE_POOL, graph::SQL_INSTANCE]
     }
 
     fn register(&self, _: &Spec, _: &Setup, _: &mut Drivers) -> Result<Handoff, CloudError> {
