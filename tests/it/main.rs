@@ -3,6 +3,7 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod bad_specs;
+mod bundle;
 mod chart;
 mod cli;
 mod cli_render;
