@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::registry::{Layout, Registry, tools_missing};
+use crate::support::registry::{Layout, Registry, Secured, tools_missing};
 
 macro_rules! registry_tools {
     () => {
@@ -613,4 +613,88 @@ fn the_image_list_covers_the_real_chart_with_every_feature_and_what_airflow_gets
         images.iter().all(|i| i.contains(':')),
         "every image has a tag: {images:#?}"
     );
+}
+
+#[test]
+fn push_to_a_registry_with_a_private_ca_and_a_login() {
+    registry_tools!();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_spec(d);
+    let source = source(d);
+    create(d, &source, "b.tar", &[]);
+    let mut secured = Secured::new();
+    let target = Registry::start_with(Some(&mut secured));
+    std::fs::write(d.join("ca.pem"), &secured.ca_pem).unwrap();
+    let registry = format!("{}/platform", target.host);
+    let push = |args: &[&str], password: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_liftoff"));
+        cmd.args([
+            "bundle",
+            "push",
+            "b.tar",
+            "--registry",
+            &registry,
+            "--output",
+            "json",
+        ])
+        .args(args)
+        .current_dir(d)
+        .env("HOME", d)
+        .env_remove("DOCKER_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            if let Some(p) = password {
+                writeln!(stdin, "{p}").unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    };
+    // The registry's certificate is signed by a CA the system does not trust.
+    let out = push(&[], None);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("--ca-file"),
+        "the hint says how: {}",
+        text(&out.stdout)
+    );
+    // With the CA but no login: refused.
+    let out = push(&["--ca-file", "ca.pem"], None);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    // With the CA and the login from flags (password on stdin): pushed.
+    let out = push(
+        &[
+            "--ca-file",
+            "ca.pem",
+            "--username",
+            &secured.user,
+            "--password-stdin",
+        ],
+        Some(&secured.password),
+    );
+    let pushed = ok(&out);
+    assert_eq!(pushed["images"].as_array().unwrap().len(), 2, "{pushed}");
+    assert!(
+        !text(&out.stdout).contains(&secured.password)
+            && !text(&out.stderr).contains(&secured.password)
+    );
+    // The login from a docker config: everything is there already.
+    std::fs::write(
+        d.join("docker.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "dXNlcjpwYXNz"}}}}}}"#,
+            target.host
+        ),
+    )
+    .unwrap();
+    let again = ok(&push(
+        &["--ca-file", "ca.pem", "--docker-config", "docker.json"],
+        None,
+    ));
+    assert_eq!(again["blobsPushed"], 0, "{again}");
 }

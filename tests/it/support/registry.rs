@@ -35,19 +35,90 @@ pub fn tools_missing() -> Option<String> {
     None
 }
 
+/// A private registry's certificate and login.
+pub struct Secured {
+    /// PEM of the CA that signed the registry's certificate.
+    pub ca_pem: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl Secured {
+    /// A fresh CA, and `user`/`pass` as the login.
+    pub fn new() -> Secured {
+        Secured {
+            ca_pem: String::new(),
+            user: "user".into(),
+            password: "pass".into(),
+        }
+    }
+}
+
 impl Registry {
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// With `secured`: TLS with a certificate for 127.0.0.1 signed by a new CA
+    /// (its PEM written back into `secured.ca_pem`), and an htpasswd login.
+    pub fn start_with(secured: Option<&mut Secured>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some(s) = secured {
+            use rcgen::{
+                BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType,
+            };
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca.distinguished_name
+                .push(DnType::CommonName, "liftoff test registry CA");
+            let ca_cert = ca.self_signed(&ca_key).unwrap();
+            let issuer = Issuer::new(ca, ca_key);
+            let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            leaf.subject_alt_names
+                .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+            let leaf_key = KeyPair::generate().unwrap();
+            let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+            s.ca_pem = ca_cert.pem();
+            std::fs::write(dir.path().join("cert.pem"), leaf_cert.pem()).unwrap();
+            std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).unwrap();
+            // bcrypt, as htpasswd -B writes it.
+            let hash = Command::new("python3")
+                .args([
+                    "-W",
+                    "ignore",
+                    "-c",
+                    "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                    &s.password,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                hash.status.success(),
+                "bcrypt: {}",
+                String::from_utf8_lossy(&hash.stderr)
+            );
+            std::fs::write(
+                dir.path().join("htpasswd"),
+                format!(
+                    "{}:{}\n",
+                    s.user,
+                    String::from_utf8_lossy(&hash.stdout).trim()
+                ),
+            )
+            .unwrap();
+            text.push_str(&format!(
+                "  tls:\n    certificate: {d}/cert.pem\n    key: {d}/key.pem\nauth:\n  htpasswd:\n    realm: liftoff-test\n    path: {d}/htpasswd\n",
+                d = dir.path().display()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)
