@@ -236,33 +236,24 @@ pub fn check_path(raw: &Path) -> Result<PathBuf, String> {
     Ok(clean)
 }
 
-/// Where a link at `entry` pointing to `target` lands, if inside the bundle.
-fn link_inside(entry: &Path, target: &Path, symbolic: bool) -> Result<(), String> {
+/// Whether a link may be extracted: its target relative, without `..`
+/// (so no chain of links can climb out, whatever the links around it), and
+/// for a hard link, a path inside the bundle.
+fn link_inside(target: &Path) -> Result<(), String> {
     if target.is_absolute() {
         return Err(format!(
             "it links to the absolute path {}",
             target.display()
         ));
     }
-    // A symbolic link resolves from its own folder; a hard link from the root.
-    let mut depth: Vec<&std::ffi::OsStr> = Vec::new();
-    if symbolic && let Some(parent) = entry.parent() {
-        depth.extend(parent.components().map(|c| c.as_os_str()));
+    if target.components().any(|c| c == Component::ParentDir) {
+        return Err(format!(
+            "it links to {}, which climbs with `..` and may point outside the bundle",
+            target.display()
+        ));
     }
-    for c in target.components() {
-        match c {
-            Component::Normal(p) => depth.push(p),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth.pop().is_none() {
-                    return Err(format!(
-                        "it links to {}, outside the bundle",
-                        target.display()
-                    ));
-                }
-            }
-            _ => return Err(format!("it links to {}", target.display())),
-        }
+    if target.as_os_str().is_empty() {
+        return Err("it links to nothing".into());
     }
     Ok(())
 }
@@ -289,22 +280,24 @@ pub enum Mode<'a> {
     ManifestOnly,
 }
 
-fn open(path: &Path) -> Result<(Box<dyn Read>, u64), BundleError> {
-    let io_err = |source| BundleError::Io {
-        what: format!("cannot read {}", path.display()),
-        source,
-    };
-    let mut file = File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
+/// `reader`, decompressed when it starts with zstd's magic bytes.
+fn decompressed<'a>(mut reader: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
     let mut magic = [0u8; 4];
-    let n = file.read(&mut magic).map_err(io_err)?;
+    let mut n = 0;
+    while n < 4 {
+        match reader.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     let head = io::Cursor::new(magic[..n].to_vec());
-    let reader = BufReader::with_capacity(1 << 20, head.chain(file));
+    let reader = BufReader::with_capacity(1 << 20, head.chain(reader));
     if n == 4 && magic == ZSTD_MAGIC {
-        let decoder = zstd::Decoder::new(reader).map_err(io_err)?;
-        Ok((Box::new(decoder), size))
+        Ok(Box::new(zstd::Decoder::new(reader)?))
     } else {
-        Ok((Box::new(reader), size))
+        Ok(Box::new(reader))
     }
 }
 
@@ -335,9 +328,31 @@ pub fn read(
     key: Option<&sign::PublicKey>,
     progress: &dyn Progress,
 ) -> Result<Checked, BundleError> {
-    let (reader, archive_bytes) = open(path)?;
+    let io_err = |source| BundleError::Io {
+        what: format!("cannot read {}", path.display()),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let archive_bytes = file.metadata().map_err(io_err)?.len();
+    read_from(Box::new(file), path, archive_bytes, mode, key, progress)
+}
+
+/// [`read`] of a bundle's bytes from any reader (`name` shown in errors).
+pub fn read_from<'a>(
+    reader: Box<dyn Read + 'a>,
+    name: &Path,
+    archive_bytes: u64,
+    mode: Mode<'_>,
+    key: Option<&sign::PublicKey>,
+    progress: &dyn Progress,
+) -> Result<Checked, BundleError> {
+    let bundle = name.to_path_buf();
+    let reader = decompressed(reader).map_err(|source| BundleError::Corrupt {
+        bundle: bundle.clone(),
+        at: None,
+        source,
+    })?;
     let mut archive = tar::Archive::new(reader);
-    let bundle = path.to_path_buf();
     let corrupt = |at: Option<&str>, source: io::Error| BundleError::Corrupt {
         bundle: bundle.clone(),
         at: at.map(str::to_string),
@@ -390,12 +405,10 @@ pub fn read(
                     .map_err(|e| corrupt(Some(&name), e))?
                     .map(|t| t.into_owned())
                     .unwrap_or_default();
-                link_inside(&rel, &target, kind == tar::EntryType::Symlink).map_err(|why| {
-                    BundleError::UnsafePath {
-                        bundle: bundle.clone(),
-                        path: name.clone(),
-                        reason: why,
-                    }
+                link_inside(&target).map_err(|why| BundleError::UnsafePath {
+                    bundle: bundle.clone(),
+                    path: name.clone(),
+                    reason: why,
                 })?;
                 if let Mode::Extract(root) = mode {
                     if through_link(root, &rel) {
@@ -614,9 +627,10 @@ mod tests {
 
     #[test]
     fn links() {
-        assert!(link_inside(Path::new("a/b"), Path::new("../c"), true).is_ok());
-        assert!(link_inside(Path::new("a/b"), Path::new("../../c"), true).is_err());
-        assert!(link_inside(Path::new("a"), Path::new("/etc"), true).is_err());
-        assert!(link_inside(Path::new("a/b"), Path::new("../c"), false).is_err());
+        assert!(link_inside(Path::new("c/d")).is_ok());
+        assert!(link_inside(Path::new("../c")).is_err());
+        assert!(link_inside(Path::new("c/../../d")).is_err());
+        assert!(link_inside(Path::new("/etc")).is_err());
+        assert!(link_inside(Path::new("")).is_err());
     }
 }

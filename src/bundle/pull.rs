@@ -132,6 +132,17 @@ pub struct Pulled {
     pub dedup_saved: u64,
 }
 
+/// A digest the layout can store: `sha256:<64 hex>` (anything else would
+/// name another path, or a hash liftoff does not check).
+fn checked_digest(text: &str, digest: &str) -> Result<(), BundleError> {
+    super::manifest::Manifest::blob_path(digest)
+        .map(|_| ())
+        .ok_or_else(|| BundleError::Registry {
+            what: format!("the manifest of {text}"),
+            reason: format!("it names the unsupported digest `{digest}` (sha256 only)"),
+        })
+}
+
 fn pull_error(what: String, e: &oci_client::errors::OciDistributionError) -> BundleError {
     BundleError::Registry {
         what,
@@ -187,6 +198,7 @@ pub async fn pull_all(
             }
             for m in &kept {
                 let d = m["digest"].as_str().unwrap_or_default().to_string();
+                checked_digest(text, &d)?;
                 let child_ref = reference.clone_with_digest(d.clone());
                 let (child, _) = registry::retry(|| {
                     client.pull_manifest_raw(&child_ref, &auth, &MANIFEST_TYPES)
@@ -241,6 +253,7 @@ pub async fn pull_all(
         let mut wanted: Vec<(String, u64, String)> = Vec::new();
         for (_, doc) in &children {
             for (d, size, mt) in manifest_blobs(doc) {
+                checked_digest(text, &d)?;
                 if let Some(b) = pulled.blobs.get(&d) {
                     pulled.dedup_saved += b.size;
                     continue;

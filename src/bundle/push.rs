@@ -14,7 +14,7 @@ use oci_client::RegistryOperation;
 use oci_client::{Client, Reference};
 use serde_json::Value;
 
-use super::manifest::{IMAGES_DIR, Manifest};
+use super::manifest::Manifest;
 use super::pull::manifest_blobs;
 use super::registry::{self, Access};
 use super::{BundleError, Progress};
@@ -39,10 +39,17 @@ struct Target {
     blobs: Vec<(String, u64)>,
 }
 
-fn blob_path(root: &Path, digest: &str) -> PathBuf {
-    root.join(IMAGES_DIR)
-        .join("blobs/sha256")
-        .join(digest.trim_start_matches("sha256:"))
+/// Where a blob is in the extracted bundle; a digest that is not
+/// `sha256:<64 hex>` is refused (it would name another path).
+fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, BundleError> {
+    Manifest::blob_path(digest)
+        .map(|p| root.join(p))
+        .ok_or_else(|| {
+            BundleError::Input(
+                format!("the bundle names an unsupported digest `{digest}`"),
+                Some("liftoff bundles use sha256 digests only".into()),
+            )
+        })
 }
 
 fn read_json(path: &Path) -> Result<(Vec<u8>, Value), BundleError> {
@@ -71,13 +78,13 @@ fn targets(root: &Path, manifest: &Manifest, registry: &str) -> Result<Vec<Targe
             Some(tag) => Reference::with_tag(host, path, tag.to_string()),
             None => Reference::with_digest(host, path, image.digest.clone()),
         };
-        let (top_bytes, top) = read_json(&blob_path(root, &image.digest))?;
+        let (top_bytes, top) = read_json(&blob_path(root, &image.digest)?)?;
         let mut manifests = Vec::new();
         let mut docs = Vec::new();
         if registry::is_index(&image.media_type) {
             for m in top["manifests"].as_array().into_iter().flatten() {
                 let d = m["digest"].as_str().unwrap_or_default().to_string();
-                let (bytes, doc) = read_json(&blob_path(root, &d))?;
+                let (bytes, doc) = read_json(&blob_path(root, &d)?)?;
                 manifests.push((d, super::pull::media_type_of(&doc), bytes));
                 docs.push(doc);
             }
@@ -158,7 +165,7 @@ async fn ensure_blob(
     if exists(client, reference, digest).await? {
         return Ok(BlobResult::Skipped);
     }
-    let path = blob_path(root, digest);
+    let path = blob_path(root, digest)?;
     if !path.exists() {
         for other in others {
             if other.repository() != reference.repository() && exists(client, other, digest).await?

@@ -460,7 +460,7 @@ fn unsafe_archives_and_too_little_space_are_refused() {
     let d = dir.path();
     let work = d.join("work");
     std::fs::create_dir(&work).unwrap();
-    let cases: [(&str, &str, tar::EntryType, &str, &str); 4] = [
+    let cases: [(&str, &str, tar::EntryType, &str, &str); 5] = [
         (
             "dotdot",
             "images/../../evil",
@@ -480,6 +480,13 @@ fn unsafe_archives_and_too_little_space_are_refused() {
             "images/link",
             tar::EntryType::Symlink,
             "../../etc",
+            "outside the bundle",
+        ),
+        (
+            "symlink-chain",
+            "a/b/s",
+            tar::EntryType::Symlink,
+            "../x",
             "outside the bundle",
         ),
         (

@@ -4,6 +4,7 @@
 mod aws;
 mod bad_specs;
 mod bundle;
+mod bundle_fuzz;
 mod chart;
 mod cli;
 mod cli_render;
