@@ -143,12 +143,7 @@ fn checked_digest(text: &str, digest: &str) -> Result<(), BundleError> {
         })
 }
 
-fn pull_error(what: String, e: &oci_client::errors::OciDistributionError) -> BundleError {
-    BundleError::Registry {
-        what,
-        reason: registry::describe(e),
-    }
-}
+use registry::error as pull_error;
 
 /// Pulls every image of `references` into `layout`; blobs in `omit` (an
 /// older bundle's) are recorded but not pulled.

@@ -106,12 +106,7 @@ fn targets(root: &Path, manifest: &Manifest, registry: &str) -> Result<Vec<Targe
     Ok(out)
 }
 
-fn push_error(what: String, e: &oci_client::errors::OciDistributionError) -> BundleError {
-    BundleError::Registry {
-        what,
-        reason: registry::describe(e),
-    }
-}
+use registry::error as push_error;
 
 enum BlobResult {
     Skipped,
@@ -345,23 +340,7 @@ pub async fn absent_images(
         let reference = Reference::with_digest(host.to_string(), path, image.digest.clone());
         match registry::retry(|| client.fetch_manifest_digest(&reference, &auth)).await {
             Ok(_) => {}
-            Err(oci_client::errors::OciDistributionError::ImageManifestNotFoundError(_)) => {
-                absent.push(reference.whole())
-            }
-            Err(oci_client::errors::OciDistributionError::ServerError { code: 404, .. }) => {
-                absent.push(reference.whole())
-            }
-            Err(oci_client::errors::OciDistributionError::RegistryError { envelope, .. })
-                if envelope.errors.iter().any(|e| {
-                    matches!(
-                        e.code,
-                        oci_client::errors::OciErrorCode::ManifestUnknown
-                            | oci_client::errors::OciErrorCode::NameUnknown
-                    )
-                }) =>
-            {
-                absent.push(reference.whole())
-            }
+            Err(e) if registry::not_found(&e) => absent.push(reference.whole()),
             Err(e) => {
                 return Err(push_error(
                     format!("cannot check {}", reference.whole()),

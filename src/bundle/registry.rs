@@ -134,11 +134,42 @@ pub fn describe(e: &OciDistributionError) -> String {
     }
 }
 
+/// A failed registry call as the bundle's error.
+pub fn error(what: String, e: &OciDistributionError) -> BundleError {
+    BundleError::Registry {
+        what,
+        reason: describe(e),
+    }
+}
+
+/// Whether the registry said the manifest or repository does not exist.
+pub fn not_found(e: &OciDistributionError) -> bool {
+    use oci_client::errors::OciErrorCode;
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::ServerError { code: 404, .. } => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::BlobUnknown
+            )
+        }),
+        _ => false,
+    }
+}
+
 /// Whether trying again may help.
 pub fn transient(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::RequestError(r) => {
-            r.is_connect() || r.is_timeout() || r.is_request() || r.is_body()
+            r.is_connect()
+                || r.is_timeout()
+                || r.is_request()
+                || r.is_body()
+                || r.status()
+                    .is_some_and(|s| s.is_server_error() || s.as_u16() == 429)
         }
         OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
         OciDistributionError::IoError(_) => true,

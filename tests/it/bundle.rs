@@ -705,3 +705,93 @@ fn push_to_a_registry_with_a_private_ca_and_a_login() {
     ));
     assert_eq!(again["blobsPushed"], 0, "{again}");
 }
+
+/// A loopback TCP proxy to `upstream` that answers the first request of
+/// the first `failures` connections (after the version checks, which it
+/// answers itself and closes, so the next request needs a new connection)
+/// with 503 Service Unavailable, and passes everything else through.
+struct FlakyProxy {
+    host: String,
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakyProxy {
+    fn start(upstream: String, failures: usize) -> FlakyProxy {
+        use std::io::{Read as _, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let injected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = injected.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut first = vec![0u8; 8192];
+                let n = client.read(&mut first).unwrap_or(0);
+                let head = String::from_utf8_lossy(&first[..n]).to_string();
+                if head.starts_with("GET /v2/ ") {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                    continue;
+                }
+                if count.load(Ordering::SeqCst) < failures {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = client.write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
+                let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let _ = server.write_all(&first[..n]);
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client, &mut server);
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FlakyProxy { host, injected }
+    }
+}
+
+#[test]
+fn a_push_retries_transient_registry_errors() {
+    registry_tools!();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_spec(d);
+    let source = source(d);
+    create(d, &source, "b.tar", &[]);
+    let target = Registry::start();
+    let proxy = FlakyProxy::start(target.host.clone(), 2);
+    let pushed = ok(&liftoff(
+        d,
+        &[
+            "bundle",
+            "push",
+            "b.tar",
+            "--registry",
+            &proxy.host,
+            "--plain-http",
+            "--parallel",
+            "1",
+            "--output",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        proxy.injected.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the failures were served"
+    );
+    assert_eq!(pushed["images"].as_array().unwrap().len(), 2, "{pushed}");
+    let (_, want) = source.raw_manifest("astronomer/ap-multi:1.0").unwrap();
+    assert_eq!(target.raw_manifest("ap-multi:1.0").unwrap().1, want);
+}
