@@ -13,6 +13,8 @@ use crate::support::gcp_fake::GcpFake;
 struct Env {
     fake: GcpFake,
     dir: tempfile::TempDir,
+    /// A recording `helm` on PATH, for runs with the cluster phase.
+    helm: Option<crate::support::helm::FakeHelm>,
 }
 
 const PROJECT: &str = "acme-test";
@@ -22,6 +24,7 @@ impl Env {
         Env {
             fake: GcpFake::start(pending_polls).await,
             dir: tempfile::tempdir().unwrap(),
+            helm: None,
         }
     }
 
@@ -72,6 +75,14 @@ cloud:
             .env_remove("LIFTOFF_STATE_DIR")
             .env_remove("LIFTOFF_FAULT")
             .env_remove("KUBECONFIG");
+        if let Some(helm) = &self.helm {
+            let mut paths = vec![helm.path().to_path_buf()];
+            paths.extend(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            ));
+            cmd.env("PATH", std::env::join_paths(paths).unwrap())
+                .env_remove("LIFTOFF_HELM");
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -481,6 +492,150 @@ async fn gcp_failed_operation_is_named_and_deletion_protection_needs_the_spec() 
             .contains(&"PATCH /v1/projects/acme-test/instances/gprot-db".to_string())
     );
     let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(env.fake.paths().is_empty(), "{:#?}", env.fake.paths());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_install_goes_on_into_the_new_gke_cluster_with_dns_and_destroys_it_all() {
+    use crate::support::kube::FakeKube;
+    let mut env = Env::start(1).await;
+    env.helm = Some(crate::support::helm::FakeHelm::new("v3.17.0"));
+    // The new GKE cluster answers at a fake Kubernetes API; the platform's
+    // load balancer gets an address, as GCP gives one.
+    let kube = FakeKube::start("33").await;
+    kube.ready_cluster("astronomer", "astronomer-nginx", "unused.example");
+    kube.put(
+        "/api/v1/namespaces/astronomer/services",
+        serde_json::json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "astronomer-nginx", "namespace": "astronomer"},
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "34.120.0.5"}]}}}),
+    );
+    env.fake
+        .serve_clusters_at(&kube.url, "", "adc-token-for-gke");
+    env.fake.put(
+        "dns/projects/acme-test/managedZones/example-zone",
+        serde_json::json!({"name": "example-zone", "dnsName": "example.com."}),
+    );
+    env.write_spec("gfull", "dns:\n  zone: example-zone\n");
+    let out = env.liftoff(&["install", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let record = env
+        .fake
+        .get("dns/projects/acme-test/managedZones/example-zone/rrsets/*.astro.example.com./A")
+        .unwrap_or_else(|| panic!("no record: {:#?}", env.fake.paths()));
+    assert_eq!(record["rrdatas"], serde_json::json!(["34.120.0.5"]));
+    // The cluster phase reached the cluster with the endpoint GKE reported
+    // and wrote the database login from Cloud SQL's private IP.
+    let bootstrap = kube
+        .get(
+            "/api/v1/namespaces/astronomer/secrets",
+            "astronomer-bootstrap",
+        )
+        .expect("bootstrap secret");
+    use base64::Engine as _;
+    let connection = base64::engine::general_purpose::STANDARD
+        .decode(bootstrap["data"]["connection"].as_str().unwrap())
+        .unwrap();
+    let connection = String::from_utf8(connection).unwrap();
+    assert!(
+        connection.starts_with("postgres://postgres:"),
+        "{connection}"
+    );
+    assert!(connection.ends_with("@10.200.0.3:5432"), "{connection}");
+    assert_eq!(env.helm.as_ref().unwrap().upgrades().len(), 1);
+    let plan = env.liftoff(&["plan", "--output", "json"]).await;
+    assert!(plan.status.success(), "{}", text(&plan));
+    let doc: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let busy: Vec<&Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .collect();
+    assert!(busy.is_empty(), "{busy:#?}");
+    let out = env.liftoff(&["destroy", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let left: Vec<String> = env.fake.paths();
+    assert_eq!(
+        left,
+        vec!["dns/projects/acme-test/managedZones/example-zone".to_string()]
+    );
+}
+
+/// From an empty fake project to a deployed release on a real API server:
+/// the fake GKE reports `../shared/k8s`'s API server as the new cluster's
+/// endpoint (with its CA), and the token endpoint of the ADC file hands out
+/// a token that API server issued for a cluster-admin ServiceAccount, so the
+/// cluster phase reaches it exactly as it reaches GKE.
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_empty_project_to_a_deployed_release_on_a_real_api_server() {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    use kube::api::{Api, PostParams};
+    let cluster = crate::real_cluster!();
+    let env = Env::start(1).await;
+    let (kubeconfig, user) = cluster.identity(env.dir.path()).await;
+    let token = std::fs::read_to_string(&kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: ").map(str::to_string))
+        .unwrap();
+    let binding = crate::support::realkube::unique("gke-admin");
+    let (ns_of_user, sa) = {
+        let rest = user.trim_start_matches("system:serviceaccount:");
+        let (ns, sa) = rest.split_once(':').unwrap();
+        (ns.to_string(), sa.to_string())
+    };
+    Api::<ClusterRoleBinding>::all(cluster.admin().await)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({
+                "metadata": {"name": binding},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns_of_user}],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let ca = std::fs::read_to_string(&cluster.env["K8S_CA_FILE"]).unwrap();
+    env.fake
+        .serve_clusters_at(&cluster.env["K8S_APISERVER_URL"], &ca, &token);
+    let namespace = crate::support::realkube::unique("gns");
+    let release = crate::support::realkube::unique("grel");
+    env.write_spec("greal", "");
+    // The fixture chart, in this test's own namespace and release.
+    let spec = std::fs::read_to_string(env.spec_path()).unwrap().replace(
+        "platform:\n",
+        &format!(
+            "timeouts: {{helm: 60s, namespace: 2m, loadBalancer: 60s}}\nplatform:\n  chart: {{repository: {chart}, name: astronomer, version: 0.37.7}}\n  namespace: {namespace}\n  releaseName: {release}\n  values:\n    forceIncompatibleKubernetes: true\n",
+            chart = cluster.chart.display()
+        ),
+    );
+    std::fs::write(env.spec_path(), spec).unwrap();
+    let helm_dir = cluster.helm.parent().unwrap().to_path_buf();
+    let path = {
+        let mut paths = vec![helm_dir];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(paths).unwrap()
+    };
+    let path = path.to_string_lossy().to_string();
+    let out = env
+        .liftoff_with(&["install", "--yes"], &[("PATH", &path)])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let status = cluster.helm(&["status", &release, "-n", &namespace]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("deployed"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let out = env
+        .liftoff_with(&["destroy", "--yes"], &[("PATH", &path)])
+        .await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(env.fake.paths().is_empty(), "{:#?}", env.fake.paths());
 }

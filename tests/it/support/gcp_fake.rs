@@ -141,6 +141,16 @@ impl GcpFake {
         path
     }
 
+    /// Clusters answer at `endpoint` (host:port or URL) with this CA (PEM),
+    /// and the token endpoint hands out `token`.
+    pub fn serve_clusters_at(&self, endpoint: &str, ca_pem: &str, token: &str) {
+        use base64::Engine as _;
+        let mut s = self.state.lock().unwrap();
+        s.endpoint = endpoint.into();
+        s.ca_base64 = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+        s.token = token.into();
+    }
+
     /// The next operation whose call starts with `call` (`POST /v1/projects/p/instances`) ends with `message`.
     pub fn fail_next_operation(&self, call: &str, message: &str) {
         self.state
