@@ -60,6 +60,8 @@ pub enum Error {
     StalePlan { path: PathBuf, reason: String },
     #[error("{failed} change(s) failed and {skipped} were skipped")]
     ApplyFailed { failed: usize, skipped: usize },
+    #[error("destroy left {} resource(s) carrying this installation's tags:{}", .0.len(), .0.iter().map(|l| format!("\n  - {l}")).collect::<String>())]
+    Leftovers(Vec<String>),
     #[error("{}", if *applying {
         "interrupted (Ctrl-C) while applying: the changes in flight were stopped; what was created is recorded, run the same command again to continue"
     } else {
@@ -109,7 +111,7 @@ impl Error {
             Error::State(_) | Error::Io { .. } => exit::FAILURE,
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
             Error::StalePlan { .. } => exit::STALE_PLAN,
-            Error::ApplyFailed { .. } => exit::APPLY_FAILED,
+            Error::ApplyFailed { .. } | Error::Leftovers(_) => exit::APPLY_FAILED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::ChecksFailed(_) => exit::CHECKS_FAILED,
             Error::Bundle(b) if b.is_refusal() => exit::BUNDLE_REFUSED,
@@ -144,6 +146,9 @@ impl Error {
             Error::ApplyFailed { .. } => {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
             }
+            Error::Leftovers(_) => Some(
+                "they were made for addresses this spec no longer has and the state lost; destroy with the spec they were installed with, or delete them in the AWS console".into(),
+            ),
             // The message says it all, on one line.
             Error::Interrupted { .. } => None,
             Error::ChecksFailed(_) => {

@@ -41,7 +41,7 @@ Exit codes:
   1    unexpected failure (I/O, corrupt state)
   2    bad command line
   3    invalid input: spec, profile, saved plan file, missing confirmation
-  4    apply finished with failed changes
+  4    apply finished with failed changes, or destroy left something tagged
   5    saved plan is stale
   6    another run holds the state lock
   7    a cloud or cluster could not be read before any change (no credentials, unreachable)

@@ -11,6 +11,8 @@ mod cli_render;
 mod cli_ux;
 mod cluster;
 mod engine;
+#[cfg(feature = "gcp")]
+mod gcp;
 mod helm;
 mod k8s;
 mod layers;

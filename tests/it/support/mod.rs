@@ -3,6 +3,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws_like;
+#[cfg(feature = "gcp")]
+pub mod gcp_fake;
 pub mod helm;
 pub mod kube;
 pub mod memory;
