@@ -24,6 +24,8 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 7;
     /// `doctor`: at least one preflight check failed.
     pub const CHECKS_FAILED: i32 = 8;
+    /// A bundle was refused: a checksum, the signature or an unsafe entry.
+    pub const BUNDLE_REFUSED: i32 = 9;
     pub const INTERRUPTED: i32 = 130;
     /// Standard output was closed by its reader (`| head`): 128 + SIGPIPE,
     /// what a shell reports for a tool stopped by a closed pipe.
@@ -40,6 +42,8 @@ pub enum Error {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
     #[error("cannot find out what exists")]
     Observe(#[from] ObserveError),
     #[error(transparent)]
@@ -110,6 +114,10 @@ impl Error {
             Error::ApplyFailed { .. } | Error::Leftovers(_) => exit::APPLY_FAILED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::ChecksFailed(_) => exit::CHECKS_FAILED,
+            Error::Bundle(b) if b.is_refusal() => exit::BUNDLE_REFUSED,
+            Error::Bundle(b) if b.is_input() => exit::INVALID_INPUT,
+            Error::Bundle(b) if b.is_registry() => exit::UNREACHABLE,
+            Error::Bundle(_) => exit::FAILURE,
         }
     }
 
@@ -118,6 +126,7 @@ impl Error {
             Error::Spec(e) => e.hint(),
             Error::Tls(e) => e.hint(),
             Error::Render(e) => e.hint(),
+            Error::Bundle(e) => e.hint(),
             Error::State(StateError::Locked { .. }) => Some(
                 "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
             ),

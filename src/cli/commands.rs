@@ -48,6 +48,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             out,
         } => render(cli, *manifests, out.as_deref()),
         Command::Doctor => doctor(cli).await,
+        Command::Bundle { command } => super::bundle::run(cli, command).await,
     }
 }
 
@@ -195,6 +196,11 @@ async fn install(
     yes: bool,
 ) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    if let Command::Install { bundle, .. } = &cli.command
+        && let Some(options) = bundle.install()
+    {
+        super::bundle::check_registry(&options, &session.loaded).await?;
+    }
     let caller = identify(cli, &session.loaded.spec).await?;
     preflight(cli, &session, tag_subnets).await?;
     let plan = match saved {
