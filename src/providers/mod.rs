@@ -71,6 +71,15 @@ pub trait Ownership: Send + Sync {
     }
 }
 
+/// A database snapshot taken before an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// The cloud's name for it.
+    pub id: String,
+    /// Where to find it, in words (kind, name, database, region, ARN).
+    pub location: String,
+}
+
 /// Why a cloud cannot give this run its drivers.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -127,6 +136,25 @@ pub trait Cloud: CloudRules + Send + Sync {
     /// Checks existing resources the spec names (an existing network) before
     /// anything is planned. `tag_subnets`: add missing load-balancer tags.
     async fn preflight(&self, spec: &Spec, tag_subnets: bool) -> Result<Preflight, DriverError>;
+
+    /// Snapshots the database this installation created (before a
+    /// platform upgrade) and waits until it can be restored from; `None`
+    /// when the state records no database of this cloud. `label` goes into
+    /// the snapshot's name. A cloud that cannot do it refuses.
+    async fn snapshot_database(
+        &self,
+        spec: &Spec,
+        setup: &Setup,
+        label: &str,
+        recorder: &dyn crate::plan::driver::Recorder,
+    ) -> Result<Option<Snapshot>, DriverError> {
+        let _ = (spec, setup, label, recorder);
+        Err(DriverError::permanent(format!(
+            "liftoff cannot snapshot a {} database yet",
+            self.key()
+        ))
+        .with_hint("take a backup yourself, then re-run with --skip-snapshot"))
+    }
 
     /// What an install leaves the user with (addresses to allow-list, ids,
     /// endpoints, where secrets are kept), from the state; `None` when the

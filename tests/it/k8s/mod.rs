@@ -13,6 +13,7 @@ mod cli;
 mod failures;
 mod install;
 mod rights;
+mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::Arc;
