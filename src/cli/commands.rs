@@ -39,13 +39,20 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             skip_final_snapshot,
             ..
         } => destroy(cli, *yes, *parallelism, *skip_final_snapshot).await,
-        Command::Status => status(cli).await,
+        Command::Status { history } => status(cli, *history).await,
+        Command::Upgrade {
+            kubernetes: Some(version),
+            plan,
+            yes,
+            ..
+        } => super::upgrade::kubernetes(cli, version, *plan, *yes).await,
         Command::Upgrade {
             to,
             through,
             plan,
             skip_snapshot,
             yes,
+            kubernetes: None,
         } => {
             super::upgrade::upgrade(
                 cli,
@@ -382,19 +389,33 @@ async fn destroy(
     Ok(())
 }
 
-async fn status(cli: &Cli) -> Result<(), Error> {
+async fn status(cli: &Cli, history: bool) -> Result<(), Error> {
     let loaded = load(cli)?;
     // Read only: no lock, no files made, so it works during another run.
     let (state_path, state) =
         plan::state::read_unlocked(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
-    // The release as Helm records it, when liftoff installed one.
-    let release = if state
+    // The release as the state records it; its revisions as Helm keeps
+    // them when that needs no cloud call (an existing cluster), or when
+    // asked.
+    let recorded = state
         .resources
-        .contains_key(&plan::Address::new(crate::cluster::graph::HELM_RELEASE))
-    {
-        Some(super::upgrade::release_status(cli, &loaded).await)
-    } else {
-        None
+        .get(&plan::Address::new(crate::cluster::graph::HELM_RELEASE));
+    let release = recorded.map(|e| {
+        let mut r = json!({
+            "chartVersion": e.props.pointer("/chart/version"),
+            "revision": e.outputs.get("revision"),
+        });
+        if history || loaded.spec.cluster.mode == crate::spec::Mode::Existing {
+            r["helm"] = json!(null);
+        }
+        r
+    });
+    let release = match release {
+        Some(mut r) if r.get("helm").is_some() => {
+            r["helm"] = super::upgrade::release_status(cli, &loaded).await;
+            Some(r)
+        }
+        other => other,
     };
     let last = state.operations.last();
     match cli.output {
@@ -441,8 +462,16 @@ async fn status(cli: &Cli) -> Result<(), Error> {
 }
 
 /// The release's version and revisions, as `status` prints them.
-fn release_text(spec: &spec::Spec, r: &serde_json::Value) -> String {
+fn release_text(spec: &spec::Spec, recorded: &serde_json::Value) -> String {
     let name = &spec.platform.release_name;
+    let r = &recorded["helm"];
+    if r.is_null() {
+        return format!(
+            "\nRelease {name}: chart {} (revision {}), as last recorded; `liftoff status --history` reads its revisions from the cluster",
+            recorded["chartVersion"].as_str().unwrap_or("?"),
+            recorded["revision"]
+        );
+    }
     if let Some(e) = r["error"].as_str() {
         return format!("\nRelease {name}: cannot read it from the cluster: {e}");
     }
@@ -487,6 +516,10 @@ fn operation_text(op: &plan::state::Operation) -> String {
             d["from"].as_str().unwrap_or("?"),
             d["to"].as_str().unwrap_or("?")
         )),
+        "upgrade-kubernetes" => text.push_str(&format!(
+            "\n  Kubernetes → {}",
+            d["to"].as_str().unwrap_or("?")
+        )),
         _ => text.push_str(&format!("\n  revision {} → {}", d["from"], d["to"])),
     }
     if let Some(s) = d["snapshot"]["location"].as_str() {
@@ -526,6 +559,14 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
     }
     let inputs = crate::compose::render_inputs(&loaded.spec, material.private_ca_pem.is_some());
     let spec = &loaded.spec;
+    if cli.output == Output::Text {
+        for m in crate::render::migrations(spec) {
+            eprintln!(
+                "warning: moved for chart {}: {m}",
+                spec.platform.chart.version
+            );
+        }
+    }
     if cli.output == Output::Json {
         let mut doc = json!({
             "values": render::values(spec, &inputs)?,
@@ -577,6 +618,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: false,
+        kubernetes_upgrade: false,
         records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
     };
     let mut unused = crate::plan::driver::Drivers::new();

@@ -204,6 +204,11 @@ pub enum Command {
         /// Do not snapshot the database first (you backed it up yourself).
         #[arg(long)]
         skip_snapshot: bool,
+        /// Upgrade the cluster's Kubernetes to this version (1.N, as
+        /// cluster.kubernetesVersion says) instead of the platform: the
+        /// control plane one minor at a time, then the node groups (EKS).
+        #[arg(long, value_name = "VERSION", conflicts_with_all = ["to", "through", "skip_snapshot"])]
+        kubernetes: Option<String>,
         /// Upgrade without asking.
         #[arg(long)]
         yes: bool,
@@ -217,10 +222,16 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Show what the state file records (and the release's version and
-    /// revisions, when the cluster answers), without calling any cloud API
-    /// but the cluster's.
-    Status,
+    /// Show what the state file records, without calling any cloud: the
+    /// resources, the release's chart version and revision, the last
+    /// operation (and the release's revisions from Helm on an existing
+    /// cluster, or with --history).
+    Status {
+        /// Also read the release's revision history from the cluster
+        /// (connecting to a cluster liftoff created asks its cloud).
+        #[arg(long)]
+        history: bool,
+    },
     /// Run the preflight checks alone (cluster version, permissions, storage
     /// class, Helm, database, DNS zone), changing nothing. Exits 8 when a
     /// check failed.

@@ -32,6 +32,10 @@ pub struct Setup {
     pub state_dir: PathBuf,
     /// `destroy --skip-final-snapshot`: delete databases without a final snapshot.
     pub skip_final_snapshot: bool,
+    /// `upgrade --kubernetes`: the cluster's Kubernetes version may change
+    /// in place (control plane one minor at a time, then node groups); any
+    /// other run refuses that change at plan time.
+    pub kubernetes_upgrade: bool,
     /// The run's state as it is written: the hand-off to the cluster phase
     /// reads the cloud's recorded outputs here.
     pub records: Option<Arc<dyn Records>>,

@@ -201,7 +201,13 @@ async fn a_patch_upgrade_a_refused_skip_a_minor_through_and_a_rollback() {
     let (code, out, _) = c.liftoff(&["status", "--output", "json"]).await;
     assert_eq!(code, 0);
     let doc: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(doc["release"]["revisions"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        doc["release"]["helm"]["revisions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(
         doc["lastOperation"]["detail"]["hops"],
         json!(["1.0.0", "1.1.0"])
