@@ -40,6 +40,8 @@ pub mod iam;
 #[cfg(feature = "aws")]
 pub mod identity;
 #[cfg(feature = "aws")]
+pub mod leftovers;
+#[cfg(feature = "aws")]
 pub mod network;
 #[cfg(feature = "aws")]
 pub mod network_delete;
@@ -155,6 +157,11 @@ impl Cloud for AwsCloud {
         recorder: &dyn crate::plan::driver::Recorder,
     ) -> Result<Option<crate::providers::Snapshot>, DriverError> {
         snapshot::take(spec, setup, label, recorder).await
+    }
+
+    #[cfg(feature = "aws")]
+    async fn leftovers(&self, spec: &Spec) -> Result<Vec<String>, DriverError> {
+        leftovers::list(spec).await
     }
 
     fn outputs(&self, state: &State) -> Option<Value> {

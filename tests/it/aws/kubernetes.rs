@@ -63,7 +63,7 @@ async fn the_control_plane_then_the_node_groups_one_minor_at_a_time() {
     let out = env
         .liftoff(&["upgrade", "--kubernetes", "1.35", "--yes"], &[])
         .await;
-    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("set cluster.kubernetesVersion: \"1.35\""),
         "{}",
@@ -74,7 +74,7 @@ async fn the_control_plane_then_the_node_groups_one_minor_at_a_time() {
     let out = env
         .liftoff(&["upgrade", "--kubernetes", "1.35", "--yes"], &[])
         .await;
-    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(
             "the installed platform (chart 0.37.7) is tested with Kubernetes 1.31–1.34, not 1.35"
@@ -95,7 +95,7 @@ async fn the_control_plane_then_the_node_groups_one_minor_at_a_time() {
     let out = env
         .liftoff(&["upgrade", "--kubernetes", "1.34", "--yes"], &[])
         .await;
-    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(
             "PodDisruptionBudget astronomer/astronomer-houston uses policy/v1beta1, removed in Kubernetes 1.25 (deployed release)"

@@ -93,7 +93,7 @@ async fn the_database_snapshot_is_ready_before_helm_and_named_when_an_upgrade_fa
     let out = env
         .liftoff(&["upgrade", "--to", "0.37.9", "--yes"], &marked)
         .await;
-    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("the upgrade to chart 0.37.9 failed and was rolled back")

@@ -150,7 +150,7 @@ async fn a_patch_upgrade_a_refused_skip_a_minor_through_and_a_rollback() {
         "    global: {veleroEnabled: false}\n",
     );
     let (code, out, err) = c.liftoff(&["upgrade", "--yes"]).await;
-    assert_eq!(code, 9, "{out}{err}");
+    assert_eq!(code, 10, "{out}{err}");
     assert!(
         err.contains("0.37.8 → 1.1.0 skips minor versions: the path is 0.37 → 1.0 → 1.1"),
         "{err}"
@@ -216,7 +216,7 @@ async fn a_patch_upgrade_a_refused_skip_a_minor_through_and_a_rollback() {
     // A downgrade is refused; rollback goes back to the revision before.
     write(&c, "1.0.0", "note: two", "");
     let (code, _, err) = c.liftoff(&["upgrade", "--yes"]).await;
-    assert_eq!(code, 9, "{err}");
+    assert_eq!(code, 10, "{err}");
     assert!(
         err.contains("is a downgrade") && err.contains("liftoff rollback"),
         "{err}"
@@ -231,7 +231,7 @@ async fn a_patch_upgrade_a_refused_skip_a_minor_through_and_a_rollback() {
     let (_, out, _) = c.liftoff(&["status"]).await;
     assert!(out.contains("Last operation: rollback succeeded"), "{out}");
     let (code, _, err) = c.liftoff(&["rollback", "--revision", "42", "--yes"]).await;
-    assert_eq!(code, 9);
+    assert_eq!(code, 10);
     assert!(err.contains("has no revision 42"), "{err}");
 }
 
@@ -273,7 +273,7 @@ async fn a_failing_hook_job_rolls_back_to_a_deployed_release() {
     fail_the_hook(&c).await;
     let out = upgrade.wait_with_output().await.unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert_eq!(out.status.code(), Some(11), "{err}");
     assert!(
         err.contains("the upgrade to chart 0.37.8 failed and was rolled back")
             && err.contains("is deployed on chart 0.37.7 again (revision 3)")
