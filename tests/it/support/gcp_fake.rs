@@ -182,6 +182,10 @@ impl GcpFake {
         self.state.lock().unwrap().objects.insert(path.into(), v);
     }
 
+    pub fn remove(&self, path: &str) {
+        self.state.lock().unwrap().objects.remove(path);
+    }
+
     /// The paths of every resource.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().objects.keys().cloned().collect()
@@ -944,7 +948,8 @@ fn create_cluster(
             ));
         }
     }
-    if !cluster["releaseChannel"]["channel"].is_i64() && !cluster["releaseChannel"].is_null() {
+    let channel = &cluster["releaseChannel"]["channel"];
+    if !channel.is_null() && !channel.is_i64() {
         return bad("releaseChannel.channel must be an integer enum");
     }
     if !is_cidr(str_of(
