@@ -383,6 +383,38 @@ async fn gcp_existing_network_failures_are_each_named() {
         "a check changes nothing: {:#?}",
         env.fake.writes()
     );
+    // With Private Services Access in place, the install uses the network:
+    // Cloud SQL on its private range, GKE on its subnetwork and ranges.
+    let before = env.fake.paths();
+    env.fake.put(
+        &format!("servicenetworking/{p}/global/networks/shared"),
+        serde_json::json!({"network": format!("{p}/global/networks/shared"), "reservedPeeringRanges": ["google-managed"], "peering": "servicenetworking-googleapis-com"}),
+    );
+    let out = env.liftoff(&["install", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let cluster = env
+        .fake
+        .get(&format!("{p}/locations/us-central1/clusters/gexist"))
+        .unwrap();
+    assert_eq!(cluster["subnetwork"], "gke-nodes");
+    assert_eq!(cluster["network"], "shared");
+    let db = env.fake.get(&format!("{p}/instances/gexist-db")).unwrap();
+    assert!(
+        db["settings"]["ipConfiguration"]["privateNetwork"]
+            .as_str()
+            .unwrap()
+            .ends_with("/networks/shared")
+    );
+    assert!(
+        !env.fake.writes().iter().any(|w| w.contains("/compute/v1/")),
+        "nothing in the existing network is changed: {:#?}",
+        env.fake.writes()
+    );
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let mut after = env.fake.paths();
+    after.retain(|p| !p.starts_with("servicenetworking/"));
+    assert_eq!(after, before, "only what liftoff made is gone");
 }
 
 #[tokio::test(flavor = "multi_thread")]
