@@ -3,6 +3,8 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod bad_specs;
+mod bundle;
+mod bundle_fuzz;
 mod chart;
 mod cli;
 mod cli_render;

@@ -14,6 +14,7 @@ pub mod procs;
 #[cfg(feature = "aws")]
 pub mod proxy;
 pub mod realkube;
+pub mod registry;
 
 /// Opens a state store. Tests run in parallel threads of one process, and a
 /// child another test forks inherits this test's lock descriptor until it
