@@ -774,3 +774,37 @@ gcp:
     assert!(out.status.success(), "{}", text(&out));
     assert!(env.fake.paths().is_empty(), "{:#?}", env.fake.paths());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_destroy_without_the_state_finds_everything_by_its_marks() {
+    let env = Env::start(0).await;
+    env.write_spec("gleft", "");
+    let out = env.liftoff(&["install", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(env.dir.path().join(".liftoff")).unwrap();
+    let other = format!("projects/{PROJECT}/global/networks/gleft-other");
+    env.fake.put(
+        &other,
+        serde_json::json!({"name": "gleft-other", "description": "made by hand"}),
+    );
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("found by ownership tags as projects/acme-test/global/networks/gleft\n"),
+        "{all}"
+    );
+    // The check for leftovers after the destroy looked everything up again.
+    let calls = env.fake.calls();
+    let last_delete = calls
+        .iter()
+        .rposition(|c| c.starts_with("DELETE "))
+        .unwrap();
+    assert!(
+        calls[last_delete..]
+            .iter()
+            .any(|c| c == "GET /v1/projects/acme-test/instances/gleft-db"),
+        "{calls:#?}"
+    );
+    assert_eq!(env.fake.paths(), vec![other]);
+}
