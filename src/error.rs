@@ -26,6 +26,11 @@ pub mod exit {
     pub const CHECKS_FAILED: i32 = 8;
     /// A bundle was refused: a checksum, the signature or an unsafe entry.
     pub const BUNDLE_REFUSED: i32 = 9;
+    /// `upgrade`/`rollback` refused before changing anything.
+    pub const UPGRADE_REFUSED: i32 = 10;
+    /// `upgrade` failed; the release was rolled back (or the message says
+    /// why not).
+    pub const UPGRADE_FAILED: i32 = 11;
     pub const INTERRUPTED: i32 = 130;
     /// Standard output was closed by its reader (`| head`): 128 + SIGPIPE,
     /// what a shell reports for a tool stopped by a closed pipe.
@@ -78,6 +83,19 @@ pub enum Error {
     },
     #[error("{0}")]
     Input(String, Option<String>),
+    /// `upgrade` or `rollback` refused before changing anything: a skipped
+    /// minor version, Kubernetes outside the tested range, API versions the
+    /// target removes, a downgrade.
+    #[error("{message}")]
+    UpgradeRefused { message: String, hint: String },
+    /// An upgrade or rollback that failed once it had started.
+    #[error("{message}")]
+    UpgradeFailed {
+        message: String,
+        hint: String,
+        #[source]
+        cause: Option<DriverError>,
+    },
 }
 
 impl From<PlanError> for Error {
@@ -114,6 +132,8 @@ impl Error {
             Error::ApplyFailed { .. } | Error::Leftovers(_) => exit::APPLY_FAILED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::ChecksFailed(_) => exit::CHECKS_FAILED,
+            Error::UpgradeRefused { .. } => exit::UPGRADE_REFUSED,
+            Error::UpgradeFailed { .. } => exit::UPGRADE_FAILED,
             Error::Bundle(b) if b.is_refusal() => exit::BUNDLE_REFUSED,
             Error::Bundle(b) if b.is_input() => exit::INVALID_INPUT,
             Error::Bundle(b) if b.is_registry() => exit::UNREACHABLE,
@@ -147,7 +167,7 @@ impl Error {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
             }
             Error::Leftovers(_) => Some(
-                "they were made for addresses this spec no longer has and the state lost; destroy with the spec they were installed with, or delete them in the AWS console".into(),
+                "liftoff deletes only what carries both its ownership tags (installation and address) and could not delete these; see the errors above, or check them in the cloud console and delete them there".into(),
             ),
             // The message says it all, on one line.
             Error::Interrupted { .. } => None,
@@ -156,6 +176,9 @@ impl Error {
             }
             Error::Io { .. } => None,
             Error::Input(_, hint) => hint.clone(),
+            Error::UpgradeRefused { hint, .. } | Error::UpgradeFailed { hint, .. } => {
+                Some(hint.clone())
+            }
         }
     }
 

@@ -40,7 +40,34 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             skip_final_snapshot,
             ..
         } => destroy(cli, *yes, *parallelism, *skip_final_snapshot).await,
-        Command::Status => status(cli),
+        Command::Status { history } => status(cli, *history).await,
+        Command::Upgrade {
+            kubernetes: Some(version),
+            plan,
+            yes,
+            ..
+        } => super::upgrade::kubernetes(cli, version, *plan, *yes).await,
+        Command::Upgrade {
+            to,
+            through,
+            plan,
+            skip_snapshot,
+            yes,
+            kubernetes: None,
+        } => {
+            super::upgrade::upgrade(
+                cli,
+                super::upgrade::UpgradeArgs {
+                    to: to.as_deref(),
+                    through: *through,
+                    plan: *plan,
+                    skip_snapshot: *skip_snapshot,
+                    yes: *yes,
+                },
+            )
+            .await
+        }
+        Command::Rollback { revision, yes } => super::upgrade::rollback(cli, *revision, *yes).await,
         Command::Render { resolved: true, .. } => render_resolved(cli),
         Command::Render {
             resolved: false,
@@ -287,7 +314,7 @@ async fn confirm_install(cli: &Cli, plan: &Plan) -> Result<(), Error> {
 
 /// One line from the terminal, trimmed. Read on a blocking thread, so
 /// Ctrl-C at the prompt still ends the run at once.
-async fn read_answer() -> Result<String, Error> {
+pub(super) async fn read_answer() -> Result<String, Error> {
     let read = tokio::task::spawn_blocking(|| {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).map(|_| answer)
@@ -318,8 +345,11 @@ async fn destroy(
         },
     )?;
     let caller = identify(cli, &session.loaded.spec).await?;
-    let observed = session.observe(parallelism, cli).await?;
+    let mut observed = session.observe(parallelism, cli).await?;
     let state = session.state();
+    if session.phase != Phase::Cluster {
+        compute::find_strays(session.name(), &state, &session.drivers, &mut observed).await?;
+    }
     let plan = compute::plan_destroy(
         session.name(),
         &session.loaded.digest,
@@ -388,17 +418,43 @@ async fn check_leftovers(session: &Session) -> Result<(), Error> {
     }
 }
 
-fn status(cli: &Cli) -> Result<(), Error> {
+async fn status(cli: &Cli, history: bool) -> Result<(), Error> {
     let loaded = load(cli)?;
     // Read only: no lock, no files made, so it works during another run.
     let (state_path, state) =
         plan::state::read_unlocked(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
+    // The release as the state records it; its revisions as Helm keeps
+    // them when that needs no cloud call (an existing cluster), or when
+    // asked.
+    let recorded = state
+        .resources
+        .get(&plan::Address::new(crate::cluster::graph::HELM_RELEASE));
+    let release = recorded.map(|e| {
+        let mut r = json!({
+            "chartVersion": e.props.pointer("/chart/version"),
+            "revision": e.outputs.get("revision"),
+        });
+        if history || loaded.spec.cluster.mode == crate::spec::Mode::Existing {
+            r["helm"] = json!(null);
+        }
+        r
+    });
+    let release = match release {
+        Some(mut r) if r.get("helm").is_some() => {
+            r["helm"] = super::upgrade::release_status(cli, &loaded).await;
+            Some(r)
+        }
+        other => other,
+    };
+    let last = state.operations.last();
     match cli.output {
         Output::Json => print_json(&json!({
             "installation": state.installation,
             "stateFile": state_path,
             "resources": state.resources.iter().map(|(a, e)| json!({"address": a, "kind": e.kind, "status": e.status, "id": e.id, "outputs": display::redact(&e.outputs)})).collect::<Vec<_>>(),
             "outputs": cloud_outputs(&loaded.spec, &state),
+            "release": release,
+            "lastOperation": last,
         })),
         Output::Text => {
             if state.resources.is_empty() {
@@ -423,9 +479,88 @@ fn status(cli: &Cli) -> Result<(), Error> {
                 );
             }
             print_outputs_text(&loaded.spec, &cloud_outputs(&loaded.spec, &state));
+            if let Some(r) = &release {
+                outln!("{}", release_text(&loaded.spec, r));
+            }
+            if let Some(op) = last {
+                outln!("{}", operation_text(op));
+            }
         }
     }
     Ok(())
+}
+
+/// The release's version and revisions, as `status` prints them.
+fn release_text(spec: &spec::Spec, recorded: &serde_json::Value) -> String {
+    let name = &spec.platform.release_name;
+    let r = &recorded["helm"];
+    if r.is_null() {
+        return format!(
+            "\nRelease {name}: chart {} (revision {}), as last recorded; `liftoff status --history` reads its revisions from the cluster",
+            recorded["chartVersion"].as_str().unwrap_or("?"),
+            recorded["revision"]
+        );
+    }
+    if let Some(e) = r["error"].as_str() {
+        return format!("\nRelease {name}: cannot read it from the cluster: {e}");
+    }
+    if r["installed"] == false {
+        return format!("\nRelease {name}: not installed in the cluster.");
+    }
+    let mut text = format!(
+        "\nRelease {name}: chart {} (revision {}, {})\nRevisions:\n",
+        r["chartVersion"].as_str().unwrap_or("?"),
+        r["revision"],
+        r["status"].as_str().unwrap_or("?")
+    );
+    for rev in r["revisions"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "  {:>3}  {:<11} {:<24} {}  {}\n",
+            rev["revision"],
+            rev["status"].as_str().unwrap_or(""),
+            rev["chart"].as_str().unwrap_or(""),
+            rev["updated"].as_str().unwrap_or(""),
+            rev["description"].as_str().unwrap_or("")
+        ));
+    }
+    text.trim_end().to_string()
+}
+
+/// The last operation, as `status` prints it.
+fn operation_text(op: &plan::state::Operation) -> String {
+    let d = &op.detail;
+    let mut text = format!(
+        "\nLast operation: {} {}, started {}{}",
+        op.command,
+        op.outcome,
+        op.started,
+        op.finished
+            .as_deref()
+            .map(|f| format!(", finished {f}"))
+            .unwrap_or_default()
+    );
+    match op.command.as_str() {
+        "upgrade" => text.push_str(&format!(
+            "\n  {} → {}",
+            d["from"].as_str().unwrap_or("?"),
+            d["to"].as_str().unwrap_or("?")
+        )),
+        "upgrade-kubernetes" => text.push_str(&format!(
+            "\n  Kubernetes → {}",
+            d["to"].as_str().unwrap_or("?")
+        )),
+        _ => text.push_str(&format!("\n  revision {} → {}", d["from"], d["to"])),
+    }
+    if let Some(s) = d["snapshot"]["location"].as_str() {
+        text.push_str(&format!("\n  database snapshot: {s}"));
+    }
+    if let Some(r) = d.get("rolledBackTo") {
+        text.push_str(&format!("\n  rolled back to revision {r}"));
+    }
+    if let Some(e) = d["error"].as_str() {
+        text.push_str(&format!("\n  error: {e}"));
+    }
+    text
 }
 
 fn render_resolved(cli: &Cli) -> Result<(), Error> {
@@ -453,6 +588,14 @@ fn render(cli: &Cli, manifests: bool, out: Option<&Path>) -> Result<(), Error> {
     }
     let inputs = crate::compose::render_inputs(&loaded.spec, material.private_ca_pem.is_some());
     let spec = &loaded.spec;
+    if cli.output == Output::Text {
+        for m in crate::render::migrations(spec) {
+            eprintln!(
+                "warning: moved for chart {}: {m}",
+                spec.platform.chart.version
+            );
+        }
+    }
     if cli.output == Output::Json {
         let mut doc = json!({
             "values": render::values(spec, &inputs)?,
@@ -504,6 +647,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: false,
+        kubernetes_upgrade: false,
         records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
     };
     let mut unused = crate::plan::driver::Drivers::new();

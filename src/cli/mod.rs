@@ -27,6 +27,7 @@ pub mod progress;
 mod report;
 mod session;
 pub mod stdout;
+mod upgrade;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,8 @@ Exit codes:
   7    a cloud or cluster could not be read before any change (no credentials, unreachable)
   8    doctor: a preflight check failed
   9    a bundle was refused (a checksum, the signature, an unsafe entry)
+  10   upgrade/rollback refused before changing anything (a skipped minor version, Kubernetes out of range)
+  11   upgrade failed: the release was rolled back (the error says where the database snapshot is)
   130  interrupted (Ctrl-C): re-run to continue
   141  standard output was closed (`| head`)";
 
@@ -218,8 +221,50 @@ pub enum Command {
         #[command(flatten)]
         phase: PhaseArg,
     },
-    /// Show what the state file records, without calling any cloud.
-    Status,
+    /// Upgrade the platform's chart: one minor version at a time, the
+    /// database snapshotted first, rolled back automatically on failure.
+    Upgrade {
+        /// The chart version to upgrade to (default: platform.chart.version).
+        #[arg(long)]
+        to: Option<String>,
+        /// Take every minor version between the installed one and the
+        /// target, one hop after another (refused without it).
+        #[arg(long)]
+        through: bool,
+        /// Show the hops, the values diff and the manifest diff; change nothing.
+        #[arg(long)]
+        plan: bool,
+        /// Do not snapshot the database first (you backed it up yourself).
+        #[arg(long)]
+        skip_snapshot: bool,
+        /// Upgrade the cluster's Kubernetes to this version (1.N, as
+        /// cluster.kubernetesVersion says) instead of the platform: the
+        /// control plane one minor at a time, then the node groups (EKS).
+        #[arg(long, value_name = "VERSION", conflicts_with_all = ["to", "through", "skip_snapshot"])]
+        kubernetes: Option<String>,
+        /// Upgrade without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Roll the platform's Helm release back to an earlier revision.
+    Rollback {
+        /// The revision to go back to (default: the deployed one before the current).
+        #[arg(long)]
+        revision: Option<u64>,
+        /// Roll back without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show what the state file records, without calling any cloud: the
+    /// resources, the release's chart version and revision, the last
+    /// operation (and the release's revisions from Helm on an existing
+    /// cluster, or with --history).
+    Status {
+        /// Also read the release's revision history from the cluster
+        /// (connecting to a cluster liftoff created asks its cloud).
+        #[arg(long)]
+        history: bool,
+    },
     /// Run the preflight checks alone (cluster version, permissions, storage
     /// class, Helm, database, DNS zone), changing nothing. Exits 8 when a
     /// check failed.

@@ -119,7 +119,12 @@ pub(super) fn load(cli: &Cli) -> Result<Loaded, Error> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Intent {
     Install,
-    Destroy { skip_final_snapshot: bool },
+    /// `upgrade --kubernetes`: an install of the cloud phase in which the
+    /// cluster's Kubernetes version may change in place.
+    KubernetesUpgrade,
+    Destroy {
+        skip_final_snapshot: bool,
+    },
 }
 
 pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
@@ -135,10 +140,11 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
             }
         ),
         records: Some(store.clone()),
+        kubernetes_upgrade: intent == Intent::KubernetesUpgrade,
     };
     let (inputs, checks, facts) = match intent {
         // The certificate checks doctor shows, so the preflights agree.
-        Intent::Install => {
+        Intent::Install | Intent::KubernetesUpgrade => {
             let (inputs, _, facts) = cluster_inputs(cli, &loaded, &dir)?;
             (inputs, certificate_checks(cli, &loaded), facts)
         }
@@ -150,10 +156,14 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         ),
     };
     let drivers = compose::drivers(&loaded, &setup, inputs, checks)?;
+    let phase = match intent {
+        Intent::KubernetesUpgrade => Phase::Cloud,
+        _ => cli.phase(),
+    };
     let mut desired = compose::desired(&loaded.spec, &facts);
-    desired.retain(|r| cli.phase().includes(&r.address));
+    desired.retain(|r| phase.includes(&r.address));
     Ok(Session {
-        phase: cli.phase(),
+        phase,
         loaded,
         drivers,
         store,
@@ -202,6 +212,12 @@ pub(super) fn cluster_inputs(
     if cli.output == Output::Text {
         for w in &material.warnings {
             eprintln!("warning: {w}");
+        }
+        for m in crate::render::migrations(spec) {
+            eprintln!(
+                "warning: moved for chart {}: {m}",
+                spec.platform.chart.version
+            );
         }
     }
     let inputs = crate::cluster::Inputs {

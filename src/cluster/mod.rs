@@ -20,6 +20,7 @@ pub mod objects;
 mod pgtls;
 pub mod pods;
 pub mod preflight;
+pub mod upgrade;
 
 pub use connect::{Connection, Connector, DatabaseSource};
 pub use driver::ClusterDriver;
@@ -85,8 +86,9 @@ pub fn register(
     drivers.register(graph::PREFIX, std::sync::Arc::new(driver));
 }
 
-/// The cluster driver as install and doctor both use it.
-fn build(
+/// The cluster driver as install and doctor both use it (`upgrade` and
+/// `rollback` call its release methods directly).
+pub fn build(
     spec: &crate::spec::Spec,
     base_dir: &std::path::Path,
     handoff: Handoff,

@@ -72,6 +72,47 @@ pub struct State {
     /// Bumped on every write.
     pub serial: u64,
     pub resources: BTreeMap<Address, Entry>,
+    /// The latest commands that changed the installation besides applying
+    /// a plan (`upgrade`, `rollback`), oldest first; `status` shows the
+    /// last. An older file without them reads as none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<Operation>,
+}
+
+/// How many operations the state keeps.
+pub const OPERATIONS_KEPT: usize = 20;
+
+/// One command's run: recorded when it starts (outcome `running`) and
+/// again when it ends, so a run killed half-way shows as such.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// `upgrade`, `rollback`, …
+    pub command: String,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// `running`, `succeeded`, `failed`, `rolled-back`.
+    pub outcome: String,
+    /// What the command reports about itself (versions, revisions, where a
+    /// snapshot is): never a secret.
+    #[serde(default)]
+    pub detail: Value,
+}
+
+/// Now, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn now_utc() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 impl State {
@@ -81,6 +122,7 @@ impl State {
             installation: installation.into(),
             serial: 0,
             resources: BTreeMap::new(),
+            operations: Vec::new(),
         }
     }
 }
@@ -195,6 +237,28 @@ impl Store {
         };
         state.serial += 1;
         tracing::debug!(%address, serial = state.serial, "state written");
+        write_atomic(
+            &self.path,
+            &serde_json::to_vec_pretty(&*state).expect("state serializes"),
+        )
+        .map_err(|source| StateError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Records an operation and writes the file: it replaces the last one
+    /// when that is the same run (same command and start), else it is added
+    /// (the oldest dropped beyond [`OPERATIONS_KEPT`]).
+    pub fn put_operation(&self, op: Operation) -> Result<(), StateError> {
+        let mut state = self.state.lock().expect("state lock");
+        match state.operations.last_mut() {
+            Some(last) if last.command == op.command && last.started == op.started => *last = op,
+            _ => state.operations.push(op),
+        }
+        let excess = state.operations.len().saturating_sub(OPERATIONS_KEPT);
+        state.operations.drain(..excess);
+        state.serial += 1;
         write_atomic(
             &self.path,
             &serde_json::to_vec_pretty(&*state).expect("state serializes"),

@@ -32,6 +32,10 @@ pub struct Setup {
     pub state_dir: PathBuf,
     /// `destroy --skip-final-snapshot`: delete databases without a final snapshot.
     pub skip_final_snapshot: bool,
+    /// `upgrade --kubernetes`: the cluster's Kubernetes version may change
+    /// in place (control plane one minor at a time, then node groups); any
+    /// other run refuses that change at plan time.
+    pub kubernetes_upgrade: bool,
     /// The run's state as it is written: the hand-off to the cluster phase
     /// reads the cloud's recorded outputs here.
     pub records: Option<Arc<dyn Records>>,
@@ -69,6 +73,15 @@ pub trait Ownership: Send + Sync {
         }
         seen.into_iter().all(|s| s)
     }
+}
+
+/// A database snapshot taken before an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// The cloud's name for it.
+    pub id: String,
+    /// Where to find it, in words (kind, name, database, region, ARN).
+    pub location: String,
 }
 
 /// Why a cloud cannot give this run its drivers.
@@ -127,6 +140,25 @@ pub trait Cloud: CloudRules + Send + Sync {
     /// Checks existing resources the spec names (an existing network) before
     /// anything is planned. `tag_subnets`: add missing load-balancer tags.
     async fn preflight(&self, spec: &Spec, tag_subnets: bool) -> Result<Preflight, DriverError>;
+
+    /// Snapshots the database this installation created (before a
+    /// platform upgrade) and waits until it can be restored from; `None`
+    /// when the state records no database of this cloud. `label` goes into
+    /// the snapshot's name. A cloud that cannot do it refuses.
+    async fn snapshot_database(
+        &self,
+        spec: &Spec,
+        setup: &Setup,
+        label: &str,
+        recorder: &dyn crate::plan::driver::Recorder,
+    ) -> Result<Option<Snapshot>, DriverError> {
+        let _ = (spec, setup, label, recorder);
+        Err(DriverError::permanent(format!(
+            "liftoff cannot snapshot a {} database yet",
+            self.key()
+        ))
+        .with_hint("take a backup yourself, then re-run with --skip-snapshot"))
+    }
 
     /// After a destroy: what still carries the installation's ownership
     /// marks (one line each: what, id, address), so that a destroy never

@@ -10,6 +10,7 @@
 //! referenced by name only: no secret value is ever part of the values.
 
 pub mod manifests;
+pub mod migrate;
 
 use std::collections::BTreeMap;
 
@@ -211,6 +212,7 @@ fn context(spec: &Spec, inputs: &Inputs, line: ChartLine) -> Value {
         },
         "alert_emails": p.alert_emails,
         "log_retention_days": p.log_retention_days,
+        "upgrade_deployments": p.upgrade_deployments,
     })
 }
 
@@ -259,10 +261,19 @@ pub fn values(spec: &Spec, inputs: &Inputs) -> Result<Value, RenderError> {
         .to_json();
     match &spec.platform.values {
         Value::Null => {}
-        over @ Value::Object(_) => deep_merge(&mut values, over),
+        over @ Value::Object(_) => deep_merge(&mut values, &migrate::migrate(over, line).0),
         _ => return Err(RenderError::ValuesNotMapping),
     }
     Ok(values)
+}
+
+/// What [`values`] moves or drops in `platform.values` for the chart line
+/// the spec pins (keys written for an older line; see [`migrate`]).
+pub fn migrations(spec: &Spec) -> Vec<migrate::Move> {
+    match ChartLine::of(&spec.platform.chart.version) {
+        Ok(line) => migrate::migrate(&spec.platform.values, line).1,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// [`values`] as a YAML document.

@@ -285,6 +285,12 @@ pub struct Platform {
     pub log_retention_days: u16,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alert_emails: Vec<String>,
+    /// When the platform is upgraded, Houston upgrades every Airflow
+    /// deployment's chart too (the chart's
+    /// `astronomer.houston.upgradeDeployments.enabled`; on by default, as
+    /// in the chart).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub upgrade_deployments: bool,
     /// Chart values merged last, over everything liftoff renders.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub values: serde_json::Value,
@@ -295,6 +301,9 @@ fn default_release() -> String {
 }
 fn default_namespace() -> String {
     "astronomer".into()
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 fn default_retention() -> u16 {
     15

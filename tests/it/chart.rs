@@ -47,7 +47,7 @@ struct Case {
 
 /// The options rendered on top of the built-in profiles: (name, profile,
 /// extra platform lines, private CA, AWS Load Balancer Controller).
-const OPTIONS: [(&str, &str, &str, bool, bool); 8] = [
+const OPTIONS: [(&str, &str, &str, bool, bool); 9] = [
     (
         "aws-private-ca",
         "aws-standard",
@@ -88,6 +88,13 @@ const OPTIONS: [(&str, &str, &str, bool, bool); 8] = [
         "oidc",
         "existing-cluster",
         "  auth:\n    local: false\n    providers:\n      - {type: google, clientId: g-123}\n      - {type: okta, clientId: o-123, discoveryUrl: \"https://acme.okta.com/.well-known/openid-configuration\"}\n      - {type: auth0, clientId: a-123, discoveryUrl: \"https://acme.auth0.com/.well-known/openid-configuration\"}\n",
+        false,
+        false,
+    ),
+    (
+        "no-deployment-upgrades",
+        "existing-cluster",
+        "  upgradeDeployments: false\n",
         false,
         false,
     ),
@@ -289,6 +296,21 @@ fn check(c: &Case, objects: &[Value], defaults: &Value) -> Vec<String> {
     let mut fail = |m: String| failed.push(format!("{}: {m}", c.id));
     let p = &c.spec.platform;
     let text = serde_json::to_string(objects).unwrap();
+
+    // Platform upgrades: Houston's hook Job upgrades every Airflow
+    // deployment exactly when platform.upgradeDeployments says so.
+    let upgrader = format!("{}-houston-upgrade-deployments", p.release_name);
+    if named(objects, "Job", &upgrader).is_some() != p.upgrade_deployments {
+        fail(format!(
+            "the Job {upgrader} is {} while platform.upgradeDeployments is {}",
+            if p.upgrade_deployments {
+                "missing"
+            } else {
+                "rendered"
+            },
+            p.upgrade_deployments
+        ));
+    }
 
     // Log retention: the curator deletes indices older than logRetentionDays.
     let curator = objects

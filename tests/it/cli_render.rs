@@ -139,3 +139,44 @@ fn render_writes_the_values_file() {
     let written = std::fs::read_to_string(dir.path().join("values.yaml")).unwrap();
     assert!(written.contains("  baseDomain: astro.example.com\n"));
 }
+
+/// Chart values written for the 0.37 line, rendered for a 2.x chart: moved
+/// to their 2.x keys, with a warning naming each move.
+#[test]
+fn render_moves_keys_2x_renamed_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("liftoff.yaml"),
+        "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: sandbox\nmetadata:\n  name: mig\nplatform:\n  chart: {repository: https://helm.astronomer.io, version: 2.1.0}\n  baseDomain: mig.example.com\n  values:\n    global:\n      rbacEnabled: false\n      stan: {enabled: true}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(["render", "--output", "json", "-f"])
+        .arg(dir.path().join("liftoff.yaml"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["values"]["global"]["rbac"]["enabled"], false);
+    assert!(doc["values"]["global"].get("rbacEnabled").is_none());
+    assert!(doc["values"]["global"].get("stan").is_none());
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(["render", "-f"])
+        .arg(dir.path().join("liftoff.yaml"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        err.contains("warning: moved for chart 2.1.0: platform.values.global.rbacEnabled → global.rbac.enabled (renamed)")
+            && err.contains("platform.values.global.stan dropped (NATS JetStream replaced STAN)"),
+        "{err}"
+    );
+}

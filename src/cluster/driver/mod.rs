@@ -8,6 +8,7 @@ mod errors;
 mod namespace;
 mod release;
 mod secrets;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::Arc;

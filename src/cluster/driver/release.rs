@@ -132,6 +132,15 @@ impl ClusterDriver {
         conn: &Connection,
         ctx: &Context<'_>,
     ) -> Result<Option<String>, DriverError> {
+        self.recover_with(conn, ctx.recorder).await
+    }
+
+    /// [`recover`](Self::recover), reporting to `recorder`.
+    pub(super) async fn recover_with(
+        &self,
+        conn: &Connection,
+        recorder: &dyn crate::plan::driver::Recorder,
+    ) -> Result<Option<String>, DriverError> {
         let limit = crate::spec::parse_duration(&self.spec.timeouts.helm)
             .unwrap_or(Duration::from_secs(1200));
         let start = tokio::time::Instant::now();
@@ -162,7 +171,7 @@ impl ClusterDriver {
                 )
                 .with_hint("wait for that helm to finish (or stop it), then re-run"));
             }
-            ctx.recorder.progress(&format!(
+            recorder.progress(&format!(
                 "release {} is {}: waiting for helm (process {}) to finish",
                 self.release(),
                 live.status,
@@ -208,7 +217,7 @@ impl ClusterDriver {
                 )
             }
         };
-        ctx.recorder.progress(&done);
+        recorder.progress(&done);
         tracing::warn!("{done}");
         Ok(Some(done))
     }

@@ -95,10 +95,36 @@ pub fn chart_args(spec: &Spec, base_dir: &Path) -> Vec<String> {
     }
 }
 
+/// What an upgrade call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `liftoff install`: `upgrade --install`, creating the release or
+    /// converging it to the spec.
+    Install,
+    /// `liftoff upgrade`: the release must exist; `--reset-values` so only
+    /// the values liftoff gives count, never `--no-hooks`.
+    Upgrade,
+}
+
 /// The `upgrade --install` arguments, without the values file.
 pub fn upgrade_args(spec: &Spec, base_dir: &Path, version: Version, values: &Path) -> Vec<String> {
+    mode_args(spec, base_dir, version, values, Mode::Install)
+}
+
+/// The `upgrade` arguments for `mode`.
+pub fn mode_args(
+    spec: &Spec,
+    base_dir: &Path,
+    version: Version,
+    values: &Path,
+    mode: Mode,
+) -> Vec<String> {
     let p = &spec.platform;
-    let mut args = vec!["upgrade".into(), "--install".into(), p.release_name.clone()];
+    let mut args = vec!["upgrade".into()];
+    if mode == Mode::Install {
+        args.push("--install".into());
+    }
+    args.push(p.release_name.clone());
     args.extend(chart_args(spec, base_dir));
     args.extend([
         "--namespace".into(),
@@ -114,7 +140,51 @@ pub fn upgrade_args(spec: &Spec, base_dir: &Path, version: Version, values: &Pat
     if version.needs_client_side_apply() {
         args.push("--server-side=false".into());
     }
+    if mode == Mode::Upgrade {
+        args.push("--reset-values".into());
+        args.push("--description".into());
+        args.push(format!("liftoff upgrade to {}", p.chart.version));
+    }
     args
+}
+
+/// One row of `helm history -o json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    pub revision: u64,
+    #[serde(default)]
+    pub updated: String,
+    #[serde(default)]
+    pub status: String,
+    /// `name-version`, as helm prints it.
+    #[serde(default)]
+    pub chart: String,
+    #[serde(default, alias = "app_version")]
+    pub app_version: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Revision {
+    /// The chart version of `chart` (`astronomer-0.37.7` → `0.37.7`).
+    pub fn chart_version(&self) -> &str {
+        self.chart
+            .rsplit_once('-')
+            .map(|(_, v)| v)
+            .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            .or_else(|| {
+                // A pre-release version holds a dash too: the version is what
+                // follows the first dash before a digit.
+                self.chart
+                    .char_indices()
+                    .find(|(i, c)| {
+                        *c == '-' && self.chart[i + 1..].starts_with(|d: char| d.is_ascii_digit())
+                    })
+                    .map(|(i, _)| &self.chart[i + 1..])
+            })
+            .unwrap_or("")
+    }
 }
 
 /// Writes the values to a new temporary file only the owner can read.
@@ -278,6 +348,54 @@ impl Helm {
             .collect())
     }
 
+    /// Every revision of the release, oldest first, with chart and
+    /// description.
+    pub async fn revisions(
+        &self,
+        release: &str,
+        namespace: &str,
+        target: &[String],
+    ) -> Result<Vec<Revision>, HelmError> {
+        let text = self
+            .output(
+                &["history", release, "--namespace", namespace, "-o", "json"],
+                target,
+            )
+            .await?;
+        serde_json::from_str(&text).map_err(|e| HelmError::Failed {
+            command: "history".into(),
+            output: format!("unreadable output: {e}"),
+        })
+    }
+
+    /// `helm rollback RELEASE REVISION --wait --timeout T`: back to that
+    /// revision's chart and values, hooks run, waited for.
+    pub async fn rollback_wait(
+        &self,
+        release: &str,
+        namespace: &str,
+        revision: u64,
+        timeout: &str,
+        target: &[String],
+    ) -> Result<(), HelmError> {
+        let revision = revision.to_string();
+        self.output(
+            &[
+                "rollback",
+                release,
+                &revision,
+                "--namespace",
+                namespace,
+                "--wait",
+                "--timeout",
+                timeout,
+            ],
+            target,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// `helm rollback RELEASE REVISION`.
     pub async fn rollback(
         &self,
@@ -320,8 +438,32 @@ impl Helm {
         target: &[String],
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(), HelmError> {
+        self.upgrade(
+            spec,
+            base_dir,
+            version,
+            values_yaml,
+            target,
+            Mode::Install,
+            progress,
+        )
+        .await
+    }
+
+    /// Runs `helm upgrade` for `mode` (see [`upgrade_install`](Self::upgrade_install)).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upgrade(
+        &self,
+        spec: &Spec,
+        base_dir: &Path,
+        version: Version,
+        values_yaml: &str,
+        target: &[String],
+        mode: Mode,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), HelmError> {
         let file = values_file(values_yaml).map_err(|source| self.spawn_error(source))?;
-        let mut args = upgrade_args(spec, base_dir, version, file.path());
+        let mut args = mode_args(spec, base_dir, version, file.path(), mode);
         args.extend(target.iter().cloned());
         let mut child = process::command(&self.program)
             .args(&args)
@@ -372,7 +514,10 @@ impl Helm {
                 .collect::<Vec<_>>()
                 .join("\n");
             Err(HelmError::Failed {
-                command: "upgrade --install".into(),
+                command: match mode {
+                    Mode::Install => "upgrade --install".into(),
+                    Mode::Upgrade => "upgrade".into(),
+                },
                 output: if output.is_empty() {
                     format!("exit status {status}")
                 } else {
@@ -403,6 +548,48 @@ mod tests {
         assert_eq!(Version::parse("garbage"), None);
         assert!(Version::parse("v4.0.1").unwrap().needs_client_side_apply());
         assert!(!Version::parse("v3.6.0").unwrap().needs_client_side_apply());
+    }
+
+    #[test]
+    fn revisions_read_helms_history_and_name_the_chart_version() {
+        let rows: Vec<Revision> = serde_json::from_str(r#"[{"revision":1,"updated":"2026-12-01T10:00:00Z","status":"superseded","chart":"astronomer-0.37.7","app_version":"0.37.7","description":"Install complete"},{"revision":2,"status":"deployed","chart":"astronomer-1.0.0-rc.1","description":"liftoff upgrade to 1.0.0-rc.1"}]"#).unwrap();
+        assert_eq!(rows[0].chart_version(), "0.37.7");
+        assert_eq!(rows[0].app_version, "0.37.7");
+        assert_eq!(rows[1].chart_version(), "1.0.0-rc.1");
+    }
+
+    #[test]
+    fn upgrade_mode_resets_values_and_never_skips_hooks() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "apiVersion": "liftoff.dev/v1", "kind": "Installation", "metadata": {"name": "a"},
+            "cloud": {"provider": "existing"},
+            "cluster": {"mode": "existing"},
+            "platform": {"chart": {"repository": "./astronomer-0.37.8.tgz", "version": "0.37.8"}, "baseDomain": "a.example.com", "tls": {}},
+        }))
+        .unwrap();
+        let args = mode_args(
+            &spec,
+            Path::new("/s"),
+            Version { major: 4, minor: 2 },
+            Path::new("/v.yaml"),
+            Mode::Upgrade,
+        );
+        assert_eq!(
+            args[..3],
+            ["upgrade", "astronomer", "/s/./astronomer-0.37.8.tgz"]
+        );
+        assert!(
+            args.contains(&"--reset-values".to_string()) && args.contains(&"--wait".to_string())
+        );
+        assert!(!args.iter().any(|a| a == "--no-hooks" || a == "--install"));
+        let args = upgrade_args(
+            &spec,
+            Path::new("/s"),
+            Version { major: 3, minor: 2 },
+            Path::new("/v.yaml"),
+        );
+        assert_eq!(args[..2], ["upgrade", "--install"]);
+        assert!(!args.contains(&"--reset-values".to_string()));
     }
 
     #[test]

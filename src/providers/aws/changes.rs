@@ -26,16 +26,16 @@ fn replaced_by(kind: &str) -> &'static [&'static str] {
 fn refusal(kind: &str, field: &str) -> Option<(&'static str, &'static str)> {
     match (kind, field) {
         (EKS_CLUSTER, "version") => Some((
-            "upgrading the Kubernetes version of the EKS cluster is not supported yet",
-            "set cluster.kubernetesVersion back to the version the cluster runs, or upgrade the cluster and its node groups outside liftoff and then set that version in the spec",
+            "the Kubernetes version of the EKS cluster changes only through `liftoff upgrade --kubernetes`",
+            "run `liftoff upgrade --kubernetes <the new version>`: it checks the platform supports it and no object uses an API it removes, then upgrades the control plane one minor at a time and the node groups after it; or set cluster.kubernetesVersion back",
         )),
         (EKS_CLUSTER, f) if !replaced_by(EKS_CLUSTER).contains(&f) => Some((
             "liftoff does not change this setting of an existing EKS cluster",
             "set it back in the spec, or change it in the EKS console and then in the spec",
         )),
         (EKS_NODEGROUP, "version") => Some((
-            "upgrading the Kubernetes version of a node group is not supported yet",
-            "set cluster.kubernetesVersion back to the version the node groups run, or upgrade them in the EKS console",
+            "the Kubernetes version of a node group changes only through `liftoff upgrade --kubernetes`",
+            "run `liftoff upgrade --kubernetes <the new version>`, or set cluster.kubernetesVersion back",
         )),
         (EKS_NODEGROUP, "instanceTypes" | "diskGb") => Some((
             "the instance types and disk size of a managed node group cannot change",
@@ -53,13 +53,48 @@ fn refusal(kind: &str, field: &str) -> Option<(&'static str, &'static str)> {
 /// The fields of `desired` that differ from `observed`, each marked as made
 /// in place, by a replace, or refused.
 pub fn diff(desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
+    diff_for(desired, observed, false)
+}
+
+/// A Kubernetes minor version (`"1.33"` → 33).
+pub fn minor(version: &serde_json::Value) -> Option<u32> {
+    version.as_str()?.split('.').nth(1)?.parse().ok()
+}
+
+/// A version change `upgrade --kubernetes` makes: forward only.
+fn version_upgrade(field: &FieldChange) -> Result<(), (&'static str, &'static str)> {
+    match (minor(&field.from), minor(&field.to)) {
+        (Some(from), Some(to)) if to > from => Ok(()),
+        _ => Err((
+            "Kubernetes versions only go forward, and only to a version 1.N",
+            "set cluster.kubernetesVersion to the version the cluster runs or a later one",
+        )),
+    }
+}
+
+/// [`diff`]; with `kubernetes_upgrade` (`liftoff upgrade --kubernetes`) a
+/// forward version change of the cluster and its node groups is in place.
+pub fn diff_for(
+    desired: &Resource,
+    observed: &Observed,
+    kubernetes_upgrade: bool,
+) -> Vec<FieldChange> {
     let kind = desired.kind.as_str();
     let mut fields: Vec<FieldChange> =
         diff_props(&desired.props, &observed.props, replaced_by(kind))
             .into_iter()
-            .map(|f| match refusal(kind, &f.field) {
-                Some((reason, hint)) if !f.forces_replace => f.refusing(reason, hint),
-                _ => f,
+            .map(|f| {
+                let version = f.field == "version" && matches!(kind, EKS_CLUSTER | EKS_NODEGROUP);
+                if version && kubernetes_upgrade {
+                    return match version_upgrade(&f) {
+                        Ok(()) => f,
+                        Err((reason, hint)) => f.refusing(reason, hint),
+                    };
+                }
+                match refusal(kind, &f.field) {
+                    Some((reason, hint)) if !f.forces_replace => f.refusing(reason, hint),
+                    _ => f,
+                }
             })
             .collect();
     // Found before it was ready (an earlier run stopped while waiting): the

@@ -49,6 +49,8 @@ pub struct Options {
     pub tags: BTreeMap<String, String>,
     /// `destroy --skip-final-snapshot`.
     pub skip_final_snapshot: bool,
+    /// `upgrade --kubernetes`: version changes are made in place.
+    pub kubernetes_upgrade: bool,
     pub backoff: Backoff,
 }
 
@@ -65,6 +67,7 @@ impl Options {
             timeouts: spec.timeouts.clone(),
             tags: spec.metadata.tags.clone(),
             skip_final_snapshot,
+            kubernetes_upgrade: false,
             backoff: Backoff::from_env(),
         }
     }
@@ -211,8 +214,17 @@ impl Driver for AwsDriver {
         wait::retry(a.opts.backoff, || read_once(a, l)).await
     }
 
+    async fn strays(
+        &self,
+        _installation: &str,
+        known: &[crate::plan::Address],
+    ) -> Result<Vec<crate::plan::driver::Stray>, DriverError> {
+        let a = self.aws().await;
+        wait::retry(a.opts.backoff, || super::leftovers::strays(a, known)).await
+    }
+
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
-        changes::diff(desired, observed)
+        changes::diff_for(desired, observed, self.opts.kubernetes_upgrade)
     }
 
     async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {

@@ -202,7 +202,10 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    let other = crate::plan::driver::diff_props(&r.props, &o.props, &[]);
+    let other: Vec<_> = crate::plan::driver::diff_props(&r.props, &o.props, &[])
+        .into_iter()
+        .filter(|f| !(f.field == "version" && a.opts.kubernetes_upgrade))
+        .collect();
     if !other.is_empty() {
         return Err(DriverError::permanent(format!(
             "changing {} of {} in place is not supported yet",
@@ -212,13 +215,91 @@ pub async fn update(
         .with_hint("revert the change, or change the cluster (version, endpoint access) in the EKS console"));
     }
     // Found before it was ready (an earlier run stopped while waiting).
-    let outputs = wait_cluster(a, &o.id, ctx).await?;
+    let mut outputs = wait_cluster(a, &o.id, ctx).await?;
+    if let (Some(from), Some(to)) = (
+        super::changes::minor(&o.props["version"]),
+        super::changes::minor(&r.props["version"]),
+    ) {
+        // The control plane one minor at a time (EKS allows no more).
+        for step in from + 1..=to {
+            let version = format!("1.{step}");
+            ctx.recorder.progress(&format!(
+                "upgrading the control plane to Kubernetes {version}"
+            ));
+            let out =
+                a.c.eks
+                    .update_cluster_version()
+                    .name(&o.id)
+                    .version(&version)
+                    .client_request_token(format!("{}-{version}", ctx.idempotency_token))
+                    .send()
+                    .await
+                    .map_err(|e| error::map("UpdateClusterVersion", e))?;
+            let id = out.update().and_then(|u| u.id()).unwrap_or_default();
+            wait_update(a, &o.id, None, id, &version, ctx).await?;
+            outputs = wait_cluster(a, &o.id, ctx).await?;
+        }
+    }
     allow_database(a, &props::of(r)?, ctx, &outputs).await?;
     Ok(Observed {
         id: o.id.clone(),
         props: r.props.clone(),
         outputs,
     })
+}
+
+/// Waits for an EKS update (of the cluster, or of a node group) to succeed,
+/// until `timeouts.cluster` (`timeouts.nodeGroup` for a node group).
+pub(super) async fn wait_update(
+    a: &Aws,
+    cluster: &str,
+    nodegroup: Option<&str>,
+    id: &str,
+    version: &str,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    use aws_sdk_eks::types::UpdateStatus;
+    let (key, text) = match nodegroup {
+        None => ("cluster", &a.opts.timeouts.cluster),
+        Some(_) => ("nodeGroup", &a.opts.timeouts.node_group),
+    };
+    let limit = wait::deadline(text, Duration::from_secs(3600));
+    let what = match nodegroup {
+        None => format!("EKS cluster {cluster} to Kubernetes {version}"),
+        Some(g) => format!("node group {g} to Kubernetes {version}"),
+    };
+    wait::until(&what, key, limit, a.opts.backoff, ctx.recorder, || async {
+        let out =
+            a.c.eks
+                .describe_update()
+                .name(cluster)
+                .set_nodegroup_name(nodegroup.map(String::from))
+                .update_id(id)
+                .send()
+                .await
+                .map_err(|e| error::map("DescribeUpdate", e))?;
+        let Some(u) = out.update() else {
+            return Ok(Poll::Pending("not visible yet".into()));
+        };
+        match u.status() {
+            Some(UpdateStatus::Successful) => Ok(Poll::Ready(())),
+            Some(s @ (UpdateStatus::Failed | UpdateStatus::Cancelled)) => {
+                let errors: Vec<String> = u
+                    .errors()
+                    .iter()
+                    .filter_map(|e| e.error_message().map(String::from))
+                    .collect();
+                Err(DriverError::permanent(format!(
+                    "the upgrade of {what} is {}: {}",
+                    s.as_str(),
+                    if errors.is_empty() { "EKS gave no reason".into() } else { errors.join("; ") }
+                ))
+                .with_hint("see the update in the EKS console; the cluster keeps running the version before"))
+            }
+            s => Ok(Poll::Pending(s.map_or("unknown", |s| s.as_str()).to_string())),
+        }
+    })
+    .await
 }
 
 /// The security group rule admitting the EKS cluster security group (the

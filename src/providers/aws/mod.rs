@@ -54,6 +54,8 @@ pub mod routing;
 #[cfg(feature = "aws")]
 mod setup;
 #[cfg(feature = "aws")]
+pub mod snapshot;
+#[cfg(feature = "aws")]
 pub mod support;
 #[cfg(feature = "aws")]
 pub mod token;
@@ -144,6 +146,17 @@ impl Cloud for AwsCloud {
     #[cfg(not(feature = "aws"))]
     async fn preflight(&self, _: &Spec, _: bool) -> Result<Preflight, DriverError> {
         Ok(Preflight::default())
+    }
+
+    #[cfg(feature = "aws")]
+    async fn snapshot_database(
+        &self,
+        spec: &Spec,
+        setup: &Setup,
+        label: &str,
+        recorder: &dyn crate::plan::driver::Recorder,
+    ) -> Result<Option<crate::providers::Snapshot>, DriverError> {
+        snapshot::take(spec, setup, label, recorder).await
     }
 
     #[cfg(feature = "aws")]

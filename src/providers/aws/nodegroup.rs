@@ -182,14 +182,33 @@ pub async fn update(
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
     let changed = |k: &str| o.props.get(k) != r.props.get(k);
-    if changed("version") {
-        return Err(DriverError::permanent(format!(
-            "changing the Kubernetes version of {} in place is not supported yet",
-            r.address
-        ))
-        .with_hint("revert the change, or upgrade the node group in the EKS console"));
-    }
     let cluster = a.opts.installation.clone();
+    if changed("version") {
+        if !a.opts.kubernetes_upgrade {
+            return Err(DriverError::permanent(format!(
+                "the Kubernetes version of {} changes only through `liftoff upgrade --kubernetes`",
+                r.address
+            ))
+            .with_hint("revert the change, or run `liftoff upgrade --kubernetes <version>`"));
+        }
+        // After the control plane (the node group depends on the cluster):
+        // the nodes are replaced by new ones of the new version.
+        let version = r.props["version"].as_str().unwrap_or_default().to_string();
+        ctx.recorder
+            .progress(&format!("upgrading the nodes to Kubernetes {version}"));
+        let out =
+            a.c.eks
+                .update_nodegroup_version()
+                .cluster_name(&cluster)
+                .nodegroup_name(&o.id)
+                .version(&version)
+                .client_request_token(format!("{}-{version}", ctx.idempotency_token))
+                .send()
+                .await
+                .map_err(|e| error::map("UpdateNodegroupVersion", e))?;
+        let id = out.update().and_then(|u| u.id()).unwrap_or_default();
+        super::eks::wait_update(a, &cluster, Some(&o.id), id, &version, ctx).await?;
+    }
     if changed("min") || changed("max") || changed("desired") {
         a.c.eks
             .update_nodegroup_config()

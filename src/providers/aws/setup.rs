@@ -17,7 +17,8 @@ use crate::spec::{DatabaseMode, Mode, Spec};
 
 /// Registers the AWS drivers and returns the hand-off.
 pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
-    let opts = Options::from_spec(spec, setup.state_dir.clone(), setup.skip_final_snapshot);
+    let mut opts = Options::from_spec(spec, setup.state_dir.clone(), setup.skip_final_snapshot);
+    opts.kubernetes_upgrade = setup.kubernetes_upgrade;
     let driver = Arc::new(AwsDriver::new(opts));
     drivers.register(kind::PREFIX, driver.clone());
     let mut handoff = Handoff {

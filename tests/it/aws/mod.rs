@@ -9,10 +9,12 @@ mod existing;
 mod faults;
 mod install;
 mod kill_anywhere;
+mod kubernetes;
 mod refusals;
 mod routes;
 mod secrets;
 mod state_format;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

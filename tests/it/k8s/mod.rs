@@ -14,6 +14,7 @@ mod cli;
 mod failures;
 mod install;
 mod rights;
+mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -41,6 +41,9 @@ pub enum Fault {
     Rewrite(&'static str, &'static str),
     /// Pass the call on to moto (it takes effect), then answer 500.
     AppliedThen500,
+    /// Answer with this status and JSON body without reaching moto (an
+    /// API moto lacks, such as EKS version updates).
+    Answer(u16, &'static str),
 }
 
 #[derive(Default)]
@@ -304,6 +307,11 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
                 400,
                 format!("Content-Type: application/json\r\nX-Amzn-ErrorType: {kind}\r\n"),
                 format!("{{\"message\": \"{message}\"}}").into_bytes(),
+            ),
+            Some(Fault::Answer(status, json)) => (
+                status,
+                "Content-Type: application/json\r\n".to_string(),
+                json.as_bytes().to_vec(),
             ),
             Some(Fault::AppliedThen500) => {
                 let answer = forward(&req, upstream).await?;

@@ -1,0 +1,129 @@
+//! `liftoff upgrade` against moto: the RDS snapshot is taken and waited
+//! for (held `creating` by the proxy) before Helm is called, the order
+//! asserted on one recorded call sequence (the fake helm marks its upgrade
+//! in the proxy's log); a failing upgrade is rolled back and says where the
+//! snapshot is.
+
+use super::{Env, sandbox_spec, text};
+use crate::support::proxy::{Fault, Rule};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_database_snapshot_is_ready_before_helm_and_named_when_an_upgrade_fails() {
+    let env = Env::start(vec![Rule {
+        call: "DescribeDBSnapshots".into(),
+        after: 0,
+        times: 2,
+        what: Fault::Rewrite("<Status>available</Status>", "<Status>creating</Status>"),
+    }])
+    .await;
+    env.write_spec(&sandbox_spec("upg", "single"));
+    let out = env
+        .liftoff(&["install", "--yes", "--phase", "cloud"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    env.helm.install_release("astronomer", "0.37.7");
+    env.proxy.clear_calls();
+    let mark = env.proxy.url();
+    let marked = [("LIFTOFF_TEST_MARK_URL", mark.as_str())];
+    let out = env
+        .liftoff(&["upgrade", "--to", "0.37.8", "--yes"], &marked)
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = env.proxy.calls();
+    let at = |name: &str| calls.iter().position(|c| c == name);
+    let create = at("CreateDBSnapshot").expect("a snapshot was taken");
+    let ready = calls
+        .iter()
+        .rposition(|c| c == "DescribeDBSnapshots")
+        .expect("the snapshot was waited for");
+    let helm = at("HelmUpgrade").expect("helm upgrade was called");
+    assert!(create < ready && ready < helm, "{calls:?}");
+    assert!(
+        calls.iter().filter(|c| *c == "DescribeDBSnapshots").count() >= 3,
+        "waited through `creating`: {calls:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Upgraded `upg` from 0.37.7 to 0.37.8"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The database snapshot taken first: RDS snapshot upg-db-before-0-37-8-"),
+        "{stdout}"
+    );
+    let snapshots = aws_sdk_rds::Client::new(&env.sdk().await)
+        .describe_db_snapshots()
+        .db_instance_identifier("upg-db")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .collect();
+    assert!(
+        ids.iter().any(|i| i.starts_with("upg-db-before-0-37-8-")),
+        "{ids:?}"
+    );
+    // helm: a plain upgrade with --reset-values, hooks on, the spec's
+    // upgradeDeployments in the values.
+    let upgrade = env
+        .helm
+        .upgrades()
+        .into_iter()
+        .find(|c| !c.contains("--install"))
+        .unwrap();
+    assert!(upgrade.starts_with("upgrade astronomer "), "{upgrade}");
+    assert!(
+        upgrade.contains("--reset-values") && upgrade.contains("--version 0.37.8"),
+        "{upgrade}"
+    );
+    assert!(!upgrade.contains("--no-hooks"), "{upgrade}");
+    let (values, mode, _) = env.helm.values();
+    assert!(
+        values.contains("upgradeDeployments:\n      enabled: true"),
+        "{values}"
+    );
+    assert_eq!(mode, "600");
+
+    // A failed upgrade: rolled back to the deployed revision, and the error
+    // says where the snapshot is.
+    env.helm.fail_with("Error: UPGRADE FAILED: pre-upgrade hooks failed: job upg-migrate failed: BackoffLimitExceeded");
+    let out = env
+        .liftoff(&["upgrade", "--to", "0.37.9", "--yes"], &marked)
+        .await;
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the upgrade to chart 0.37.9 failed and was rolled back")
+            && err.contains("is deployed on chart 0.37.8 again (revision 3)")
+            && err.contains(
+                "the database snapshot taken first is RDS snapshot upg-db-before-0-37-9-"
+            ),
+        "{err}"
+    );
+    assert!(
+        err.contains("BackoffLimitExceeded"),
+        "helm's message: {err}"
+    );
+    assert!(
+        env.helm
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("rollback astronomer 2 ")),
+        "{:?}",
+        env.helm.calls()
+    );
+    let out = env.liftoff(&["status", "--output", "json"], &[]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = &doc["lastOperation"];
+    assert_eq!(last["outcome"], "rolled-back", "{doc}");
+    assert!(
+        last["detail"]["snapshot"]["location"]
+            .as_str()
+            .unwrap()
+            .contains("upg-db-before-0-37-9-"),
+        "{doc}"
+    );
+}
