@@ -29,6 +29,40 @@ impl<T> fmt::Display for Redacted<T> {
     }
 }
 
+/// Where liftoff keeps the secrets it generates (the database password,
+/// the sandbox CA key): beside the state, in its backend, never in it.
+pub trait Vault: Send + Sync {
+    /// Where `name` is kept, for messages (a path or a URL).
+    fn location(&self, name: &str) -> String;
+    /// The kept value, or `None` when nothing is kept under `name`.
+    fn read(&self, name: &str) -> Result<Option<Redacted<String>>, VaultError>;
+    /// Keeps `value` under `name` (replacing what was there).
+    fn write(&self, name: &str, value: &Redacted<String>) -> Result<(), VaultError>;
+    /// Forgets `name` (no error when nothing is kept).
+    fn remove(&self, name: &str) -> Result<(), VaultError>;
+}
+
+/// A kept secret could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the secret kept at {location}")]
+pub struct VaultError {
+    pub location: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl VaultError {
+    pub fn new(
+        location: String,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        VaultError {
+            location,
+            source: source.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

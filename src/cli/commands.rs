@@ -40,6 +40,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             ..
         } => destroy(cli, *yes, *parallelism, *skip_final_snapshot).await,
         Command::Status => status(cli),
+        Command::State { action } => super::state_cmd::run(cli, action),
         Command::Render { resolved: true, .. } => render_resolved(cli),
         Command::Render {
             resolved: false,
@@ -144,7 +145,7 @@ async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(
     }
     if let Some(path) = out {
         let bytes = serde_json::to_vec_pretty(&plan).expect("plan serializes");
-        plan::state::write_atomic(path, &bytes).map_err(|source| Error::Io {
+        crate::files::write_atomic(path, &bytes).map_err(|source| Error::Io {
             what: format!("cannot write {}", path.display()),
             source,
         })?;
@@ -365,8 +366,8 @@ async fn destroy(
 fn status(cli: &Cli) -> Result<(), Error> {
     let loaded = load(cli)?;
     // Read only: no lock, no files made, so it works during another run.
-    let (state_path, state) =
-        plan::state::read_unlocked(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
+    let settings = super::session::settings(cli, &loaded)?;
+    let (state_path, state) = crate::state::read(&settings.location, &loaded.spec.metadata.name)?;
     match cli.output {
         Output::Json => print_json(&json!({
             "installation": state.installation,
@@ -379,7 +380,7 @@ fn status(cli: &Cli) -> Result<(), Error> {
                 outln!(
                     "`{}` has no resources recorded ({}).",
                     state.installation,
-                    state_path.display()
+                    state_path
                 );
             }
             let width = state
@@ -472,9 +473,10 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
     // cluster liftoff creates, the cloud phase's hand-off (from the
     // recorded outputs, when no other run holds the state).
     let dir = super::session::state_dir(cli, &loaded);
-    let store = crate::plan::state::Store::open(&dir, &loaded.spec.metadata.name)
+    let store = super::session::settings(cli, &loaded)
         .ok()
-        .map(std::sync::Arc::new);
+        .and_then(|s| crate::state::open(&s, &loaded.spec.metadata.name).ok())
+        .map(|o| std::sync::Arc::new(o.store));
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: false,

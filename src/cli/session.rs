@@ -86,7 +86,21 @@ impl Session {
         };
         // Ctrl-C is handled for the whole command (`super::interrupt`).
         super::interrupt::applying();
-        let summary = engine.apply(plan).await?;
+        let summary = engine.apply(plan).await.map_err(|mut e| {
+            // A state write that failed stops the apply: say it as such.
+            match e
+                .source
+                .take()
+                .map(|s| s.downcast::<crate::plan::state::StateError>())
+            {
+                Some(Ok(state)) => Error::State(*state),
+                Some(Err(other)) => {
+                    e.source = Some(other);
+                    Error::Driver(e)
+                }
+                None => Error::Driver(e),
+            }
+        })?;
         drop(events);
         if summary.failed > 0 {
             return Err(Error::ApplyFailed {
@@ -119,7 +133,9 @@ pub(super) enum Intent {
 pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
     let dir = state_dir(cli, &loaded);
-    let store = Arc::new(Store::open(&dir, &loaded.spec.metadata.name)?);
+    let opened = crate::state::open(&settings(cli, &loaded)?, &loaded.spec.metadata.name)?;
+    warn(cli, &opened.warnings);
+    let store = Arc::new(opened.store);
     let setup = crate::providers::Setup {
         state_dir: dir.clone(),
         skip_final_snapshot: matches!(
@@ -210,9 +226,73 @@ pub(super) fn cluster_inputs(
 }
 
 pub(super) fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
-    cli.state_dir
-        .clone()
-        .unwrap_or_else(|| loaded.base_dir.join(".liftoff"))
+    match settings(cli, loaded).map(|s| s.location) {
+        Ok(crate::state::Location::Local(dir)) => dir,
+        _ => loaded.base_dir.join(".liftoff"),
+    }
+}
+
+/// Where the state lives, and a bucket lock's lease: `--state URL`, else
+/// `--state-dir`, else the spec's `state:`, else `.liftoff` next to the
+/// spec. `LIFTOFF_LOCK_LEASE` overrides `state.lockLease`.
+pub(super) fn settings(cli: &Cli, loaded: &Loaded) -> Result<crate::state::Settings, Error> {
+    use crate::state::Location;
+    let spec_state = loaded.spec.state.clone().unwrap_or_default();
+    let from_spec = Location::from_spec(&spec_state, &loaded.base_dir)?;
+    let location = match (&cli.state, &cli.state_dir) {
+        (Some(url), _) => {
+            let mut location = Location::parse(url, Path::new(""))?;
+            // The spec's bucket options apply to a URL of the same kind.
+            match (&mut location, &spec_state) {
+                (
+                    Location::S3 {
+                        region, kms_key, ..
+                    },
+                    s,
+                ) if s.backend == crate::spec::model::StateBackend::S3 => {
+                    *region = s.region.clone();
+                    *kms_key = s.kms_key.clone();
+                }
+                (
+                    Location::Gcs {
+                        endpoint, kms_key, ..
+                    },
+                    s,
+                ) if s.backend == crate::spec::model::StateBackend::Gcs => {
+                    *endpoint = s.endpoint.clone();
+                    *kms_key = s.kms_key.clone();
+                }
+                _ => {}
+            }
+            location
+        }
+        (None, Some(dir)) => Location::Local(dir.clone()),
+        (None, None) => {
+            from_spec.unwrap_or_else(|| Location::Local(loaded.base_dir.join(".liftoff")))
+        }
+    };
+    let lease_text = std::env::var("LIFTOFF_LOCK_LEASE")
+        .ok()
+        .or(spec_state.lock_lease.clone());
+    let lease = match lease_text {
+        None => crate::state::DEFAULT_LEASE,
+        Some(text) => crate::spec::model::parse_duration(&text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::Input(
+                    format!("invalid lock lease `{text}`"),
+                    Some("give a duration such as `90s` or `2m` (state.lockLease, LIFTOFF_LOCK_LEASE)".into()),
+                )
+            })?,
+    };
+    Ok(crate::state::Settings { location, lease })
+}
+
+/// Prints warnings on stderr (both outputs: stdout carries only the document).
+pub(super) fn warn(_cli: &Cli, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Checks that must pass before planning: the cloud checks the existing

@@ -355,8 +355,8 @@ pub fn load_kept(spec: &Spec, base_dir: &Path, keep_dir: &Path) -> Result<Materi
     }
     let made = load(spec, base_dir)?;
     let keep = |path: &Path, text: &str| {
-        crate::plan::state::create_private_dir(keep_dir)
-            .and_then(|()| crate::plan::state::write_atomic(path, text.as_bytes()))
+        crate::files::create_private_dir(keep_dir)
+            .and_then(|()| crate::files::write_atomic(path, text.as_bytes()))
             .map_err(|error| TlsError::Keep {
                 path: path.to_path_buf(),
                 error,

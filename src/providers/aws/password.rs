@@ -47,8 +47,8 @@ pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
         return Ok(Redacted::new(text.trim().to_string()));
     }
     let value = crate::random::alphanumeric(32);
-    crate::plan::state::create_private_dir(&a.opts.state_dir)
-        .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
+    crate::files::create_private_dir(&a.opts.state_dir)
+        .and_then(|()| crate::files::write_atomic(&path, value.as_bytes()))
         .map_err(|e| {
             DriverError::permanent(format!("cannot write {}", path.display())).with_source(e)
         })?;
