@@ -5,6 +5,14 @@
 //! bounded number of retries when a poll fails transiently (throttling,
 //! 5xx), and a timeout error whose hint names the setting to raise.
 //!
+//! A wait that knows how long the thing usually takes ([`until_fitted`])
+//! polls on a schedule fitted to that: twice early (it may be quick), then
+//! ever closer as the expected end nears (so it is seen ready within one
+//! base delay of it), sparsely in between, capped; past the expected end it
+//! backs off again. `LIFTOFF_TIME_SCALE` scales the default base delay and
+//! every expected duration alike (benchmarks against an emulator that
+//! plays AWS's durations scaled down).
+//!
 //! Every provider (AWS today, GCP operations next) and the cluster phase wait
 //! through here. Time is tokio's, so tests run on paused time
 //! (`#[tokio::test(start_paused = true)]`) without sleeping for real.
@@ -54,14 +62,16 @@ impl Backoff {
     }
 
     /// Base from `LIFTOFF_POLL_MS` (or the older `LIFTOFF_AWS_POLL_MS`;
-    /// tests make it tiny), else 2 s; the cap is 15 bases (30 s by default).
+    /// tests make it tiny), else 2 s (times `LIFTOFF_TIME_SCALE`); the cap
+    /// is 15 bases (30 s by default).
     pub fn from_env() -> Self {
         ["LIFTOFF_POLL_MS", "LIFTOFF_AWS_POLL_MS"]
             .iter()
             .find_map(|name| std::env::var(name).ok()?.parse::<u64>().ok())
-            .map_or_else(Backoff::default, |ms| {
-                Backoff::from_base(Duration::from_millis(ms))
-            })
+            .map_or_else(
+                || Backoff::from_base(scaled(Duration::from_secs(2))),
+                |ms| Backoff::from_base(Duration::from_millis(ms)),
+            )
     }
 
     /// How long to keep retrying a call the other side refuses for a passing
@@ -88,6 +98,44 @@ impl Backoff {
         let spread = u64::try_from((full - half).as_nanos()).unwrap_or(u64::MAX);
         half + Duration::from_nanos(random_up_to(spread))
     }
+}
+
+/// `LIFTOFF_TIME_SCALE` (a positive factor, default 1).
+pub fn time_scale() -> f64 {
+    static SCALE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var("LIFTOFF_TIME_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|f| f.is_finite() && *f > 0.0)
+            .unwrap_or(1.0)
+    })
+}
+
+/// A real-world duration as this run plays it (times [`time_scale`]).
+pub fn scaled(real: Duration) -> Duration {
+    real.mul_f64(time_scale())
+}
+
+/// The delay before poll number `attempt` (0-based, `waited` into the
+/// wait) of something expected to take `expected`: the backoff's first two
+/// delays, then half the time left to the expected end, then a quarter of
+/// the overrun past it; never under the base nor over the cap.
+pub fn fitted_delay(
+    backoff: Backoff,
+    expected: Duration,
+    attempt: u32,
+    waited: Duration,
+) -> Duration {
+    if attempt < 2 {
+        return backoff.ceiling(attempt).min(backoff.cap);
+    }
+    let d = if waited < expected {
+        (expected - waited) / 2
+    } else {
+        (waited - expected) / 4
+    };
+    d.clamp(backoff.base, backoff.cap.max(backoff.base))
 }
 
 /// A random number in `0..=max`, from the standard library's randomly keyed
@@ -131,6 +179,51 @@ pub async fn until<T, F, Fut>(
     limit: Duration,
     backoff: Backoff,
     recorder: &dyn Recorder,
+    poll: F,
+) -> Result<T, DriverError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, DriverError>>,
+{
+    wait(what, timeout_key, limit, backoff, None, recorder, poll).await
+}
+
+/// [`until`] for something expected to take `expected` (a real-world
+/// duration, scaled by [`time_scale`]): polls on [`fitted_delay`]'s
+/// schedule instead of plain backoff.
+pub async fn until_fitted<T, F, Fut>(
+    what: &str,
+    timeout_key: &str,
+    limit: Duration,
+    backoff: Backoff,
+    expected: Duration,
+    recorder: &dyn Recorder,
+    poll: F,
+) -> Result<T, DriverError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, DriverError>>,
+{
+    let expected = scaled(expected);
+    wait(
+        what,
+        timeout_key,
+        limit,
+        backoff,
+        Some(expected),
+        recorder,
+        poll,
+    )
+    .await
+}
+
+async fn wait<T, F, Fut>(
+    what: &str,
+    timeout_key: &str,
+    limit: Duration,
+    backoff: Backoff,
+    expected: Option<Duration>,
+    recorder: &dyn Recorder,
     mut poll: F,
 ) -> Result<T, DriverError>
 where
@@ -164,7 +257,11 @@ where
             )
             .with_hint(timeout_hint(timeout_key)));
         }
-        let delay = backoff.delay(attempt).min(limit - waited);
+        let delay = match expected {
+            Some(expected) => fitted_delay(backoff, expected, attempt, waited),
+            None => backoff.delay(attempt),
+        }
+        .min(limit - waited);
         attempt = attempt.saturating_add(1);
         tokio::time::sleep(delay).await;
     }
@@ -406,6 +503,51 @@ mod tests {
         assert_eq!(e.failure, Failure::Timeout);
         assert!(e.hint.unwrap().contains("timeouts.cluster"));
         assert!(timeout_hint("").starts_with("rerun later"));
+    }
+
+    /// A wait fitted to a 600 s expectation: two quick polls, sparse ones
+    /// (capped), then closer and closer; ready at 600 s is seen within one
+    /// base delay, with far fewer polls than a fixed 2 s poller's 300.
+    #[tokio::test(start_paused = true)]
+    async fn a_fitted_wait_is_quick_early_and_near_the_expected_end() {
+        let backoff = Backoff::default();
+        let start = Instant::now();
+        let ready_at = secs(600);
+        let mut polls = 0u32;
+        let mut times = Vec::new();
+        until_fitted(
+            "cluster",
+            "cluster",
+            secs(1800),
+            backoff,
+            ready_at,
+            &Lines::default(),
+            || {
+                polls += 1;
+                times.push(start.elapsed());
+                let done = start.elapsed() >= ready_at;
+                async move {
+                    Ok(if done {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending("CREATING".into())
+                    })
+                }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(&times[..3], &[secs(0), secs(2), secs(6)]);
+        let late = start.elapsed() - ready_at;
+        assert!(late <= backoff.base, "seen {late:?} late");
+        assert!(polls <= 40, "{polls} polls");
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] <= backoff.cap);
+        }
+        // Past the expected end it backs off: a quarter of the overrun.
+        assert_eq!(fitted_delay(backoff, ready_at, 9, secs(720)), secs(30));
+        assert_eq!(fitted_delay(backoff, ready_at, 9, secs(640)), secs(10));
+        assert_eq!(fitted_delay(backoff, ready_at, 9, secs(601)), secs(2));
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 use sha2::Digest;
 
+use serde::Serialize;
+
 use super::driver::{DriverError, Drivers, Lookup, Observed};
 use super::events::{Event, Events};
 use super::state::{State, Status};
@@ -66,8 +68,57 @@ impl PlanError {
     }
 }
 
-/// What exists, by address (`None`: nothing found).
-pub type Observations = BTreeMap<Address, Option<Observed>>;
+/// What exists: by address (`None`: nothing found), and the extra copies
+/// of an address that a read found besides the one kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Observations {
+    pub found: BTreeMap<Address, Option<Observed>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Observations {
+    /// What was found for `address`, when anything.
+    pub fn get(&self, address: &Address) -> Option<&Observed> {
+        self.found.get(address).and_then(Option::as_ref)
+    }
+}
+
+/// A second copy of an address (same ownership marks, another id).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Duplicate {
+    /// The address it is a copy of.
+    pub of: Address,
+    pub kind: String,
+    pub observed: Observed,
+}
+
+impl Duplicate {
+    /// The address its deletion has in a plan: the address it copies and
+    /// its own id.
+    pub fn address(&self) -> Address {
+        Address::new(format!("{}#{}", self.of, self.observed.id))
+    }
+
+    /// Its deletion: after what the address's own deletion waits for, and
+    /// before what depends on the address (the same deps as the kept copy).
+    fn deletion(&self, deps: &[Address]) -> Change {
+        Change {
+            address: self.address(),
+            kind: self.kind.clone(),
+            action: Action::Delete,
+            reason: format!(
+                "duplicate {} of {} (left by an interrupted create)",
+                self.observed.id, self.of
+            ),
+            props: None,
+            deps: deps.to_vec(),
+            delete_after: Vec::new(),
+            observed: Some(self.observed.clone()),
+            fields: vec![],
+        }
+    }
+}
 
 /// Reads every address that is wanted or recorded, `parallelism` at a time.
 pub async fn observe(
@@ -102,17 +153,45 @@ pub async fn observe(
                 address: address.clone(),
                 source,
             })?;
-            let found = driver.read(&lookup).await.map_err(|source| ObserveError {
-                address: address.clone(),
-                source,
-            })?;
-            Ok::<_, ObserveError>((address.clone(), found))
+            let found = driver
+                .read_copies(&lookup)
+                .await
+                .map_err(|source| ObserveError {
+                    address: address.clone(),
+                    source,
+                })?;
+            Ok::<_, ObserveError>((address.clone(), kind, found))
         });
-    stream::iter(reads)
+    let mut observations = Observations::default();
+    let all = stream::iter(reads)
         .buffer_unordered(parallelism.max(1))
         .collect::<Vec<_>>()
-        .await
-        .into_iter()
+        .await;
+    for read in all {
+        let (address, kind, found) = read?;
+        observations
+            .duplicates
+            .extend(found.duplicates.into_iter().map(|observed| Duplicate {
+                of: address.clone(),
+                kind: kind.to_string(),
+                observed,
+            }));
+        observations.found.insert(address, found.kept);
+    }
+    observations.duplicates.sort_by_key(|d| d.address());
+    Ok(observations)
+}
+
+/// The deletions of every duplicate copy, each with the deps of the address
+/// it copies (from `deps_of`).
+fn duplicate_deletions(
+    observed: &Observations,
+    deps_of: impl Fn(&Address) -> Vec<Address>,
+) -> Vec<Change> {
+    observed
+        .duplicates
+        .iter()
+        .map(|d| d.deletion(&deps_of(&d.of)))
         .collect()
 }
 
@@ -137,7 +216,7 @@ pub fn plan_install(
     let wanted: BTreeSet<&Address> = desired.iter().map(|r| &r.address).collect();
     for r in desired {
         let recorded = state.resources.get(&r.address);
-        let found = observed.get(&r.address).cloned().flatten();
+        let found = observed.get(&r.address).cloned();
         let (action, reason, fields) = match (&found, recorded) {
             (None, None) => (Action::Create, "does not exist yet".to_string(), vec![]),
             (None, Some(e)) if e.status == Status::Intent => (
@@ -222,6 +301,14 @@ pub fn plan_install(
         );
         changes.push(change);
     }
+    changes.extend(duplicate_deletions(observed, |of| {
+        desired
+            .iter()
+            .find(|r| &r.address == of)
+            .map(|r| r.deps.clone())
+            .or_else(|| state.resources.get(of).map(|e| e.deps.clone()))
+            .unwrap_or_default()
+    }));
     Ok(Plan {
         format: PLAN_FORMAT,
         installation: installation.into(),
@@ -242,7 +329,7 @@ pub fn plan_destroy(
     observed: &Observations,
 ) -> Plan {
     let mut changes = Vec::new();
-    for (addr, found) in observed {
+    for (addr, found) in &observed.found {
         let change = match (state.resources.get(addr), found) {
             (Some(entry), _) => deletion(addr, entry, observed, "destroy"),
             (None, Some(o)) => {
@@ -266,6 +353,19 @@ pub fn plan_destroy(
         };
         changes.push(change);
     }
+    changes.extend(duplicate_deletions(observed, |of| {
+        state
+            .resources
+            .get(of)
+            .map(|e| e.deps.clone())
+            .or_else(|| {
+                desired
+                    .iter()
+                    .find(|r| &r.address == of)
+                    .map(|r| r.deps.clone())
+            })
+            .unwrap_or_default()
+    }));
     Plan {
         format: PLAN_FORMAT,
         installation: installation.into(),
@@ -282,7 +382,7 @@ fn deletion(
     observed: &Observations,
     why: &str,
 ) -> Change {
-    let found = observed.get(addr).cloned().flatten();
+    let found = observed.get(addr).cloned();
     let reason = match &found {
         Some(_) => why.to_string(),
         None => format!("{why}; already gone, only the state entry is removed"),

@@ -22,6 +22,27 @@ pub struct Observed {
     pub outputs: Value,
 }
 
+/// Everything a read found for one address: the copy to keep (the one the
+/// state recorded, else the driver's deterministic choice) and any other
+/// copies carrying the same ownership marks, left by a create that was
+/// applied and then answered with an error and retried, or cut off by a
+/// crash. The plan deletes the extra copies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub kept: Option<Observed>,
+    pub duplicates: Vec<Observed>,
+}
+
+impl Found {
+    /// One copy (or none) and no duplicates.
+    pub fn single(kept: Option<Observed>) -> Self {
+        Found {
+            kept,
+            duplicates: Vec::new(),
+        }
+    }
+}
+
 /// Why a driver call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -119,6 +140,14 @@ impl Context<'_> {
 pub trait Driver: Send + Sync {
     /// Finds the resource: by the recorded id first, then by ownership tags.
     async fn read(&self, lookup: &Lookup<'_>) -> Result<Option<Observed>, DriverError>;
+
+    /// Like [`Driver::read`], and also every other copy carrying the
+    /// address's ownership marks. Drivers of kinds whose create can leave
+    /// a second copy (no idempotency token, no unique name) override it;
+    /// the default finds none.
+    async fn read_copies(&self, lookup: &Lookup<'_>) -> Result<Found, DriverError> {
+        Ok(Found::single(self.read(lookup).await?))
+    }
 
     /// Fields that differ. The default compares the desired props' top-level
     /// keys with the observed ones. A field the driver cannot change in place

@@ -32,6 +32,9 @@ pub struct Spec {
     pub dns: Option<Dns>,
     #[serde(default)]
     pub airgap: Option<Airgap>,
+    /// Settings only Google Cloud has (ranges, NAT addresses, GKE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<Gcp>,
     #[serde(default)]
     pub timeouts: Timeouts,
     /// Where the state, its lock and liftoff's secret files live
@@ -458,6 +461,95 @@ pub struct Registry {
     /// A docker config JSON with the pull credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_secret: Option<SecretSource>,
+}
+
+/// What only a Google Cloud install sets (`gcp:`); every field has a default.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Gcp {
+    /// The subnetwork's secondary range for pods.
+    #[serde(default = "default_pods_cidr")]
+    pub pods_cidr: String,
+    /// The subnetwork's secondary range for Kubernetes services.
+    #[serde(default = "default_services_cidr")]
+    pub services_cidr: String,
+    /// The names of the two secondary ranges (an existing subnetwork's own).
+    #[serde(default = "default_pods_range")]
+    pub pods_range_name: String,
+    #[serde(default = "default_services_range")]
+    pub services_range_name: String,
+    /// Existing network: the subnetwork's name (`network.vpcId` is the network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnetwork: Option<String>,
+    /// Static external addresses reserved for Cloud NAT (0: automatic).
+    #[serde(default = "one")]
+    pub nat_addresses: u8,
+    /// The GKE control plane's private range, a /28.
+    #[serde(default = "default_master_cidr")]
+    pub master_cidr: String,
+    /// The prefix length of the range reserved for Private Services Access.
+    #[serde(default = "default_services_prefix")]
+    pub private_services_prefix: u8,
+    /// GKE release channel: rapid, regular, stable, or none (pinned version).
+    #[serde(default)]
+    pub release_channel: ReleaseChannel,
+    /// A zonal cluster in the first zone instead of a regional one.
+    #[serde(default)]
+    pub zonal: bool,
+    /// GKE Autopilot: refused (the platform needs host paths).
+    #[serde(default)]
+    pub autopilot: bool,
+}
+
+impl Default for Gcp {
+    fn default() -> Self {
+        Gcp {
+            pods_cidr: default_pods_cidr(),
+            services_cidr: default_services_cidr(),
+            pods_range_name: default_pods_range(),
+            services_range_name: default_services_range(),
+            subnetwork: None,
+            nat_addresses: 1,
+            master_cidr: default_master_cidr(),
+            private_services_prefix: default_services_prefix(),
+            release_channel: ReleaseChannel::default(),
+            zonal: false,
+            autopilot: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseChannel {
+    Rapid,
+    #[default]
+    Regular,
+    Stable,
+    /// No channel: `cluster.kubernetesVersion` is pinned.
+    None,
+}
+
+fn default_pods_cidr() -> String {
+    "10.32.0.0/14".into()
+}
+fn default_services_cidr() -> String {
+    "10.98.0.0/20".into()
+}
+fn default_pods_range() -> String {
+    "pods".into()
+}
+fn default_services_range() -> String {
+    "services".into()
+}
+fn default_master_cidr() -> String {
+    "172.16.0.32/28".into()
+}
+fn default_services_prefix() -> u8 {
+    16
+}
+fn one() -> u8 {
+    1
 }
 
 /// Deadlines for long waits, as `30s`, `20m`, `1h`.

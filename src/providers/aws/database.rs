@@ -194,11 +194,12 @@ fn int(v: u32) -> i32 {
 
 async fn wait_available(a: &Aws, ident: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
     let limit = wait::deadline(&a.opts.timeouts.database, Duration::from_secs(2400));
-    wait::until(
+    wait::until_fitted(
         &format!("database {ident}"),
         "database",
         limit,
         a.opts.backoff,
+        super::expected::DATABASE,
         ctx.recorder,
         || async {
             let out =
@@ -343,11 +344,12 @@ pub async fn delete(
         Ok(_) => {}
     }
     let limit = wait::deadline(&a.opts.timeouts.database, Duration::from_secs(2400));
-    wait::until(
+    wait::until_fitted(
         &format!("database {} deletion", o.id),
         "database",
         limit,
         a.opts.backoff,
+        super::expected::DATABASE_DELETE,
         ctx.recorder,
         || async {
             match rds

@@ -11,7 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use super::kind::*;
 use super::ownership::Tags;
 use super::{changes, database, eks, gateways, iam, network, network_delete, nodegroup, routing};
-use crate::plan::driver::{Context, Driver, DriverError, Lookup, Observed};
+use crate::plan::driver::{Context, Driver, DriverError, Found, Lookup, Observed};
 use crate::plan::{FieldChange, Resource};
 use crate::providers::Ownership;
 use crate::spec::{Spec, Timeouts};
@@ -21,6 +21,21 @@ use crate::wait::{self, Backoff};
 /// (NAT gateway, database, cluster, node group) is not ready yet, so a rerun
 /// after an interrupted wait plans an update that waits again.
 pub const NOT_READY: &str = "ready";
+
+/// How long AWS usually takes to make or delete what liftoff waits for:
+/// the polls of each wait are fitted to it ([`wait::until_fitted`]).
+pub mod expected {
+    use std::time::Duration;
+
+    pub const NAT: Duration = Duration::from_secs(72);
+    pub const DATABASE: Duration = Duration::from_secs(360);
+    pub const CLUSTER: Duration = Duration::from_secs(600);
+    pub const NODE_GROUP: Duration = Duration::from_secs(240);
+    pub const NAT_DELETE: Duration = Duration::from_secs(60);
+    pub const DATABASE_DELETE: Duration = Duration::from_secs(120);
+    pub const CLUSTER_DELETE: Duration = Duration::from_secs(180);
+    pub const NODE_GROUP_DELETE: Duration = Duration::from_secs(120);
+}
 
 /// How the AWS driver is set up for one run.
 #[derive(Debug, Clone)]
@@ -64,6 +79,14 @@ impl Options {
             .collect();
         t.extend(Tags.marks(&self.installation, address));
         t.push(("Name".into(), name.into()));
+        t
+    }
+
+    /// The tags of an EC2 create: [`Options::tags`] and the attempt's token,
+    /// which tells the copies one attempt left apart from another's.
+    pub fn create_tags(&self, address: &str, name: &str, attempt: &str) -> Vec<(String, String)> {
+        let mut t = self.tags(address, name);
+        t.push((super::TAG_ATTEMPT.into(), attempt.into()));
         t
     }
 
@@ -156,15 +179,19 @@ impl AwsDriver {
     }
 }
 
-async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+/// Every tagged copy for the address: EC2 kinds can have several (a create
+/// without a token that AWS applied and the SDK retried); RDS, IAM and EKS
+/// names are unique, so those have at most one.
+async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
+    let single = Found::single;
     match l.kind {
         VPC | INTERNET_GATEWAY | SUBNET => network::read(a, l).await,
         EIP | NAT => gateways::read(a, l).await,
         ROUTE_TABLE | SECURITY_GROUP => routing::read(a, l).await,
-        DB_SUBNET_GROUP | DATABASE => database::read(a, l).await,
-        IAM_ROLE => iam::read(a, l).await,
-        EKS_CLUSTER => eks::read(a, l).await,
-        EKS_NODEGROUP => nodegroup::read(a, l).await,
+        DB_SUBNET_GROUP | DATABASE => database::read(a, l).await.map(single),
+        IAM_ROLE => iam::read(a, l).await.map(single),
+        EKS_CLUSTER => eks::read(a, l).await.map(single),
+        EKS_NODEGROUP => nodegroup::read(a, l).await.map(single),
         k => Err(unknown(k)),
     }
 }
@@ -176,6 +203,10 @@ pub(super) fn unknown(kind: &str) -> DriverError {
 #[async_trait]
 impl Driver for AwsDriver {
     async fn read(&self, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+        Ok(self.read_copies(l).await?.kept)
+    }
+
+    async fn read_copies(&self, l: &Lookup<'_>) -> Result<Found, DriverError> {
         let a = self.aws().await;
         wait::retry(a.opts.backoff, || read_once(a, l)).await
     }

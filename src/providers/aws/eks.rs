@@ -161,11 +161,12 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
 
 async fn wait_cluster(a: &Aws, name: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
     let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
-    wait::until(
+    wait::until_fitted(
         &format!("EKS cluster {name}"),
         "cluster",
         limit,
         a.opts.backoff,
+        super::expected::CLUSTER,
         ctx.recorder,
         || async {
             let out =
@@ -307,11 +308,12 @@ pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), Driv
         }
     }
     let limit = wait::deadline(&a.opts.timeouts.cluster, Duration::from_secs(1800));
-    wait::until(
+    wait::until_fitted(
         &format!("EKS cluster {} deletion", o.id),
         "cluster",
         limit,
         a.opts.backoff,
+        super::expected::CLUSTER_DELETE,
         ctx.recorder,
         || async {
             match eks.describe_cluster().name(&o.id).send().await {

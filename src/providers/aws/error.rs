@@ -194,9 +194,13 @@ where
 }
 
 /// Whether a create failed because what it would make is already there
-/// (a retried CreateSubnet that AWS had applied: `InvalidSubnet.Conflict`).
+/// (a retried CreateSubnet that AWS had applied: `InvalidSubnet.Conflict`;
+/// a retried CreateSecurityGroup: `InvalidGroup.Duplicate`).
 pub fn is_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.code() == Some("InvalidSubnet.Conflict")
+    matches!(
+        err.code(),
+        Some("InvalidSubnet.Conflict" | "InvalidGroup.Duplicate")
+    )
 }
 
 #[cfg(test)]

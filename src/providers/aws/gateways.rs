@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use super::kind::EIP;
 use super::network::tag_filters;
 use super::props::{self, Eip, Nat};
-use super::{Aws, base_props, error, id_of, pick_owned, required, tag_spec};
+use super::{Aws, base_props, duplicate, error, id_of, pick_copies, required, tag_spec};
 use crate::plan::Resource;
-use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::plan::driver::{Context, DriverError, Found, Lookup, Observed};
 use crate::wait::{self, Poll};
 
-pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
     let addr = l.address.as_str();
     let props = Value::Object(base_props(l));
     if l.kind == EIP {
@@ -24,17 +24,24 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 .send()
                 .await;
         let out = out.map_err(|e| error::map("DescribeAddresses", e))?;
-        let found = pick_owned(a, l, out.addresses(), |x| x.tags(), |x| x.allocation_id());
-        return found
-            .map(|x| {
-                let id = required("an Elastic IP", x.allocation_id())?;
-                Ok(Observed {
-                    id: id.into(),
-                    props,
-                    outputs: json!({"id": id, "publicIp": x.public_ip()}),
-                })
-            })
-            .transpose();
+        let Some((x, extra)) =
+            pick_copies(a, l, out.addresses(), |x| x.tags(), |x| x.allocation_id())
+        else {
+            return Ok(Found::default());
+        };
+        let id = required("an Elastic IP", x.allocation_id())?;
+        return Ok(Found {
+            kept: Some(Observed {
+                id: id.into(),
+                props,
+                outputs: json!({"id": id, "publicIp": x.public_ip()}),
+            }),
+            duplicates: extra
+                .iter()
+                .filter_map(|x| x.allocation_id())
+                .map(duplicate)
+                .collect(),
+        });
     }
     // NAT gateways: AWS narrows by the tag filter (moto ignores it); the
     // tags are checked again here, as everywhere.
@@ -49,27 +56,32 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     }
     let out = call.send().await;
     let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
-    let found = pick_owned(
+    let Some((n, extra)) = pick_copies(
         a,
         l,
         out.nat_gateways(),
         |n| n.tags(),
         |n| n.nat_gateway_id(),
-    );
-    found
-        .map(|n| {
-            let id = required("a NAT gateway", n.nat_gateway_id())?;
-            let mut props = props.clone();
-            if n.state() != Some(&NatGatewayState::Available) {
-                props[super::NOT_READY] = Value::Bool(false);
-            }
-            Ok(Observed {
-                id: id.into(),
-                props,
-                outputs: nat_outputs(n),
-            })
-        })
-        .transpose()
+    ) else {
+        return Ok(Found::default());
+    };
+    let id = required("a NAT gateway", n.nat_gateway_id())?;
+    let mut props = props.clone();
+    if n.state() != Some(&NatGatewayState::Available) {
+        props[super::NOT_READY] = Value::Bool(false);
+    }
+    Ok(Found {
+        kept: Some(Observed {
+            id: id.into(),
+            props,
+            outputs: nat_outputs(n),
+        }),
+        duplicates: extra
+            .iter()
+            .filter_map(|n| n.nat_gateway_id())
+            .map(duplicate)
+            .collect(),
+    })
 }
 
 fn nat_outputs(n: &aws_sdk_ec2::types::NatGateway) -> Value {
@@ -82,7 +94,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     let ec2 = &a.c.ec2;
     if r.kind == EIP {
         let p: Eip = props::of(r)?;
-        let tags = a.opts.tags(addr, &p.name);
+        let tags = a.opts.create_tags(addr, &p.name, &ctx.idempotency_token);
         let out = ec2
             .allocate_address()
             .domain(DomainType::Vpc)
@@ -100,7 +112,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         });
     }
     let p: Nat = props::of(r)?;
-    let tags = a.opts.tags(addr, &p.name);
+    let tags = a.opts.create_tags(addr, &p.name, &ctx.idempotency_token);
     let out = ec2
         .create_nat_gateway()
         .subnet_id(id_of(ctx, &p.subnet)?)
@@ -126,11 +138,12 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
 async fn wait_nat(a: &Aws, id: &str, ctx: &Context<'_>) -> Result<Value, DriverError> {
     let ec2 = &a.c.ec2;
     let limit = wait::deadline(&a.opts.timeouts.nat, std::time::Duration::from_secs(600));
-    wait::until(
+    wait::until_fitted(
         &format!("NAT gateway {id}"),
         "nat",
         limit,
         a.opts.backoff,
+        super::expected::NAT,
         ctx.recorder,
         || async {
             let out = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await;
@@ -156,6 +169,28 @@ async fn wait_nat(a: &Aws, id: &str, ctx: &Context<'_>) -> Result<Value, DriverE
     .await
 }
 
+/// A NAT gateway that is not deleted yet and uses the Elastic IP `allocation`.
+async fn nat_using(a: &Aws, allocation: &str) -> Result<Option<String>, DriverError> {
+    let out = a.c.ec2.describe_nat_gateways().send().await;
+    let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
+    Ok(out
+        .nat_gateways()
+        .iter()
+        .filter(|n| {
+            !matches!(
+                n.state(),
+                Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)
+            )
+        })
+        .find(|n| {
+            n.nat_gateway_addresses()
+                .iter()
+                .any(|x| x.allocation_id() == Some(allocation))
+        })
+        .and_then(|n| n.nat_gateway_id())
+        .map(str::to_string))
+}
+
 /// Waits for a NAT gateway found before it was available.
 pub async fn update(
     a: &Aws,
@@ -179,11 +214,24 @@ pub async fn delete(
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
     if kind == EIP {
-        // Right after its NAT gateway is gone the address can still read as
-        // in use for a moment.
+        // AWS refuses to release an address a NAT gateway still uses (until
+        // that gateway is deleted, and for a moment after) with a misleading
+        // `AuthFailure`: wait while a gateway uses it, and for a few polls
+        // after; a refusal past that is reported as AWS gave it.
+        let grace = std::sync::atomic::AtomicU32::new(0);
         let what = format!("Elastic IP {} release", o.id);
         return wait::until(&what, "nat", a.opts.backoff.patience(), a.opts.backoff, ctx.recorder, || async {
             let r = ec2.release_address().allocation_id(&o.id).send().await;
+            if let Err(e) = &r
+                && error::code_of(e).as_deref() == Some("AuthFailure")
+            {
+                if let Some(nat) = nat_using(a, &o.id).await? {
+                    return Ok(Poll::Pending(format!("still used by NAT gateway {nat}")));
+                }
+                if grace.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5 {
+                    return Ok(Poll::Pending("AWS still reports it in use".into()));
+                }
+            }
             match error::deleted("ReleaseAddress", r) {
                 error::Deleted::Done => Ok(Poll::Ready(())),
                 error::Deleted::Blocked => Ok(Poll::Pending("still associated".into())),
@@ -200,11 +248,12 @@ pub async fn delete(
         return Err(error::map("DeleteNatGateway", e));
     }
     let limit = wait::deadline(&a.opts.timeouts.nat, std::time::Duration::from_secs(600));
-    wait::until(
+    wait::until_fitted(
         &format!("NAT gateway {} deletion", o.id),
         "nat",
         limit,
         a.opts.backoff,
+        super::expected::NAT_DELETE,
         ctx.recorder,
         || async {
             let out = ec2

@@ -237,8 +237,8 @@ fn network(spec: &Spec, b: &mut Builder) -> Network {
     );
     out.cluster_deps.push(CLUSTER_GROUP.into());
     out.cluster_deps.extend(out.private_subnets.iter().cloned());
-    // Private subnets must route out before nodes boot.
-    out.cluster_deps.extend(out.private_routes.iter().cloned());
+    // Only nodes need the private subnets to route out (through the NAT
+    // gateways): the cluster and the database do not wait for them.
     out
 }
 
@@ -284,8 +284,6 @@ fn database(spec: &Spec, net: &Network, b: &mut Builder) -> Option<&'static str>
     });
     let mut deps = vec![DB_SUBNET_GROUP];
     deps.extend(group);
-    // Deleted before the NAT gateways go (destroy runs in reverse).
-    deps.extend(net.private_routes.iter().map(String::as_str));
     b.add(
         DATABASE,
         kind::DATABASE,
@@ -369,6 +367,9 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
     );
     let mut group_deps: Vec<&str> = vec![EKS_CLUSTER, NODES_ROLE];
     group_deps.extend(net.private_subnets.iter().map(String::as_str));
+    // Nodes boot only with a way out: the private route tables (and so the
+    // NAT gateways their routes name) come first.
+    group_deps.extend(net.private_routes.iter().map(String::as_str));
     for g in &cl.node_groups {
         b.add(
             format!("aws.eks_nodegroup[{}]", g.name),
@@ -390,7 +391,4 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
             &group_deps,
         );
     }
-    // The database outlives the cluster on destroy (node groups, cluster,
-    // database) without holding up creation.
-    b.delete_after(DATABASE, &[EKS_CLUSTER]);
 }

@@ -60,9 +60,9 @@ pub mod token;
 pub use crate::wait::Backoff;
 #[cfg(feature = "aws")]
 pub use driver::{
-    Aws, AwsDriver, Clients, NOT_READY, Options, config_loader, https_client, sdk_config,
+    Aws, AwsDriver, Clients, NOT_READY, Options, config_loader, expected, https_client, sdk_config,
 };
-pub use ownership::{TAG_ADDRESS, TAG_INSTALLATION};
+pub use ownership::{TAG_ADDRESS, TAG_ATTEMPT, TAG_INSTALLATION};
 #[cfg(feature = "aws")]
 pub use support::*;
 

@@ -9,11 +9,11 @@ use super::driver::unknown;
 use super::kind::{INTERNET_GATEWAY, SUBNET, VPC};
 use super::props::{self, InternetGateway, Subnet, Vpc};
 use super::{
-    Aws, base_props, converged, ec2_pairs, error, id_of, record_then_converge, recorded_id,
-    required, tag_spec,
+    Aws, base_props, converged, duplicate, ec2_pairs, error, id_of, pick_copies,
+    record_then_converge, required, tag_spec,
 };
 use crate::plan::Resource;
-use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::plan::driver::{Context, DriverError, Found, Lookup, Observed};
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -29,117 +29,112 @@ pub fn tag_filters(a: &Aws, _address: &str) -> Vec<Filter> {
     )]
 }
 
-fn observed(id: &str, props: Map<String, Value>, outputs: Value) -> Option<Observed> {
-    Some(Observed {
-        id: id.to_string(),
-        props: Value::Object(props),
-        outputs,
-    })
+fn found<'i>(
+    id: &str,
+    props: Map<String, Value>,
+    outputs: Value,
+    extra: impl Iterator<Item = &'i str>,
+) -> Found {
+    Found {
+        kept: Some(Observed {
+            id: id.to_string(),
+            props: Value::Object(props),
+            outputs,
+        }),
+        duplicates: extra.map(duplicate).collect(),
+    }
 }
 
-pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+/// Reads every tagged copy with one describe call filtered by the
+/// installation tag: the copy to keep is described in full, the others are
+/// returned as duplicates for the plan to delete.
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
     let addr = l.address.as_str();
     let ec2 = &a.c.ec2;
     let mut props = base_props(l);
-    // First by the recorded id, then by tags alone; always only tagged ones.
-    let mut attempts: Vec<Vec<Filter>> = Vec::new();
-    if let Some(id) = recorded_id(l) {
-        let key = match l.kind {
-            VPC => "vpc-id",
-            INTERNET_GATEWAY => "internet-gateway-id",
-            _ => "subnet-id",
-        };
-        let mut f = tag_filters(a, addr);
-        f.push(filter(key, id));
-        attempts.push(f);
-    }
-    attempts.push(tag_filters(a, addr));
-    for filters in attempts {
-        match l.kind {
-            VPC => {
-                let out = ec2.describe_vpcs().set_filters(Some(filters)).send().await;
-                let out = out.map_err(|e| error::map("DescribeVpcs", e))?;
-                let Some(v) = out
-                    .vpcs()
-                    .iter()
-                    .find(|v| a.opts.owns(addr, ec2_pairs(v.tags())))
-                else {
-                    continue;
-                };
-                let id = required("a VPC", v.vpc_id())?;
-                props.insert("cidr".into(), json!(v.cidr_block()));
-                props.insert("dnsSupport".into(), json!(vpc_attr(a, id, true).await?));
-                props.insert("dnsHostnames".into(), json!(vpc_attr(a, id, false).await?));
-                return Ok(observed(
-                    id,
-                    props,
-                    json!({"id": id, "cidr": v.cidr_block()}),
-                ));
+    let filters = Some(tag_filters(a, addr));
+    match l.kind {
+        VPC => {
+            let out = ec2.describe_vpcs().set_filters(filters).send().await;
+            let out = out.map_err(|e| error::map("DescribeVpcs", e))?;
+            let Some((v, extra)) = pick_copies(a, l, out.vpcs(), |v| v.tags(), |v| v.vpc_id())
+            else {
+                return Ok(Found::default());
+            };
+            let id = required("a VPC", v.vpc_id())?;
+            props.insert("cidr".into(), json!(v.cidr_block()));
+            props.insert("dnsSupport".into(), json!(vpc_attr(a, id, true).await?));
+            props.insert("dnsHostnames".into(), json!(vpc_attr(a, id, false).await?));
+            Ok(found(
+                id,
+                props,
+                json!({"id": id, "cidr": v.cidr_block()}),
+                extra.iter().filter_map(|v| v.vpc_id()),
+            ))
+        }
+        INTERNET_GATEWAY => {
+            let out = ec2
+                .describe_internet_gateways()
+                .set_filters(filters)
+                .send()
+                .await;
+            let out = out.map_err(|e| error::map("DescribeInternetGateways", e))?;
+            let Some((g, extra)) = pick_copies(
+                a,
+                l,
+                out.internet_gateways(),
+                |g| g.tags(),
+                |g| g.internet_gateway_id(),
+            ) else {
+                return Ok(Found::default());
+            };
+            let id = required("an internet gateway", g.internet_gateway_id())?;
+            let attached: Vec<&str> = g.attachments().iter().filter_map(|x| x.vpc_id()).collect();
+            if attached.is_empty() {
+                props.insert("vpc".into(), Value::Null);
             }
-            INTERNET_GATEWAY => {
-                let out = ec2
-                    .describe_internet_gateways()
-                    .set_filters(Some(filters))
-                    .send()
-                    .await;
-                let out = out.map_err(|e| error::map("DescribeInternetGateways", e))?;
-                let Some(g) = out
-                    .internet_gateways()
-                    .iter()
-                    .find(|g| a.opts.owns(addr, ec2_pairs(g.tags())))
-                else {
-                    continue;
-                };
-                let id = required("an internet gateway", g.internet_gateway_id())?;
-                let attached: Vec<&str> =
-                    g.attachments().iter().filter_map(|x| x.vpc_id()).collect();
-                if attached.is_empty() {
-                    props.insert("vpc".into(), Value::Null);
-                }
-                return Ok(observed(
-                    id,
-                    props,
-                    json!({"id": id, "attachedTo": attached}),
-                ));
+            Ok(found(
+                id,
+                props,
+                json!({"id": id, "attachedTo": attached}),
+                extra.iter().filter_map(|g| g.internet_gateway_id()),
+            ))
+        }
+        _ => {
+            let out = ec2.describe_subnets().set_filters(filters).send().await;
+            let out = out.map_err(|e| error::map("DescribeSubnets", e))?;
+            let Some((s, extra)) =
+                pick_copies(a, l, out.subnets(), |s| s.tags(), |s| s.subnet_id())
+            else {
+                return Ok(Found::default());
+            };
+            let id = required("a subnet", s.subnet_id())?;
+            props.insert("cidr".into(), json!(s.cidr_block()));
+            props.insert("zone".into(), json!(s.availability_zone()));
+            props.insert(
+                "public".into(),
+                json!(s.map_public_ip_on_launch().unwrap_or(false)),
+            );
+            if let Some(want) = props.get("tags").and_then(Value::as_object).cloned() {
+                let have: Map<String, Value> = want
+                    .keys()
+                    .filter_map(|k| {
+                        ec2_pairs(s.tags())
+                            .find(|(tk, _)| tk == k)
+                            .map(|(_, v)| (k.clone(), json!(v)))
+                    })
+                    .collect();
+                props.insert("tags".into(), Value::Object(have));
             }
-            _ => {
-                let out = ec2
-                    .describe_subnets()
-                    .set_filters(Some(filters))
-                    .send()
-                    .await;
-                let out = out.map_err(|e| error::map("DescribeSubnets", e))?;
-                let Some(s) = out
-                    .subnets()
-                    .iter()
-                    .find(|s| a.opts.owns(addr, ec2_pairs(s.tags())))
-                else {
-                    continue;
-                };
-                let id = required("a subnet", s.subnet_id())?;
-                props.insert("cidr".into(), json!(s.cidr_block()));
-                props.insert("zone".into(), json!(s.availability_zone()));
-                props.insert(
-                    "public".into(),
-                    json!(s.map_public_ip_on_launch().unwrap_or(false)),
-                );
-                if let Some(want) = props.get("tags").and_then(Value::as_object).cloned() {
-                    let have: Map<String, Value> = want
-                        .keys()
-                        .filter_map(|k| {
-                            ec2_pairs(s.tags())
-                                .find(|(tk, _)| tk == k)
-                                .map(|(_, v)| (k.clone(), json!(v)))
-                        })
-                        .collect();
-                    props.insert("tags".into(), Value::Object(have));
-                }
-                let outputs = json!({"id": id, "zone": s.availability_zone(), "cidr": s.cidr_block(), "tier": props.get("tier")});
-                return Ok(observed(id, props, outputs));
-            }
+            let outputs = json!({"id": id, "zone": s.availability_zone(), "cidr": s.cidr_block(), "tier": props.get("tier")});
+            Ok(found(
+                id,
+                props,
+                outputs,
+                extra.iter().filter_map(|s| s.subnet_id()),
+            ))
         }
     }
-    Ok(None)
 }
 
 async fn vpc_attr(a: &Aws, id: &str, support: bool) -> Result<bool, DriverError> {
@@ -171,7 +166,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     let (id, outputs) = match r.kind.as_str() {
         VPC => {
             let p: Vpc = props::of(r)?;
-            let tags = a.opts.tags(addr, &p.name);
+            let tags = a.opts.create_tags(addr, &p.name, &ctx.idempotency_token);
             let out = ec2
                 .create_vpc()
                 .cidr_block(&p.cidr)
@@ -184,7 +179,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         }
         INTERNET_GATEWAY => {
             let p: InternetGateway = props::of(r)?;
-            let tags = a.opts.tags(addr, &p.name);
+            let tags = a.opts.create_tags(addr, &p.name, &ctx.idempotency_token);
             let out = ec2
                 .create_internet_gateway()
                 .tag_specifications(tag_spec(ResourceType::InternetGateway, &tags))
@@ -200,7 +195,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         }
         SUBNET => {
             let p: Subnet = props::of(r)?;
-            let mut tags = a.opts.tags(addr, &p.name);
+            let mut tags = a.opts.create_tags(addr, &p.name, &ctx.idempotency_token);
             tags.extend(p.tags.clone());
             let vpc = id_of(ctx, &p.vpc)?;
             let out = ec2

@@ -159,7 +159,8 @@ async fn wait_group(
     ctx: &Context<'_>,
 ) -> Result<Value, DriverError> {
     let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
-    wait::until(&format!("node group {name}"), "nodeGroup", limit, a.opts.backoff, ctx.recorder, || async {
+    wait::until_fitted(&format!("node group {name}"), "nodeGroup", limit, a.opts.backoff,
+        super::expected::NODE_GROUP, ctx.recorder, || async {
         let out = a.c.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await;
         let out = out.map_err(|e| error::map("DescribeNodegroup", e))?;
         let Some(g) = out.nodegroup() else { return Ok(Poll::Pending("not visible yet".into())) };
@@ -223,11 +224,12 @@ pub async fn delete(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), Driv
         }
     }
     let limit = wait::deadline(&a.opts.timeouts.node_group, Duration::from_secs(1200));
-    wait::until(
+    wait::until_fitted(
         &format!("node group {} deletion", o.id),
         "nodeGroup",
         limit,
         a.opts.backoff,
+        super::expected::NODE_GROUP_DELETE,
         ctx.recorder,
         || async {
             match eks

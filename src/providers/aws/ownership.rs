@@ -9,6 +9,10 @@ pub const TAG_INSTALLATION: &str = "liftoff.dev/installation";
 /// Tag naming the resource's address in the plan.
 pub const TAG_ADDRESS: &str = "liftoff.dev/address";
 
+/// Tag naming the create attempt that made a resource (its idempotency
+/// token): copies left by one attempt's retried create carry the same one.
+pub const TAG_ATTEMPT: &str = "liftoff.dev/attempt";
+
 /// The AWS tag encoding of ownership.
 pub struct Tags;
 

@@ -10,11 +10,11 @@ use super::kind::ROUTE_TABLE;
 use super::network::tag_filters;
 use super::props::{self, DefaultRoute, Port, RouteTable, SecurityGroup};
 use super::{
-    Aws, TAG_ADDRESS, TAG_INSTALLATION, base_props, converged, ec2_pairs, error, id_of, ids_of,
-    pick_owned, record_then_converge, required, tag_spec,
+    Aws, TAG_ADDRESS, TAG_INSTALLATION, base_props, converged, duplicate, ec2_pairs, error, id_of,
+    ids_of, pick_copies, record_then_converge, required, tag_spec,
 };
 use crate::plan::Resource;
-use crate::plan::driver::{Context, DriverError, Failure, Lookup, Observed};
+use crate::plan::driver::{Context, DriverError, Failure, Found, Lookup, Observed};
 use crate::wait::{self, Poll};
 
 /// The destination of a default route.
@@ -159,7 +159,7 @@ async fn converge_route(
     error::added("CreateRoute", r)
 }
 
-pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
     let addr = l.address.as_str();
     let mut props = base_props(l);
     let ec2 = &a.c.ec2;
@@ -170,16 +170,20 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
             .send()
             .await;
         let out = out.map_err(|e| error::map("DescribeRouteTables", e))?;
-        let found = pick_owned(
+        let Some((t, extra)) = pick_copies(
             a,
             l,
             out.route_tables(),
             |t| t.tags(),
             |t| t.route_table_id(),
-        );
-        let Some(t) = found else {
-            return Ok(None);
+        ) else {
+            return Ok(Found::default());
         };
+        let duplicates = extra
+            .iter()
+            .filter_map(|t| t.route_table_id())
+            .map(duplicate)
+            .collect();
         let id = required("a route table", t.route_table_id())?;
         // Subnets and routes name other resources by address: compare counts
         // and presence, which is what an interrupted create leaves short.
@@ -199,11 +203,14 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         // graph names), so a route that moved to another NAT gateway, or
         // appeared or went away, shows as a change.
         props.insert("defaultRoute".into(), observed_route(a, t).await?);
-        return Ok(Some(Observed {
-            id: id.into(),
-            props: Value::Object(props),
-            outputs: json!({"id": id}),
-        }));
+        return Ok(Found {
+            kept: Some(Observed {
+                id: id.into(),
+                props: Value::Object(props),
+                outputs: json!({"id": id}),
+            }),
+            duplicates,
+        });
     }
     let out = ec2
         .describe_security_groups()
@@ -211,9 +218,9 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
         .send()
         .await;
     let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
-    let found = pick_owned(a, l, out.security_groups(), |g| g.tags(), |g| g.group_id());
-    let Some(g) = found else {
-        return Ok(None);
+    let Some((g, extra)) = pick_copies(a, l, out.security_groups(), |g| g.tags(), |g| g.group_id())
+    else {
+        return Ok(Found::default());
     };
     let id = required("a security group", g.group_id())?;
     let pairs = g
@@ -231,11 +238,18 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     if let Some(d) = g.description() {
         props.insert("description".into(), json!(d));
     }
-    Ok(Some(Observed {
-        id: id.into(),
-        props: Value::Object(props),
-        outputs: json!({"id": id}),
-    }))
+    Ok(Found {
+        kept: Some(Observed {
+            id: id.into(),
+            props: Value::Object(props),
+            outputs: json!({"id": id}),
+        }),
+        duplicates: extra
+            .iter()
+            .filter_map(|g| g.group_id())
+            .map(duplicate)
+            .collect(),
+    })
 }
 
 pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
@@ -249,7 +263,7 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
             .client_token(&ctx.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::RouteTable,
-                &a.opts.tags(addr, &p.name),
+                &a.opts.create_tags(addr, &p.name, &ctx.idempotency_token),
             ))
             .send()
             .await
@@ -261,22 +275,60 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .to_string()
     } else {
         let p: SecurityGroup = props::of(r)?;
+        let vpc = id_of(ctx, &p.vpc)?;
         let out = ec2
             .create_security_group()
             .group_name(&p.name)
             .description(&p.description)
-            .vpc_id(id_of(ctx, &p.vpc)?)
+            .vpc_id(&vpc)
             .tag_specifications(tag_spec(
                 ResourceType::SecurityGroup,
-                &a.opts.tags(addr, &p.name),
+                &a.opts.create_tags(addr, &p.name, &ctx.idempotency_token),
             ))
             .send()
-            .await
-            .map_err(|e| error::map("CreateSecurityGroup", e))?;
-        required("CreateSecurityGroup", out.group_id())?.to_string()
+            .await;
+        match out {
+            Ok(out) => required("CreateSecurityGroup", out.group_id())?.to_string(),
+            // A retry of a create AWS had applied: the name is taken in the
+            // VPC, by our group when it carries our tags.
+            Err(e) if error::is_conflict(&e) => match own_group(a, addr, &vpc, &p.name).await? {
+                Some(id) => id,
+                None => return Err(error::map("CreateSecurityGroup", e)),
+            },
+            Err(e) => return Err(error::map("CreateSecurityGroup", e)),
+        }
     };
     let outputs = json!({"id": id});
     record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
+}
+
+/// The group named `name` in `vpc` that carries the ownership tags of `addr`.
+async fn own_group(
+    a: &Aws,
+    addr: &str,
+    vpc: &str,
+    name: &str,
+) -> Result<Option<String>, DriverError> {
+    let filter = |k: &str, v: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(k)
+            .values(v)
+            .build()
+    };
+    let out =
+        a.c.ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("group-name", name))
+            .send()
+            .await;
+    let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .find(|g| a.opts.owns(addr, ec2_pairs(g.tags())))
+        .and_then(|g| g.group_id())
+        .map(str::to_string))
 }
 
 pub async fn update(

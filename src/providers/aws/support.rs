@@ -21,7 +21,6 @@ pub fn tag_spec(rt: ResourceType, tags: &[(String, String)]) -> TagSpecification
         .build()
 }
 
-/// EC2 tags as key/value pairs.
 /// Records a just-created object (before anything else can go wrong), then
 /// brings in line what the create call could not set, and reports it with
 /// the desired props.
@@ -54,26 +53,55 @@ pub async fn converged(
     })
 }
 
-/// Of the EC2 objects that carry `l`'s ownership tags, the one the state
-/// recorded when it is among them, else the first.
-pub fn pick_owned<'t, T>(
+/// Of the EC2 objects that carry `l`'s ownership tags, the copy to keep and
+/// every other copy. A create without an idempotency token that AWS applied
+/// and then answered with an error is retried and leaves two; a crash right
+/// after the create can too. Kept: the one the state recorded, else the one
+/// tagged with the recorded attempt's token, else the lowest id (the same
+/// choice on every run).
+pub fn pick_copies<'t, T>(
     a: &Aws,
     l: &Lookup<'_>,
     items: &'t [T],
     tags: impl Fn(&T) -> &[Tag],
     id: impl Fn(&T) -> Option<&str>,
-) -> Option<&'t T> {
-    let mut owned = items
+) -> Option<(&'t T, Vec<&'t T>)> {
+    let mut owned: Vec<&T> = items
         .iter()
-        .filter(|x| a.opts.owns(l.address.as_str(), ec2_pairs(tags(x))));
-    let first = owned.next()?;
+        .filter(|x| a.opts.owns(l.address.as_str(), ec2_pairs(tags(x))))
+        .collect();
+    owned.sort_by(|x, y| id(x).cmp(&id(y)));
+    owned.dedup_by(|x, y| id(x) == id(y));
     let recorded = recorded_id(l);
-    Some(
-        std::iter::once(first)
-            .chain(owned)
-            .find(|x| recorded.is_some() && id(x) == recorded)
-            .unwrap_or(first),
-    )
+    let attempt = l
+        .recorded
+        .map(|e| e.token.as_str())
+        .filter(|t| !t.is_empty());
+    let keep = owned
+        .iter()
+        .position(|x| recorded.is_some() && id(x) == recorded)
+        .or_else(|| {
+            owned.iter().position(|x| {
+                attempt.is_some_and(|t| {
+                    ec2_pairs(tags(x)).any(|(k, v)| k == super::TAG_ATTEMPT && v == t)
+                })
+            })
+        })
+        .unwrap_or(0);
+    if owned.is_empty() {
+        return None;
+    }
+    let kept = owned.remove(keep);
+    Some((kept, owned))
+}
+
+/// An extra copy as the plan deletes it: its id, nothing else.
+pub fn duplicate(id: &str) -> Observed {
+    Observed {
+        id: id.to_string(),
+        props: Value::Null,
+        outputs: serde_json::json!({ "id": id }),
+    }
 }
 
 pub fn ec2_pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {

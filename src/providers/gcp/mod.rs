@@ -1,9 +1,33 @@
-//! Google Cloud: the resource graph of a spec (kept as data), names and
-//! their limits, load-balancer annotations and the label encoding of
-//! ownership. No driver executes the graph yet: `plan` stops saying so.
+//! Google Cloud: a VPC network with Cloud NAT and Private Services Access,
+//! Cloud SQL for PostgreSQL and GKE, through the official google-cloud-rust
+//! crates (Service Networking through its REST API), with Application
+//! Default Credentials and every endpoint overridable
+//! (`LIFTOFF_GCP_ENDPOINT`, `LIFTOFF_GCP_<SERVICE>_ENDPOINT`).
+//!
+//! Pure (no SDK): the graph ([`graph`]), kinds, typed props, names,
+//! ownership marks and outputs. The driver and one module per family sit
+//! behind the SDK; its errors are known only to [`error`].
 
 pub mod graph;
+pub mod kind;
+pub mod names;
+pub mod outputs;
 pub mod ownership;
+pub mod props;
+
+mod changes;
+pub mod driver;
+pub mod error;
+mod gke;
+mod handoff;
+mod network;
+mod operations;
+pub mod password;
+mod router;
+mod services;
+mod setup;
+mod sql;
+mod support;
 
 use std::sync::Arc;
 
@@ -18,29 +42,12 @@ use crate::plan::driver::{DriverError, Drivers};
 use crate::plan::state::State;
 use crate::spec::{CloudRules, DerivedName, Spec};
 
-/// The Cloud SQL instance name.
-pub fn database_name(installation: &str) -> String {
-    format!("{installation}-db")
-}
-
 /// Google Cloud.
 pub struct GcpCloud;
 
 impl CloudRules for GcpCloud {
     fn derived_names(&self, spec: &Spec) -> Vec<DerivedName> {
-        let n = &spec.metadata.name;
-        vec![
-            DerivedName {
-                name: n.clone(),
-                what: "GKE cluster name",
-                limit: 40,
-            },
-            DerivedName {
-                name: database_name(n),
-                what: "Cloud SQL instance name",
-                limit: 98,
-            },
-        ]
+        names::derived(&spec.metadata.name)
     }
 
     /// One subnetwork takes the whole range: nothing is cut.
@@ -60,17 +67,16 @@ impl Cloud for GcpCloud {
     }
 
     fn cluster_prerequisite_kinds(&self) -> &'static [&'static str] {
-        &[graph::GKE_CLUSTER, graph::NODE_POOL, graph::SQL_INSTANCE]
+        &[kind::GKE_CLUSTER, kind::NODE_POOL, kind::SQL_INSTANCE]
     }
 
-    fn register(&self, _: &Spec, _: &Setup, _: &mut Drivers) -> Result<Handoff, CloudError> {
-        Err(CloudError {
-            message: "installing on GCP is not implemented yet".into(),
-            hint: Some(
-                "use `cloud.provider: aws`, or `existing` with a kubeconfig for a GKE cluster you made"
-                    .into(),
-            ),
-        })
+    fn register(
+        &self,
+        spec: &Spec,
+        setup: &Setup,
+        drivers: &mut Drivers,
+    ) -> Result<Handoff, CloudError> {
+        Ok(setup::register(spec, setup, drivers))
     }
 
     fn zone_lookup(&self, _: &Spec) -> Option<Arc<dyn ZoneLookup>> {
@@ -81,12 +87,12 @@ impl Cloud for GcpCloud {
         Ok(Preflight::default())
     }
 
-    fn outputs(&self, _: &State) -> Option<Value> {
-        None
+    fn outputs(&self, state: &State) -> Option<Value> {
+        outputs::summary(state)
     }
 
-    fn outputs_text(&self, _: &Value) -> String {
-        String::new()
+    fn outputs_text(&self, outputs: &Value) -> String {
+        outputs::text(outputs)
     }
 
     fn load_balancer(&self, private: bool) -> LoadBalancer {

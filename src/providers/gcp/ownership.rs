@@ -1,6 +1,11 @@
-//! How GCP resources would be marked as an installation's: labels, whose
-//! keys and values allow only lower-case letters, digits, `_` and `-` (at
-//! most 63 characters), so the address is escaped.
+//! How GCP resources are marked as an installation's: labels, whose keys
+//! and values allow only lower-case letters, digits, `_` and `-` (at most 63
+//! characters), so the installation and address are escaped (and decoded
+//! back for messages). Compute resources without labels (network,
+//! subnetwork, router, firewall rule) carry the same pairs in their
+//! description; what has neither (Cloud NAT inside its router, the Service
+//! Networking peering, node pools) is owned through its parent and its
+//! deterministic name.
 
 use sha2::Digest;
 
@@ -30,6 +35,58 @@ pub fn label_value(text: &str) -> String {
         out.push_str(&digest);
     }
     out
+}
+
+/// The text a [`label_value`] was made from, when it was not cut to fit.
+pub fn decode_label_value(value: &str) -> Option<String> {
+    let mut out = Vec::new();
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'_' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The description of a label-less compute resource: its ownership marks
+/// as `key=value` pairs after a fixed lead.
+pub fn description(installation: &str, address: &str) -> String {
+    let marks = Labels.marks(installation, address);
+    let pairs: Vec<String> = marks.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("Managed by liftoff: {}", pairs.join(" "))
+}
+
+/// The ownership marks in a description made by [`description`].
+pub fn marks_in(description: &str) -> Vec<(&str, &str)> {
+    description
+        .strip_prefix("Managed by liftoff: ")
+        .into_iter()
+        .flat_map(|rest| rest.split(' '))
+        .filter_map(|pair| pair.split_once('='))
+        .collect()
+}
+
+/// Whether a description says the resource is `installation`'s at `address`.
+pub fn owns_description(installation: &str, address: &str, description: &str) -> bool {
+    let marks = marks_in(description);
+    Labels.owns(installation, address, &mut marks.into_iter())
+}
+
+/// Whether labels say the resource is `installation`'s at `address`.
+pub fn owns_labels<'a>(
+    installation: &str,
+    address: &str,
+    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> bool {
+    let mut pairs = labels.into_iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    Labels.owns(installation, address, &mut pairs)
 }
 
 /// The GCP label encoding of ownership.
@@ -67,5 +124,15 @@ mod tests {
         assert!(marks.iter().all(|(k, v)| valid(k) && valid(v)));
         let mut found = marks.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         assert!(Labels.owns("acme-prod", "gcp.network", &mut found));
+        assert_eq!(
+            decode_label_value(&a).as_deref(),
+            Some("gcp.node_pool[platform]")
+        );
+        assert_eq!(decode_label_value("Acme"), Some("Acme".into()));
+        let d = description("acme_prod", "gcp.router");
+        assert!(owns_description("acme_prod", "gcp.router", &d), "{d}");
+        assert!(!owns_description("acme_prod", "gcp.network", &d));
+        assert!(!owns_description("acme-prod", "gcp.router", &d));
+        assert!(!owns_description("acme_prod", "gcp.router", "made by hand"));
     }
 }

@@ -26,7 +26,7 @@ fn recorded_tokens(env: &Env, name: &str) -> Vec<String> {
 /// (`delete_automated_backups(false)`): moto names them by the minute and
 /// refuses to create the same database again within that minute, which AWS
 /// does not.
-async fn forget_kept_backups(sdk: &aws_config::SdkConfig, db: &str) {
+pub(super) async fn forget_kept_backups(sdk: &aws_config::SdkConfig, db: &str) {
     let rds = aws_sdk_rds::Client::new(sdk);
     let out = rds
         .describe_db_snapshots()

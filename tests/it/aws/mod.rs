@@ -1,11 +1,15 @@
 //! The AWS cloud phase against moto: the real `liftoff` binary talks to moto
 //! through the recording proxy; assertions read moto with the SDK.
 
+mod bench;
 mod changes;
 mod destroy;
+mod duplicates;
 mod existing;
 mod faults;
 mod install;
+mod kill_anywhere;
+mod refusals;
 mod routes;
 mod secrets;
 mod state_format;
@@ -72,6 +76,11 @@ impl Env {
 
     /// Runs `liftoff ARGS -f <spec>` against the proxy, with extra env.
     pub async fn liftoff(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().await.unwrap()
+    }
+
+    /// The command [`Env::liftoff`] runs, to start it and stop it at will.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"));
         cmd.args(args)
             .stdin(std::process::Stdio::null())
@@ -97,7 +106,7 @@ impl Env {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().await.unwrap()
+        cmd
     }
 
     /// An SDK config pointing straight at moto (not through the proxy).
@@ -226,6 +235,22 @@ pub async fn tagged_ec2(
         .filter(|x| mine(x.tags()) && x.state().map(|s| s.as_str()) != Some("deleted"));
     m.insert("nat".into(), live.count());
     m
+}
+
+/// What one sandbox install with a single NAT gateway leaves, by EC2 type.
+pub fn one_of_each() -> std::collections::BTreeMap<String, usize> {
+    [
+        ("eip", 1),
+        ("igw", 1),
+        ("nat", 1),
+        ("route_table", 3),
+        ("security_group", 3),
+        ("subnet", 6),
+        ("vpc", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// Counts the database, cluster, node groups and roles named for `name`.

@@ -1,6 +1,8 @@
 //! Test helpers shared by the areas: fake servers, fake tools, an
 //! in-memory cloud, and moto behind a recording, fault-injecting proxy.
 
+#[cfg(feature = "aws")]
+pub mod aws_like;
 #[cfg(feature = "gcp")]
 pub mod gcs;
 pub mod helm;

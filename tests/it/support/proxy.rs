@@ -7,13 +7,17 @@
 //!
 //! Like AWS and unlike moto, a create carrying an idempotency token (EC2
 //! `ClientToken`, EKS `clientRequestToken`) seen before is answered with the
-//! first answer given to that token, without reaching moto.
+//! first answer given to that token, without reaching moto; deletes AWS
+//! refuses are refused, and waited-for resources can be held pending and
+//! deleting for set durations ([`super::aws_like`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::aws_like::{Before, Durations, World};
 
 /// One misbehaviour: among the calls whose name starts with `call`, skip
 /// the first `after`, then do `what` to the next `times`.
@@ -48,8 +52,22 @@ struct Shared {
     answers: HashMap<String, Answer>,
     /// Calls answered from `answers`.
     replayed: Vec<String>,
+    /// Calls refused as AWS refuses them (and moto would not).
+    refused: Vec<String>,
     /// EKS clusters are described with this API endpoint and CA (PEM).
     clusters_at: Option<(String, String)>,
+    /// What AWS does with time and refused deletes.
+    world: World,
+    /// Every call with the time it arrived.
+    timed: Vec<(std::time::Instant, String)>,
+}
+
+impl Shared {
+    fn record(&mut self, name: &str) {
+        self.calls.push(name.to_string());
+        self.timed
+            .push((std::time::Instant::now(), name.to_string()));
+    }
 }
 
 #[derive(Clone)]
@@ -100,6 +118,11 @@ impl Proxy {
         self.shared.lock().unwrap().calls.clone()
     }
 
+    /// Every call so far with the time it arrived.
+    pub fn timed_calls(&self) -> Vec<(std::time::Instant, String)> {
+        self.shared.lock().unwrap().timed.clone()
+    }
+
     /// Descriptions of the faults injected so far.
     pub fn applied(&self) -> Vec<String> {
         self.shared.lock().unwrap().applied.clone()
@@ -116,9 +139,22 @@ impl Proxy {
         self.shared.lock().unwrap().replayed.clone()
     }
 
+    /// From now on, NAT gateways, databases, clusters and node groups stay
+    /// pending and deleting for these durations.
+    pub fn hold_for(&self, durations: Durations) {
+        self.shared.lock().unwrap().world.durations = durations;
+    }
+
+    /// The calls refused as AWS refuses them (a delete of something in use).
+    pub fn refused(&self) -> Vec<String> {
+        self.shared.lock().unwrap().refused.clone()
+    }
+
     /// Forgets the calls recorded so far (the rules stay).
     pub fn clear_calls(&self) {
-        self.shared.lock().unwrap().calls.clear();
+        let mut g = self.shared.lock().unwrap();
+        g.calls.clear();
+        g.timed.clear();
     }
 }
 
@@ -198,7 +234,7 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
             let mut g = s.lock().unwrap();
             let answer = token.as_ref().and_then(|t| g.answers.get(t).cloned());
             if answer.is_some() {
-                g.calls.push(name.clone());
+                g.record(&name);
                 g.replayed.push(name.clone());
             }
             answer
@@ -207,9 +243,42 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
             write_answer(&mut wr, status, headers, body).await?;
             continue;
         }
+        let path = req.head[0]
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let request_text = String::from_utf8_lossy(&req.body).to_string();
+        let before = s.lock().unwrap().world.before(&name, &path, &request_text);
+        let refusal = match before {
+            Before::Forward => None,
+            Before::Answer(answer) => Some(answer),
+            Before::UnlessGatewayAttached(vpc) => {
+                gateway_attached(&req, upstream, &vpc).await?.then(|| {
+                    super::aws_like::ec2_error(
+                        "DependencyViolation",
+                        &format!("The vpc '{vpc}' has dependencies and cannot be deleted."),
+                    )
+                })
+            }
+        };
+        if let Some((status, headers, body)) = refusal {
+            {
+                let mut g = s.lock().unwrap();
+                g.record(&name);
+                if status != 200 {
+                    g.refused.push(name.clone());
+                }
+            }
+            write_answer(&mut wr, status, headers, body).await?;
+            continue;
+        }
         let fault = {
             let mut g = s.lock().unwrap();
-            g.calls.push(name.clone());
+            g.record(&name);
             let mut f = None;
             for (r, seen) in g
                 .rules
@@ -237,14 +306,24 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
                 format!("{{\"message\": \"{message}\"}}").into_bytes(),
             ),
             Some(Fault::AppliedThen500) => {
-                let (status, headers, body) = forward(&req, upstream).await?;
+                let answer = forward(&req, upstream).await?;
+                let (status, headers, body) =
+                    s.lock()
+                        .unwrap()
+                        .world
+                        .after(&name, &path, &request_text, answer);
                 if let Some(t) = token.filter(|_| status == 200) {
                     s.lock().unwrap().answers.insert(t, (status, headers, body));
                 }
                 (500, String::new(), error_body(&req, "InternalError"))
             }
             other => {
-                let (status, headers, body) = forward(&req, upstream).await?;
+                let answer = forward(&req, upstream).await?;
+                let (status, headers, body) =
+                    s.lock()
+                        .unwrap()
+                        .world
+                        .after(&name, &path, &request_text, answer);
                 if let Some(t) = token.filter(|_| status == 200) {
                     s.lock()
                         .unwrap()
@@ -295,6 +374,17 @@ async fn write_answer(
     wr.write_all(head.as_bytes()).await?;
     wr.write_all(&body).await?;
     Ok(())
+}
+
+/// Whether moto has an internet gateway attached to `vpc` (asked with the
+/// headers of the request being handled).
+async fn gateway_attached(req: &Request, upstream: u16, vpc: &str) -> std::io::Result<bool> {
+    let ask = Request {
+        head: req.head.clone(),
+        body: format!("Action=DescribeInternetGateways&Version=2016-11-15&Filter.1.Name=attachment.vpc-id&Filter.1.Value.1={vpc}").into_bytes(),
+    };
+    let (status, _, body) = forward(&ask, upstream).await?;
+    Ok(status == 200 && String::from_utf8_lossy(&body).contains("<internetGatewayId>"))
 }
 
 fn is_describe_cluster(name: &str) -> bool {

@@ -1,0 +1,476 @@
+//! The GKE Standard cluster (regional or zonal, private nodes, private or
+//! public endpoint with authorized networks, a release channel or a pinned
+//! version, VPC-native on the subnetwork's secondary ranges) and its node
+//! pools (COS image, autoscaling, labels and taints). The cluster carries
+//! the ownership labels; node pools are owned through it. Operations are
+//! polled with `get_operation` until done.
+
+use std::collections::HashMap;
+
+use google_cloud_container_v1::model::{
+    self as m, cluster::Status as ClusterStatus, node_pool::Status as PoolStatus,
+};
+use serde_json::{Value, json};
+
+use super::driver::{Gcp, unknown};
+use super::kind::*;
+use super::ownership::{self, Labels};
+use super::props::{self, GkeCluster, NodePool};
+use super::support::*;
+use super::{error, operations};
+use crate::plan::Resource;
+use crate::plan::driver::{Context, DriverError, Lookup, Observed};
+use crate::providers::Ownership;
+use crate::wait::{self, Poll};
+
+/// An observed-only prop: `false` while the cluster or pool is not RUNNING.
+pub const READY: &str = "ready";
+
+fn cluster_path(g: &Gcp, location: &str, name: &str) -> String {
+    format!(
+        "projects/{}/locations/{location}/clusters/{name}",
+        g.opts.project
+    )
+}
+
+pub async fn get_cluster(g: &Gcp, path: &str) -> Result<Option<m::Cluster>, DriverError> {
+    match g.c.container.get_cluster().set_name(path).send().await {
+        Err(e) if error::is_not_found(&e) => Ok(None),
+        Err(e) => Err(error::map("clusters.get", e)),
+        Ok(c) => Ok(Some(c)),
+    }
+}
+
+async fn get_pool(g: &Gcp, path: &str) -> Result<Option<m::NodePool>, DriverError> {
+    match g.c.container.get_node_pool().set_name(path).send().await {
+        Err(e) if error::is_not_found(&e) => Ok(None),
+        Err(e) => Err(error::map("nodePools.get", e)),
+        Ok(p) => Ok(Some(p)),
+    }
+}
+
+fn cluster_outputs(path: &str, c: &m::Cluster) -> Value {
+    json!({
+        "id": path, "name": c.name, "location": c.location, "endpoint": c.endpoint,
+        "version": c.current_master_version,
+        "caCertificate": c.master_auth.as_ref().map(|a| a.cluster_ca_certificate.clone()),
+    })
+}
+
+/// Whether `got` (1.33.5-gke.1) is the version asked for (1.33).
+fn same_version(want: &str, got: &str) -> bool {
+    got == want || got.starts_with(&format!("{want}."))
+}
+
+pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
+    let mut props = base_props(l);
+    match l.kind {
+        GKE_CLUSTER => {
+            let want: GkeCluster = lookup_props(l)?;
+            let path = cluster_path(g, &want.location, &want.name);
+            let Some(c) = get_cluster(g, &path).await? else {
+                return Ok(None);
+            };
+            if !ownership::owns_labels(&g.opts.installation, l.address.as_str(), &c.resource_labels)
+            {
+                return Ok(None);
+            }
+            let channel = c
+                .release_channel
+                .as_ref()
+                .and_then(|r| r.channel.name())
+                .unwrap_or("UNSPECIFIED");
+            props.insert("releaseChannel".into(), json!(channel));
+            if let Some(v) = &want.version
+                && !c.current_master_version.is_empty()
+                && !same_version(v, &c.current_master_version)
+            {
+                props.insert("version".into(), json!(c.current_master_version));
+            }
+            let endpoints = c
+                .control_plane_endpoints_config
+                .as_ref()
+                .and_then(|e| e.ip_endpoints_config.as_ref());
+            let private = endpoints.is_some_and(|e| e.enable_public_endpoint == Some(false));
+            props.insert("privateEndpoint".into(), json!(private));
+            let nets: Vec<String> = endpoints
+                .and_then(|e| e.authorized_networks_config.as_ref())
+                .filter(|n| n.enabled)
+                .map(|n| n.cidr_blocks.iter().map(|b| b.cidr_block.clone()).collect())
+                .unwrap_or_default();
+            props.insert("authorizedNetworks".into(), json!(nets));
+            if c.status != ClusterStatus::Running {
+                props.insert(READY.into(), Value::Bool(false));
+            }
+            Ok(Some(observed(
+                path.clone(),
+                props,
+                cluster_outputs(&path, &c),
+            )))
+        }
+        NODE_POOL => {
+            let want: NodePool = lookup_props(l)?;
+            // Owned through the cluster: only a pool of our cluster is ours.
+            let cluster = g.opts.installation.clone();
+            let Some(c) = find_our_cluster(g, &cluster).await? else {
+                return Ok(None);
+            };
+            let path = format!("{}/nodePools/{}", c.0, want.name);
+            let Some(pool) = get_pool(g, &path).await? else {
+                return Ok(None);
+            };
+            if let Some(cfg) = &pool.config {
+                props.insert("machineType".into(), json!(cfg.machine_type));
+                props.insert("diskGb".into(), json!(cfg.disk_size_gb));
+                let labels: std::collections::BTreeMap<_, _> =
+                    cfg.labels.clone().into_iter().collect();
+                props.insert("labels".into(), json!(labels));
+            }
+            if let Some(a) = pool.autoscaling.as_ref().filter(|a| a.enabled) {
+                props.insert("min".into(), json!(a.min_node_count));
+                props.insert("max".into(), json!(a.max_node_count));
+            }
+            if pool.status != PoolStatus::Running {
+                props.insert(READY.into(), Value::Bool(false));
+            }
+            Ok(Some(observed(
+                path.clone(),
+                props,
+                json!({"id": path, "name": want.name, "version": pool.version}),
+            )))
+        }
+        k => Err(unknown(k)),
+    }
+}
+
+/// This installation's cluster (its path and itself), found in the region
+/// or its zones by name and labels.
+async fn find_our_cluster(
+    g: &Gcp,
+    name: &str,
+) -> Result<Option<(String, m::Cluster)>, DriverError> {
+    let path = cluster_path(g, "-", name);
+    let Some(c) = get_cluster(g, &path).await? else {
+        return Ok(None);
+    };
+    if !ownership::owns_labels(&g.opts.installation, GKE_CLUSTER, &c.resource_labels) {
+        return Ok(None);
+    }
+    let path = cluster_path(g, &c.location, name);
+    Ok(Some((path, c)))
+}
+
+fn pool_body(p: &NodePool) -> m::NodePool {
+    let taints = p.taints.iter().map(|t| {
+        m::NodeTaint::new()
+            .set_key(&t.key)
+            .set_value(&t.value)
+            .set_effect(m::node_taint::Effect::from(t.effect.as_str()))
+    });
+    m::NodePool::new()
+        .set_name(&p.name)
+        .set_initial_node_count(i32::try_from(p.desired).unwrap_or(1))
+        .set_config(
+            m::NodeConfig::new()
+                .set_machine_type(&p.machine_type)
+                .set_disk_size_gb(i32::try_from(p.disk_gb).unwrap_or(100))
+                .set_image_type(&p.image_type)
+                .set_labels(p.labels.clone().into_iter().collect::<HashMap<_, _>>())
+                .set_taints(taints),
+        )
+        .set_autoscaling(
+            m::NodePoolAutoscaling::new()
+                .set_enabled(true)
+                .set_min_node_count(i32::try_from(p.min).unwrap_or(0))
+                .set_max_node_count(i32::try_from(p.max).unwrap_or(1)),
+        )
+}
+
+fn operation_path(g: &Gcp, location: &str, op: &m::Operation) -> String {
+    if op.name.starts_with("projects/") {
+        op.name.clone()
+    } else {
+        format!(
+            "projects/{}/locations/{location}/operations/{}",
+            g.opts.project, op.name
+        )
+    }
+}
+
+pub async fn create(g: &Gcp, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
+    match r.kind.as_str() {
+        GKE_CLUSTER => {
+            let p: GkeCluster = props::of(r)?;
+            let network = name_of(ctx, &p.network)?;
+            let subnetwork = name_of(ctx, &p.subnetwork)?;
+            let labels: HashMap<String, String> = Labels
+                .marks(&g.opts.installation, r.address.as_str())
+                .into_iter()
+                .collect();
+            let mut cluster = m::Cluster::new()
+                .set_name(&p.name)
+                .set_network(&network)
+                .set_subnetwork(&subnetwork)
+                .set_resource_labels(labels)
+                .set_locations(p.node_zones.clone())
+                .set_ip_allocation_policy(
+                    m::IPAllocationPolicy::new()
+                        .set_use_ip_aliases(true)
+                        .set_cluster_secondary_range_name(&p.pods_range)
+                        .set_services_secondary_range_name(&p.services_range),
+                )
+                .set_network_config(m::NetworkConfig::new().set_default_enable_private_nodes(true))
+                .set_private_cluster_config(
+                    m::PrivateClusterConfig::new().set_master_ipv4_cidr_block(&p.master_cidr),
+                )
+                .set_control_plane_endpoints_config(
+                    m::ControlPlaneEndpointsConfig::new().set_ip_endpoints_config(
+                        m::control_plane_endpoints_config::IPEndpointsConfig::new()
+                            .set_enabled(true)
+                            .set_enable_public_endpoint(!p.private_endpoint)
+                            .set_authorized_networks_config(
+                                m::MasterAuthorizedNetworksConfig::new()
+                                    .set_enabled(!p.authorized_networks.is_empty())
+                                    .set_cidr_blocks(p.authorized_networks.iter().map(|c| {
+                                        m::master_authorized_networks_config::CidrBlock::new()
+                                            .set_cidr_block(c)
+                                            .set_display_name("liftoff")
+                                    })),
+                            ),
+                    ),
+                )
+                .set_release_channel(m::ReleaseChannel::new().set_channel(
+                    m::release_channel::Channel::from(p.release_channel.as_str()),
+                ))
+                .set_node_pools([pool_body(&p.first_pool)]);
+            if let Some(v) = &p.version {
+                cluster = cluster.set_initial_cluster_version(v);
+            }
+            let parent = format!("projects/{}/locations/{}", g.opts.project, p.location);
+            let op = match g
+                .c
+                .container
+                .create_cluster()
+                .set_parent(&parent)
+                .set_cluster(cluster)
+                .send()
+                .await
+            {
+                Err(e) if error::is_conflict(&e) => {
+                    return Err(DriverError::permanent(format!(
+                        "a GKE cluster named {} exists in {} but liftoff did not create it for this installation",
+                        p.name, p.location
+                    ))
+                    .with_hint("choose another metadata.name"));
+                }
+                Err(e) => return Err(error::map("clusters.create", e)),
+                Ok(op) => op,
+            };
+            let path = cluster_path(g, &p.location, &p.name);
+            ctx.recorder
+                .created(
+                    &path,
+                    json!({"id": path, "name": p.name, "location": p.location}),
+                )
+                .await?;
+            operations::gke(
+                g,
+                ctx.recorder,
+                &format!("GKE cluster {} creation", p.name),
+                "cluster",
+                &operation_path(g, &p.location, &op),
+            )
+            .await?;
+            cluster_ready(g, r, &path, ctx).await
+        }
+        NODE_POOL => {
+            let p: NodePool = props::of(r)?;
+            let cluster_path = ctx
+                .dep_output(&p.cluster, "id")?
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let location = cluster_path
+                .split('/')
+                .nth(3)
+                .unwrap_or(&g.opts.region)
+                .to_string();
+            let path = format!("{cluster_path}/nodePools/{}", p.name);
+            // The first pool is made with the cluster: adopt it.
+            if get_pool(g, &path).await?.is_none() {
+                let op =
+                    g.c.container
+                        .create_node_pool()
+                        .set_parent(&cluster_path)
+                        .set_node_pool(pool_body(&p))
+                        .send()
+                        .await
+                        .map_err(|e| error::map("nodePools.create", e))?;
+                ctx.recorder
+                    .created(&path, json!({"id": path, "name": p.name}))
+                    .await?;
+                operations::gke(
+                    g,
+                    ctx.recorder,
+                    &format!("node pool {} creation", p.name),
+                    "nodeGroup",
+                    &operation_path(g, &location, &op),
+                )
+                .await?;
+            } else {
+                ctx.recorder
+                    .created(&path, json!({"id": path, "name": p.name}))
+                    .await?;
+            }
+            pool_ready(g, r, &path, ctx).await
+        }
+        k => Err(unknown(k)),
+    }
+}
+
+async fn cluster_ready(
+    g: &Gcp,
+    r: &Resource,
+    path: &str,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let what = format!("GKE cluster {}", last_segment(path));
+    let c = wait::until(
+        &what,
+        "cluster",
+        g.limit("cluster"),
+        g.opts.backoff,
+        ctx.recorder,
+        || async {
+            match get_cluster(g, path).await? {
+                Some(c) if c.status == ClusterStatus::Running => Ok(Poll::Ready(c)),
+                Some(c) if c.status == ClusterStatus::Error => Err(error::operation_failed(
+                    &what,
+                    "the cluster is in state ERROR",
+                )),
+                Some(c) => Ok(Poll::Pending(format!("{:?}", c.status).to_lowercase())),
+                None => Err(DriverError::permanent(format!("{what} is gone"))),
+            }
+        },
+    )
+    .await?;
+    Ok(Observed {
+        id: path.to_string(),
+        props: r.props.clone(),
+        outputs: cluster_outputs(path, &c),
+    })
+}
+
+async fn pool_ready(
+    g: &Gcp,
+    r: &Resource,
+    path: &str,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let what = format!("node pool {}", last_segment(path));
+    let pool = wait::until(
+        &what,
+        "nodeGroup",
+        g.limit("nodeGroup"),
+        g.opts.backoff,
+        ctx.recorder,
+        || async {
+            match get_pool(g, path).await? {
+                Some(p) if p.status == PoolStatus::Running => Ok(Poll::Ready(p)),
+                Some(p) if p.status == PoolStatus::Error => Err(error::operation_failed(
+                    &what,
+                    "the node pool is in state ERROR",
+                )),
+                Some(p) => Ok(Poll::Pending(format!("{:?}", p.status).to_lowercase())),
+                None => Err(DriverError::permanent(format!("{what} is gone"))),
+            }
+        },
+    )
+    .await?;
+    Ok(Observed {
+        id: path.to_string(),
+        props: r.props.clone(),
+        outputs: json!({"id": path, "name": pool.name, "version": pool.version}),
+    })
+}
+
+pub async fn update(
+    g: &Gcp,
+    r: &Resource,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    match r.kind.as_str() {
+        GKE_CLUSTER => cluster_ready(g, r, &o.id, ctx).await,
+        NODE_POOL => {
+            let p: NodePool = props::of(r)?;
+            if o.props.get("min") != r.props.get("min") || o.props.get("max") != r.props.get("max")
+            {
+                let location = o.id.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+                let op =
+                    g.c.container
+                        .set_node_pool_autoscaling()
+                        .set_name(&o.id)
+                        .set_autoscaling(
+                            m::NodePoolAutoscaling::new()
+                                .set_enabled(true)
+                                .set_min_node_count(i32::try_from(p.min).unwrap_or(0))
+                                .set_max_node_count(i32::try_from(p.max).unwrap_or(1)),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| error::map("nodePools.setAutoscaling", e))?;
+                operations::gke(
+                    g,
+                    ctx.recorder,
+                    &format!("node pool {} update", p.name),
+                    "nodeGroup",
+                    &operation_path(g, &location, &op),
+                )
+                .await?;
+            }
+            pool_ready(g, r, &o.id, ctx).await
+        }
+        k => Err(unknown(k)),
+    }
+}
+
+pub async fn delete(
+    g: &Gcp,
+    kind: &str,
+    o: &Observed,
+    ctx: &Context<'_>,
+) -> Result<(), DriverError> {
+    let location = o.id.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+    let name = last_segment(&o.id).to_string();
+    let (result, what, key) = match kind {
+        GKE_CLUSTER => (
+            g.c.container.delete_cluster().set_name(&o.id).send().await,
+            format!("GKE cluster {name} deletion"),
+            "cluster",
+        ),
+        NODE_POOL => (
+            g.c.container
+                .delete_node_pool()
+                .set_name(&o.id)
+                .send()
+                .await,
+            format!("node pool {name} deletion"),
+            "nodeGroup",
+        ),
+        k => return Err(unknown(k)),
+    };
+    let op = match result {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(error::map(&what, e)),
+        Ok(op) => op,
+    };
+    operations::gke(
+        g,
+        ctx.recorder,
+        &what,
+        key,
+        &operation_path(g, &location, &op),
+    )
+    .await
+}

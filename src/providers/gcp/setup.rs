@@ -1,0 +1,39 @@
+//! What the GCP cloud sets up for a run: its driver (resources under
+//! `gcp.`), the hand-off to the cluster phase, and the check of an existing
+//! network before planning.
+
+use std::sync::Arc;
+
+use super::driver::{GcpDriver, Options};
+use super::handoff::{GkeConnector, SqlLogin};
+use super::kind;
+use crate::cluster::Handoff;
+use crate::plan::Address;
+use crate::plan::driver::Drivers;
+use crate::providers::Setup;
+use crate::spec::{DatabaseMode, Mode, Spec};
+
+/// Registers the GCP driver and returns the hand-off.
+pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
+    let opts = Options::from_spec(spec, setup.state_dir.clone());
+    let driver = Arc::new(GcpDriver::new(opts));
+    drivers.register(kind::PREFIX, driver.clone());
+    let mut handoff = Handoff::default();
+    if spec.cluster.mode == Mode::Create {
+        handoff.connector = Some(Arc::new(GkeConnector(driver.clone())));
+    }
+    if let (Some(db), Some(records)) = (
+        spec.database
+            .as_ref()
+            .filter(|d| d.mode == DatabaseMode::Create),
+        &setup.records,
+    ) {
+        handoff.database = Some(Arc::new(SqlLogin {
+            records: records.clone(),
+            address: Address::new(kind::SQL_INSTANCE),
+            password_file: super::password::path_in(&setup.state_dir, &spec.metadata.name),
+            ssl: db.ssl,
+        }));
+    }
+    handoff
+}

@@ -1,0 +1,125 @@
+//! Defect 2 of issue 10: CreateVpc, AllocateAddress, CreateInternetGateway
+//! and CreateSecurityGroup take no idempotency token. When AWS applies one
+//! and still answers 500, the SDK's retry makes a second copy. Every copy is
+//! tagged at creation with its address and attempt token; the next plan
+//! finds the extra copies and deletes them, and destroy deletes every copy.
+
+use serde_json::Value;
+
+use super::{Env, one_of_each, other_resources, sandbox_spec, tagged_ec2, text};
+use crate::support::proxy::{Fault, Rule};
+
+/// The creates that carry no client token, each applied and answered 500
+/// once.
+fn tokenless_creates_applied_then_500() -> Vec<Rule> {
+    [
+        "CreateVpc",
+        "AllocateAddress",
+        "CreateInternetGateway",
+        "CreateSecurityGroup",
+    ]
+    .map(|call| Rule {
+        call: call.into(),
+        after: 0,
+        times: 1,
+        what: Fault::AppliedThen500,
+    })
+    .to_vec()
+}
+
+/// The changes of `liftoff plan --output json` that are not no-ops.
+async fn busy_plan(env: &Env) -> Vec<(String, String, String)> {
+    let out = env.liftoff(&["plan", "--output", "json"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let plan: Value = super::last_json(&out.stdout);
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["action"].as_str().unwrap().to_string(),
+                c["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copies_left_by_applied_then_failed_creates_are_planned_away_and_never_leak() {
+    let env = Env::start(tokenless_creates_applied_then_500()).await;
+    env.write_spec(&sandbox_spec("twice", "single"));
+    let sdk = env.sdk().await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(env.proxy.applied().len(), 4, "{:?}", env.proxy.applied());
+    // The SDK retried each create after its 500: a second VPC, Elastic IP
+    // and internet gateway (a security group's name is unique in its VPC, so
+    // its retry is refused and the first one adopted).
+    let counts = tagged_ec2(&sdk, "twice").await;
+    assert_eq!(counts["vpc"], 2, "{counts:?}");
+    assert_eq!(counts["eip"], 2, "{counts:?}");
+    assert_eq!(counts["igw"], 2, "{counts:?}");
+    assert_eq!(counts["security_group"], 3, "{counts:?}");
+
+    // The next plan deletes exactly the extra copies, saying why.
+    let busy = busy_plan(&env).await;
+    assert_eq!(busy.len(), 3, "{busy:#?}");
+    for (address, action, reason) in &busy {
+        assert_eq!(action, "delete", "{address}");
+        assert!(
+            reason.starts_with("duplicate ") && reason.ends_with("(left by an interrupted create)"),
+            "{address}: {reason}"
+        );
+    }
+    let mut of: Vec<&str> = busy
+        .iter()
+        .map(|(a, _, _)| a.split('#').next().unwrap())
+        .collect();
+    of.sort();
+    assert_eq!(of, ["aws.eip.nat[a]", "aws.internet_gateway", "aws.vpc"]);
+    let out = env.liftoff(&["plan"], &[]).await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("delete: duplicate vpc-")
+            && shown.contains("of aws.vpc (left by an interrupted create)"),
+        "{shown}"
+    );
+
+    // Installing again converges to exactly one of each, then nothing to do.
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(tagged_ec2(&sdk, "twice").await, one_of_each());
+    let busy = busy_plan(&env).await;
+    assert!(busy.is_empty(), "{busy:#?}");
+
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let counts = tagged_ec2(&sdk, "twice").await;
+    assert!(counts.values().all(|n| *n == 0), "left behind: {counts:?}");
+    assert_eq!(other_resources(&sdk, "twice").await, (0, 0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_right_after_duplicates_were_made_deletes_every_copy() {
+    let env = Env::start(tokenless_creates_applied_then_500()).await;
+    env.write_spec(&sandbox_spec("leaky", "single"));
+    let sdk = env.sdk().await;
+    let out = env.liftoff(&["install", "--yes"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(tagged_ec2(&sdk, "leaky").await["vpc"], 2);
+
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("aws.vpc#vpc-"), "{shown}");
+    let counts = tagged_ec2(&sdk, "leaky").await;
+    assert!(counts.values().all(|n| *n == 0), "left behind: {counts:?}");
+    assert_eq!(other_resources(&sdk, "leaky").await, (0, 0, 0, 0));
+}
