@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::caller::identify;
 use super::report::{cloud_outputs, print_json, print_outputs_text, report_done};
-use super::session::{Intent, certificate_checks, load, open, preflight, state_dir};
+use super::session::{Intent, certificate_checks, load, open, preflight};
 use super::{Cli, Command, Output};
 use crate::error::Error;
 use crate::plan::{self, Plan, compute, display};
@@ -353,10 +353,11 @@ async fn destroy(
     session.apply(&plan, parallelism, cli).await?;
     session.store.remove_if_empty()?;
     if session.store.snapshot().resources.is_empty() {
-        let dir = state_dir(cli, &session.loaded);
-        crate::tls::forget_kept(&session.loaded.spec, &dir).map_err(|source| Error::Io {
-            what: "cannot remove the kept sandbox certificate".into(),
-            source,
+        crate::tls::forget_kept(&session.loaded.spec, session.secrets.as_ref()).map_err(|e| {
+            Error::Io {
+                what: "cannot remove the kept sandbox certificate".into(),
+                source: std::io::Error::other(crate::chain::one_line(&e)),
+            }
         })?;
     }
     report_done(cli, &session, "destroyed");
@@ -472,13 +473,15 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
     // The same connection, inputs and checks an install uses: for a
     // cluster liftoff creates, the cloud phase's hand-off (from the
     // recorded outputs, when no other run holds the state).
-    let dir = super::session::state_dir(cli, &loaded);
-    let store = super::session::settings(cli, &loaded)
-        .ok()
-        .and_then(|s| crate::state::open(&s, &loaded.spec.metadata.name).ok())
-        .map(|o| std::sync::Arc::new(o.store));
+    let settings = super::session::settings(cli, &loaded)?;
+    let opened = crate::state::open(&settings, &loaded.spec.metadata.name).ok();
+    let secrets: std::sync::Arc<dyn crate::secret::Vault> = match &opened {
+        Some(o) => o.secrets.clone(),
+        None => crate::state::secrets(&settings.location)?,
+    };
+    let store = opened.map(|o| std::sync::Arc::new(o.store));
     let setup = crate::providers::Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: false,
         records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
     };
@@ -487,7 +490,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
         Some(c) => c.register(&loaded.spec, &setup, &mut unused)?,
         None => Default::default(),
     };
-    let inputs = super::session::cluster_inputs(cli, &loaded, &dir)
+    let inputs = super::session::cluster_inputs(cli, &loaded, secrets.as_ref())
         .map(|(inputs, _, _)| inputs)
         .unwrap_or_default();
     let report = crate::cluster::doctor(
@@ -495,7 +498,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
         &loaded.base_dir,
         handoff,
         inputs,
-        certificate_checks(cli, &loaded),
+        certificate_checks(&loaded, secrets.as_ref()),
     )
     .await;
     match cli.output {

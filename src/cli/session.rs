@@ -2,7 +2,7 @@
 //! locked state and the desired resources, plus the checks made before
 //! planning.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::progress;
@@ -23,6 +23,8 @@ pub(super) struct Session {
     pub loaded: Loaded,
     pub drivers: Drivers,
     pub store: Arc<Store>,
+    /// Where liftoff's generated secrets are kept, beside the state.
+    pub secrets: Arc<dyn crate::secret::Vault>,
     pub desired: Vec<Resource>,
 }
 
@@ -132,12 +134,12 @@ pub(super) enum Intent {
 
 pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
-    let dir = state_dir(cli, &loaded);
     let opened = crate::state::open(&settings(cli, &loaded)?, &loaded.spec.metadata.name)?;
     warn(cli, &opened.warnings);
     let store = Arc::new(opened.store);
+    let secrets: Arc<dyn crate::secret::Vault> = opened.secrets;
     let setup = crate::providers::Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: matches!(
             intent,
             Intent::Destroy {
@@ -149,8 +151,8 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let (inputs, checks, facts) = match intent {
         // The certificate checks doctor shows, so the preflights agree.
         Intent::Install => {
-            let (inputs, _, facts) = cluster_inputs(cli, &loaded, &dir)?;
-            (inputs, certificate_checks(cli, &loaded), facts)
+            let (inputs, _, facts) = cluster_inputs(cli, &loaded, secrets.as_ref())?;
+            (inputs, certificate_checks(&loaded, secrets.as_ref()), facts)
         }
         // Every secret liftoff may have made is looked for.
         Intent::Destroy { .. } => (
@@ -167,6 +169,7 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         loaded,
         drivers,
         store,
+        secrets,
         desired,
     })
 }
@@ -177,7 +180,7 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
 pub(super) fn cluster_inputs(
     cli: &Cli,
     loaded: &Loaded,
-    state_dir: &Path,
+    secrets: &dyn crate::secret::Vault,
 ) -> Result<
     (
         crate::cluster::Inputs,
@@ -188,7 +191,7 @@ pub(super) fn cluster_inputs(
 > {
     use crate::cluster::preflight::{Check, Status};
     let spec = &loaded.spec;
-    let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
+    let material = crate::tls::load_kept(spec, &loaded.base_dir, secrets)?;
     let facts = compose::facts(spec, material.private_ca_pem.is_some());
     let render_inputs = compose::render_inputs(spec, facts.private_ca);
     let values = crate::render::values_yaml(spec, &render_inputs)?;
@@ -223,13 +226,6 @@ pub(super) fn cluster_inputs(
         ..Default::default()
     };
     Ok((inputs, checks, facts))
-}
-
-pub(super) fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
-    match settings(cli, loaded).map(|s| s.location) {
-        Ok(crate::state::Location::Local(dir)) => dir,
-        _ => loaded.base_dir.join(".liftoff"),
-    }
 }
 
 /// Where the state lives, and a bucket lock's lease: `--state URL`, else
@@ -327,12 +323,12 @@ pub(super) async fn preflight(
 
 /// The certificate as preflight checks: a failure, or a pass and its warnings.
 pub(super) fn certificate_checks(
-    cli: &Cli,
     loaded: &Loaded,
+    secrets: &dyn crate::secret::Vault,
 ) -> Vec<crate::cluster::preflight::Check> {
     use crate::cluster::preflight::{Check, Status};
     let spec = &loaded.spec;
-    match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
+    match crate::tls::load_kept(spec, &loaded.base_dir, secrets) {
         Err(e) => {
             let check = Check::new("certificate", Status::Fail, crate::chain::one_line(&e));
             vec![match e.hint() {

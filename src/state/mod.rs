@@ -484,6 +484,23 @@ pub struct Secrets {
     bucket: String,
 }
 
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("at", &self.backend.url(""))
+            .finish()
+    }
+}
+
+/// The secret files' place for `location`, without taking the lock (for
+/// commands that only read them, such as doctor).
+pub fn secrets(location: &Location) -> Result<Arc<Secrets>, StorageError> {
+    Ok(Arc::new(Secrets {
+        backend: connect(location)?,
+        bucket: location.bucket().to_string(),
+    }))
+}
+
 impl Secrets {
     /// Secrets in a local folder.
     pub fn local(dir: &Path) -> Arc<Secrets> {

@@ -5,6 +5,8 @@
 //! holds its upgrade until the test opens a gate, so a run can be caught
 //! while it holds the lock.
 
+#[cfg(feature = "aws")]
+mod aws_install;
 mod migrate;
 mod race;
 #[cfg(feature = "aws")]
