@@ -235,7 +235,9 @@ pub enum StateAction {
     /// another installation's file, or one older than the stored state
     /// (lower serial) unless --force.
     Push {
-        file: PathBuf,
+        /// The state document to store (as `state pull` writes it).
+        #[arg(value_name = "FILE")]
+        document: PathBuf,
         #[arg(long)]
         force: bool,
     },

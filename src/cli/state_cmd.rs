@@ -66,7 +66,10 @@ pub(super) fn run(cli: &Cli, action: &StateAction) -> Result<(), Error> {
                 None => out!("{}", String::from_utf8_lossy(&bytes)),
             }
         }
-        StateAction::Push { file, force } => {
+        StateAction::Push {
+            document: file,
+            force,
+        } => {
             let bytes = std::fs::read(file).map_err(|source| Error::Io {
                 what: format!("cannot read {}", file.display()),
                 source,

@@ -101,10 +101,10 @@ pub fn push(
     let (pushed, _) = crate::plan::state::parse("the pushed file", installation, bytes)?;
     let stored = opened.store.snapshot();
     if pushed.serial < stored.serial && !force {
-        return Err(StorageError::TargetHolds {
+        return Err(StorageError::OlderPush {
             url: location,
-            installation: installation.into(),
-            serial: stored.serial,
+            pushed: pushed.serial,
+            stored: stored.serial,
         });
     }
     opened.store.replace(pushed)?;

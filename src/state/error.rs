@@ -75,6 +75,14 @@ pub enum StorageError {
         serial: u64,
     },
     #[error(
+        "the pushed state is older (serial {pushed}) than the one at {url} (serial {stored}); nothing was written"
+    )]
+    OlderPush {
+        url: String,
+        pushed: u64,
+        stored: u64,
+    },
+    #[error(
         "the copy at {url} does not read back as written (digest {found}, expected {expected})"
     )]
     Unverified {
@@ -139,7 +147,8 @@ impl StorageError {
             | StorageError::Backend { .. } => Kind::Unreachable,
             StorageError::BadLocation { .. }
             | StorageError::NotBuilt { .. }
-            | StorageError::TargetHolds { .. } => Kind::Input,
+            | StorageError::TargetHolds { .. }
+            | StorageError::OlderPush { .. } => Kind::Input,
             _ => Kind::Failure,
         }
     }
@@ -178,6 +187,9 @@ impl StorageError {
             }
             StorageError::TargetHolds { .. } => {
                 "migrate refuses to replace another state: pick another prefix, or remove that state first if it is really unused".into()
+            }
+            StorageError::OlderPush { .. } => {
+                "pull the current state and merge by hand, or pass --force to replace it (a bucket with versioning keeps the old one)".into()
             }
             StorageError::Unverified { .. } => "run the migrate again; the source was kept".into(),
             StorageError::NotLocked { .. } => return None,

@@ -110,6 +110,44 @@ async fn round_trip(bucket: Bucket) {
         "the source is kept"
     );
     assert_eq!(show_at(&m, &url).await["digest"], before["digest"]);
+
+    // pull, and push back: an older document only with --force.
+    let pulled = m.path("pulled.json");
+    let run = m
+        .run(&[
+            "--state",
+            &url,
+            "state",
+            "pull",
+            "--out",
+            pulled.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pulled).unwrap()).unwrap();
+    let serial = doc["serial"].as_u64().unwrap();
+    doc["serial"] = 1.into();
+    std::fs::write(&pulled, doc.to_string()).unwrap();
+    let push = ["--state", &url, "state", "push", pulled.to_str().unwrap()];
+    let run = m.run(&push).await;
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains("the pushed state is older (serial 1)"),
+        "{run}"
+    );
+    let run = m.run(&[&push[..], &["--force"]].concat()).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(show_at(&m, &url).await["serial"], serial + 1);
+    doc["installation"] = "other".into();
+    std::fs::write(&pulled, doc.to_string()).unwrap();
+    let run = m.run(&[&push[..], &["--force"]].concat()).await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("belongs to installation `other`, not `acme`"),
+        "{run}"
+    );
 }
 
 async fn show_at(m: &Machine, state: &str) -> serde_json::Value {

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aws")]
 mod aws_install;
+mod denied;
 mod migrate;
 mod race;
 #[cfg(feature = "aws")]
