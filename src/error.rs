@@ -25,6 +25,8 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 7;
     /// `doctor`: at least one preflight check failed.
     pub const CHECKS_FAILED: i32 = 8;
+    /// A bundle was refused: a checksum, the signature or an unsafe entry.
+    pub const BUNDLE_REFUSED: i32 = 9;
     pub const INTERRUPTED: i32 = 130;
     /// Standard output was closed by its reader (`| head`): 128 + SIGPIPE,
     /// what a shell reports for a tool stopped by a closed pipe.
@@ -43,6 +45,8 @@ pub enum Error {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
     #[error("cannot find out what exists")]
     Observe(#[from] ObserveError),
     #[error(transparent)]
@@ -59,6 +63,8 @@ pub enum Error {
     StalePlan { path: PathBuf, reason: String },
     #[error("{failed} change(s) failed and {skipped} were skipped")]
     ApplyFailed { failed: usize, skipped: usize },
+    #[error("destroy left {} resource(s) carrying this installation's tags:{}", .0.len(), .0.iter().map(|l| format!("\n  - {l}")).collect::<String>())]
+    Leftovers(Vec<String>),
     #[error("{}", if *applying {
         "interrupted (Ctrl-C) while applying: the changes in flight were stopped; what was created is recorded, run the same command again to continue"
     } else {
@@ -113,9 +119,13 @@ impl Error {
             Error::State(_) | Error::Io { .. } => exit::FAILURE,
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
             Error::StalePlan { .. } => exit::STALE_PLAN,
-            Error::ApplyFailed { .. } => exit::APPLY_FAILED,
+            Error::ApplyFailed { .. } | Error::Leftovers(_) => exit::APPLY_FAILED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::ChecksFailed(_) => exit::CHECKS_FAILED,
+            Error::Bundle(b) if b.is_refusal() => exit::BUNDLE_REFUSED,
+            Error::Bundle(b) if b.is_input() => exit::INVALID_INPUT,
+            Error::Bundle(b) if b.is_registry() => exit::UNREACHABLE,
+            Error::Bundle(_) => exit::FAILURE,
         }
     }
 
@@ -128,6 +138,7 @@ impl Error {
             Error::State(StateError::Write { source, .. }) => {
                 source.downcast_ref::<StorageError>().and_then(StorageError::hint)
             }
+            Error::Bundle(e) => e.hint(),
             Error::State(StateError::Format { source, .. }) => source.hint(),
             Error::State(StateError::Corrupt { .. }) => {
                 Some("restore the file from its backup, or move it away and re-run: liftoff adopts what it finds by tag".into())
@@ -144,6 +155,9 @@ impl Error {
             Error::ApplyFailed { .. } => {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
             }
+            Error::Leftovers(_) => Some(
+                "they were made for addresses this spec no longer has and the state lost; destroy with the spec they were installed with, or delete them in the AWS console".into(),
+            ),
             // The message says it all, on one line.
             Error::Interrupted { .. } => None,
             Error::ChecksFailed(_) => {

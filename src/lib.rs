@@ -6,6 +6,7 @@
 //! and the engine carries it out ([`plan::apply`]) through drivers. See
 //! docs/architecture.md.
 
+pub mod bundle;
 pub mod chain;
 pub mod cli;
 pub mod cluster;

@@ -8,8 +8,9 @@ use serde_json::json;
 
 use super::caller::identify;
 use super::report::{cloud_outputs, print_json, print_outputs_text, report_done};
-use super::session::{Intent, certificate_checks, load, open, preflight};
+use super::session::{Intent, Session, certificate_checks, load, open, preflight};
 use super::{Cli, Command, Output};
+use crate::compose::{self, Phase};
 use crate::error::Error;
 use crate::plan::{self, Plan, compute, display};
 use crate::spec::{self, SpecError};
@@ -48,6 +49,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             out,
         } => render(cli, *manifests, out.as_deref()),
         Command::Doctor => doctor(cli).await,
+        Command::Bundle { command } => super::bundle::run(cli, command).await,
     }
 }
 
@@ -195,6 +197,11 @@ async fn install(
     yes: bool,
 ) -> Result<(), Error> {
     let session = open(cli, Intent::Install)?;
+    if let Command::Install { bundle, .. } = &cli.command
+        && let Some(options) = bundle.install()
+    {
+        super::bundle::check_registry(&options, &session.loaded).await?;
+    }
     let caller = identify(cli, &session.loaded.spec).await?;
     preflight(cli, &session, tag_subnets).await?;
     let plan = match saved {
@@ -326,6 +333,7 @@ async fn destroy(
     }
     if plan.changes.is_empty() {
         session.store.remove_if_empty()?;
+        check_leftovers(&session).await?;
         if cli.output == Output::Json {
             print_json(&json!({"event": "result", "status": "nothing-to-destroy"}));
         }
@@ -352,6 +360,7 @@ async fn destroy(
     }
     session.apply(&plan, parallelism, cli).await?;
     session.store.remove_if_empty()?;
+    check_leftovers(&session).await?;
     if session.store.snapshot().resources.is_empty() {
         crate::tls::forget_kept(&session.loaded.spec, session.secrets.as_ref()).map_err(|e| {
             Error::Io {
@@ -362,6 +371,23 @@ async fn destroy(
     }
     report_done(cli, &session, "destroyed");
     Ok(())
+}
+
+/// After a destroy of the cloud: nothing may be left carrying the
+/// installation's tags, or the destroy fails naming it.
+async fn check_leftovers(session: &Session) -> Result<(), Error> {
+    if session.phase == Phase::Cluster {
+        return Ok(());
+    }
+    let Some(cloud) = compose::cloud(&session.loaded.spec) else {
+        return Ok(());
+    };
+    let left = cloud.leftovers(&session.loaded.spec).await?;
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Leftovers(left))
+    }
 }
 
 fn status(cli: &Cli) -> Result<(), Error> {

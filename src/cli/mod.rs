@@ -18,6 +18,7 @@ macro_rules! outln {
     };
 }
 
+mod bundle;
 mod caller;
 mod commands;
 mod init;
@@ -41,11 +42,12 @@ Exit codes:
   1    unexpected failure (I/O, corrupt state)
   2    bad command line
   3    invalid input: spec, profile, saved plan file, missing confirmation
-  4    apply finished with failed changes
+  4    apply finished with failed changes, or destroy left something tagged
   5    saved plan is stale
   6    another run holds the state lock
   7    a cloud or cluster could not be read before any change (no credentials, unreachable)
   8    doctor: a preflight check failed
+  9    a bundle was refused (a checksum, the signature, an unsafe entry)
   130  interrupted (Ctrl-C): re-run to continue
   141  standard output was closed (`| head`)";
 
@@ -127,6 +129,35 @@ impl Cli {
     }
 }
 
+/// `install --bundle`: install offline from a bundle.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BundleArgs {
+    /// Install from this bundle (`liftoff bundle create`): its chart and
+    /// helm, images from the spec's private registry (pushed with `bundle push`).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// The bundle signer's ed25519 public key (PEM).
+    #[arg(long, requires = "bundle")]
+    pub public_key: Option<PathBuf>,
+    /// Speak plain HTTP to the private registry when checking its images.
+    #[arg(long, requires = "bundle")]
+    pub registry_plain_http: bool,
+    /// A CA certificate (PEM) for the private registry.
+    #[arg(long, requires = "bundle")]
+    pub registry_ca_file: Option<PathBuf>,
+}
+
+impl BundleArgs {
+    pub(crate) fn install(&self) -> Option<bundle::InstallBundle<'_>> {
+        Some(bundle::InstallBundle {
+            bundle: self.bundle.as_deref()?,
+            public_key: self.public_key.as_deref(),
+            registry_plain_http: self.registry_plain_http,
+            registry_ca_file: self.registry_ca_file.as_deref(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Text,
@@ -181,6 +212,8 @@ pub enum Command {
         yes: bool,
         #[command(flatten)]
         phase: PhaseArg,
+        #[command(flatten)]
+        bundle: BundleArgs,
     },
     /// Delete everything liftoff created for this installation, and nothing else.
     Destroy {
@@ -206,6 +239,11 @@ pub enum Command {
     /// class, Helm, database, DNS zone), changing nothing. Exits 8 when a
     /// check failed.
     Doctor,
+    /// Air-gapped bundles: create, inspect, verify, push (docs/bundle.md).
+    Bundle {
+        #[command(subcommand)]
+        command: bundle::BundleCommand,
+    },
     /// Print what liftoff derives from the spec, without touching anything:
     /// the platform chart's values (after checking the certificate).
     Render {
@@ -304,6 +342,7 @@ pub fn main() -> i32 {
     // A blocking read (a prompt) interrupted by Ctrl-C must not hold up
     // the exit.
     runtime.shutdown_background();
+    bundle::cleanup();
     code
 }
 

@@ -115,7 +115,13 @@ impl Session {
 }
 
 pub(super) fn load(cli: &Cli) -> Result<Loaded, Error> {
-    let loaded = compose::load(&cli.file)?;
+    let mut loaded = compose::load(&cli.file)?;
+    // `install --bundle`: the bundle's chart (and helm), verified first.
+    if let super::Command::Install { bundle, .. } = &cli.command
+        && let Some(options) = bundle.install()
+    {
+        super::bundle::prepare_install(&options, &mut loaded)?;
+    }
     if cli.output == Output::Text {
         for w in &loaded.warnings {
             eprintln!("{w}");

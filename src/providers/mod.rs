@@ -128,6 +128,13 @@ pub trait Cloud: CloudRules + Send + Sync {
     /// anything is planned. `tag_subnets`: add missing load-balancer tags.
     async fn preflight(&self, spec: &Spec, tag_subnets: bool) -> Result<Preflight, DriverError>;
 
+    /// After a destroy: what still carries the installation's ownership
+    /// marks (one line each: what, id, address), so that a destroy never
+    /// reports success with something left. Default: nothing known.
+    async fn leftovers(&self, _spec: &Spec) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
+
     /// What an install leaves the user with (addresses to allow-list, ids,
     /// endpoints, where secrets are kept), from the state; `None` when the
     /// state holds none of its resources.

@@ -296,7 +296,7 @@ fn files_of_a_newer_format_are_refused_with_a_clear_message() {
 }
 
 #[test]
-fn plan_on_gcp_stops_saying_it_is_not_implemented_yet() {
+fn plan_on_gcp_without_credentials_says_how_to_get_them() {
     let dir = tempfile::tempdir().unwrap();
     with_tls_files(dir.path());
     std::fs::write(
@@ -304,13 +304,22 @@ fn plan_on_gcp_stops_saying_it_is_not_implemented_yet() {
         "apiVersion: liftoff.dev/v1\nkind: Installation\nprofile: gcp-standard\nmetadata:\n  name: acme\ncloud:\n  project: my-project\nplatform:\n  baseDomain: astro.example.com\n  tls:\n    certFile: ./tls/cert.pem\n    keyFile: ./tls/key.pem\n",
     )
     .unwrap();
-    let out = liftoff(dir.path(), &["plan"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_liftoff"))
+        .args(["plan"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            dir.path().join("missing.json"),
+        )
+        .output()
+        .unwrap();
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("no Google Cloud credentials"), "{stderr}");
     assert!(
-        stderr.contains("error: installing on GCP is not implemented yet"),
+        stderr.contains("hint: run `gcloud auth application-default login`"),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: "), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

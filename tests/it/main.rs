@@ -3,12 +3,16 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod bad_specs;
+mod bundle;
+mod bundle_fuzz;
 mod chart;
 mod cli;
 mod cli_render;
 mod cli_ux;
 mod cluster;
 mod engine;
+#[cfg(feature = "gcp")]
+mod gcp;
 mod helm;
 mod k8s;
 mod layers;

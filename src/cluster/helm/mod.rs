@@ -20,12 +20,22 @@ pub struct Helm {
     pub program: PathBuf,
 }
 
+/// A `helm` chosen for the whole run (`install --bundle` uses the bundle's).
+static PROGRAM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes every [`Helm::default`] of this process run `program`.
+pub fn use_program(program: PathBuf) {
+    let _ = PROGRAM.set(program);
+}
+
 impl Default for Helm {
     fn default() -> Self {
         Helm {
-            program: std::env::var_os("LIFTOFF_HELM")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("helm")),
+            program: PROGRAM.get().cloned().unwrap_or_else(|| {
+                std::env::var_os("LIFTOFF_HELM")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("helm"))
+            }),
         }
     }
 }
@@ -216,6 +226,27 @@ impl Helm {
         ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.output(&args, &[]).await
+    }
+
+    /// `helm pull` of the spec's chart into `dest`: the archive's path.
+    pub async fn pull(
+        &self,
+        spec: &Spec,
+        base_dir: &Path,
+        dest: &Path,
+    ) -> Result<PathBuf, HelmError> {
+        let c = &spec.platform.chart;
+        let mut args: Vec<String> = vec!["pull".into()];
+        args.extend(chart_args(spec, base_dir));
+        args.extend([
+            "--version".into(),
+            c.version.clone(),
+            "--destination".into(),
+            dest.display().to_string(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.output(&args, &[]).await?;
+        Ok(dest.join(format!("{}-{}.tgz", c.name, c.version)))
     }
 
     /// The release's revisions, oldest first: `(revision, status)`.

@@ -40,6 +40,8 @@ pub mod iam;
 #[cfg(feature = "aws")]
 pub mod identity;
 #[cfg(feature = "aws")]
+pub mod leftovers;
+#[cfg(feature = "aws")]
 pub mod network;
 #[cfg(feature = "aws")]
 pub mod network_delete;
@@ -142,6 +144,11 @@ impl Cloud for AwsCloud {
     #[cfg(not(feature = "aws"))]
     async fn preflight(&self, _: &Spec, _: bool) -> Result<Preflight, DriverError> {
         Ok(Preflight::default())
+    }
+
+    #[cfg(feature = "aws")]
+    async fn leftovers(&self, spec: &Spec) -> Result<Vec<String>, DriverError> {
+        leftovers::list(spec).await
     }
 
     fn outputs(&self, state: &State) -> Option<Value> {

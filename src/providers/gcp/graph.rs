@@ -146,10 +146,9 @@ fn build(spec: &Spec, b: &mut Builder) {
             None,
         )
     };
-    let db_deps: Vec<&str> = if range.is_some() {
-        vec![SERVICES_CONNECTION]
-    } else {
-        vec![]
+    let db_deps: Vec<&str> = match &range {
+        Some(r) => vec![NETWORK, r.as_str(), SERVICES_CONNECTION],
+        None => vec![],
     };
     if let Some(db) = spec
         .database
@@ -216,7 +215,7 @@ fn build(spec: &Spec, b: &mut Builder) {
         };
         let mut deps: Vec<&str> = Vec::new();
         if created.is_some() {
-            deps.extend([SUBNETWORK, "gcp.firewall[webhooks]"]);
+            deps.extend([NETWORK, SUBNETWORK, "gcp.firewall[webhooks]"]);
             if created.as_ref().is_some_and(|n| n.nat != NatMode::None) {
                 deps.push(NAT);
             }

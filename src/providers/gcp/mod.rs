@@ -16,8 +16,10 @@ pub mod ownership;
 pub mod props;
 
 mod changes;
+pub mod dns;
 pub mod driver;
 pub mod error;
+mod existing;
 mod gke;
 mod handoff;
 mod network;
@@ -79,12 +81,12 @@ impl Cloud for GcpCloud {
         Ok(setup::register(spec, setup, drivers))
     }
 
-    fn zone_lookup(&self, _: &Spec) -> Option<Arc<dyn ZoneLookup>> {
-        None
+    fn zone_lookup(&self, spec: &Spec) -> Option<Arc<dyn ZoneLookup>> {
+        setup::cloud_dns(spec).map(|d| d as Arc<dyn ZoneLookup>)
     }
 
-    async fn preflight(&self, _: &Spec, _: bool) -> Result<Preflight, DriverError> {
-        Ok(Preflight::default())
+    async fn preflight(&self, spec: &Spec, _: bool) -> Result<Preflight, DriverError> {
+        existing::preflight(spec).await
     }
 
     fn outputs(&self, state: &State) -> Option<Value> {
@@ -113,7 +115,7 @@ impl Cloud for GcpCloud {
     }
 
     fn dns_records(&self) -> bool {
-        false
+        true
     }
 
     fn load_balancer_controller(&self) -> Option<crate::cluster::loadbalancer::Controller> {

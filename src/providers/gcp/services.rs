@@ -64,7 +64,7 @@ async fn call(
 }
 
 /// The connection of `network` (a name), when there is one.
-async fn connection(g: &Gcp, network: &str) -> Result<Option<Value>, DriverError> {
+pub(super) async fn connection(g: &Gcp, network: &str) -> Result<Option<Value>, DriverError> {
     let path = network_path(&g.opts.project, network);
     let out = call(
         g,

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use super::dns::CloudDns;
 use super::driver::{GcpDriver, Options};
 use super::handoff::{GkeConnector, SqlLogin};
 use super::kind;
 use crate::cluster::Handoff;
+use crate::cluster::graph::DNS_RECORD;
 use crate::plan::Address;
 use crate::plan::driver::Drivers;
 use crate::providers::Setup;
@@ -36,5 +38,16 @@ pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
             ssl: db.ssl,
         }));
     }
+    if let Some(dns) = cloud_dns(spec) {
+        handoff.zones = Some(dns.clone());
+        drivers.register(DNS_RECORD, dns);
+    }
     handoff
+}
+
+/// Cloud DNS for the spec's managed zone, when it names one.
+pub fn cloud_dns(spec: &Spec) -> Option<Arc<CloudDns>> {
+    spec.dns
+        .as_ref()
+        .map(|_| Arc::new(CloudDns::new(super::names::project(spec))))
 }

@@ -194,7 +194,17 @@ pub(super) fn network(c: &mut Checker, spec: &Spec, rules: &dyn crate::spec::Clo
                     ),
                 Some(_) => {}
             }
-            if net.private_subnet_ids.len() < 2 {
+            if spec.cloud.provider == Provider::Gcp {
+                let named = spec.gcp.as_ref().is_some_and(|g| g.subnetwork.is_some())
+                    || !net.private_subnet_ids.is_empty();
+                if !named {
+                    c.error(
+                        "network",
+                        "an existing GCP network needs its subnetwork's name",
+                        "set gcp.subnetwork (network.vpcId is the network's name)",
+                    );
+                }
+            } else if net.private_subnet_ids.len() < 2 {
                 c.error(
                     "network",
                     "at least two private subnets (in two zones) are required",
@@ -314,5 +324,81 @@ pub(super) fn cluster(c: &mut Checker, spec: &Spec) {
     }
     for (i, cidr) in cl.public_access_cidrs.iter().enumerate() {
         parse_cidr(c, &format!("cluster.publicAccessCidrs[{i}]"), cidr);
+    }
+}
+
+/// Google Cloud's own settings (`gcp:`): its ranges must not overlap the
+/// network or each other, Autopilot is refused, and a pinned version needs
+/// a version.
+pub(super) fn gcp(c: &mut Checker, spec: &Spec) {
+    let Some(g) = &spec.gcp else {
+        return;
+    };
+    if spec.cloud.provider != Provider::Gcp {
+        c.error(
+            "gcp",
+            "`gcp` settings need `cloud.provider: gcp`",
+            "remove the gcp section",
+        );
+        return;
+    }
+    if g.autopilot {
+        c.error(
+            "gcp.autopilot",
+            "GKE Autopilot cannot run the platform: its fluentd DaemonSet needs host paths, which Autopilot refuses",
+            "remove `autopilot` (liftoff makes a GKE Standard cluster)",
+        );
+    }
+    if g.release_channel == crate::spec::ReleaseChannel::None
+        && spec.cluster.kubernetes_version.is_none()
+    {
+        c.error(
+            "gcp.releaseChannel",
+            "`releaseChannel: none` pins the version, but cluster.kubernetesVersion is not set",
+            "set cluster.kubernetesVersion, or use a release channel (regular is the default)",
+        );
+    }
+    let mut ranges: Vec<(String, Ipv4Net)> = Vec::new();
+    if let Some(cidr) = spec
+        .network
+        .as_ref()
+        .filter(|n| n.mode == Mode::Create)
+        .and_then(|n| n.cidr.as_ref())
+        && let Ok(net) = cidr.parse::<Ipv4Net>()
+    {
+        ranges.push(("network.cidr".into(), net));
+    }
+    for (field, text) in [
+        ("gcp.podsCidr", &g.pods_cidr),
+        ("gcp.servicesCidr", &g.services_cidr),
+        ("gcp.masterCidr", &g.master_cidr),
+    ] {
+        let Some(net) = parse_cidr(c, field, text) else {
+            continue;
+        };
+        if field == "gcp.masterCidr" && net.prefix_len() != 28 {
+            c.error(
+                field,
+                format!("{text} is not a /28"),
+                "GKE's control plane range is a /28, e.g. 172.16.0.32/28",
+            );
+        }
+        for (other, o) in &ranges {
+            if o.contains(&net.network()) || net.contains(&o.network()) {
+                c.error(
+                    field,
+                    format!("{text} overlaps {other} ({o})"),
+                    "pick ranges that do not overlap: the defaults are 10.32.0.0/14 for pods and 10.98.0.0/20 for services",
+                );
+            }
+        }
+        ranges.push((field.to_string(), net));
+    }
+    if !(8..=24).contains(&g.private_services_prefix) {
+        c.error(
+            "gcp.privateServicesPrefix",
+            format!("/{} is out of range", g.private_services_prefix),
+            "use a prefix from /8 to /24 (/16 is the default; Cloud SQL needs at least /24)",
+        );
     }
 }

@@ -71,6 +71,7 @@ pub fn validate(
     name(&mut c, spec, rules);
     cloud::cloud(&mut c, spec);
     cloud::network(&mut c, spec, rules);
+    cloud::gcp(&mut c, spec);
     platform::database(&mut c, spec, base_dir);
     cloud::cluster(&mut c, spec);
     platform::platform(&mut c, spec, base_dir);

@@ -206,6 +206,17 @@ async fn performance() {
     let last_call = timed.last().unwrap().0;
     let install_span = last_call - first_change;
     let install_calls = calls_between(&timed, t, end);
+    let trace = std::env::var_os("LIFTOFF_BENCH_TRACE").is_some();
+    if trace {
+        for (at, name) in &timed {
+            if *at >= first_change {
+                println!(
+                    "install +{:.3} s {name}",
+                    (*at - first_change).as_secs_f64()
+                );
+            }
+        }
+    }
 
     env.proxy.clear_calls();
     let t = Instant::now();
@@ -251,6 +262,17 @@ async fn performance() {
         .map(|(t, _)| *t)
         .unwrap();
     let destroy_span = timed.last().unwrap().0 - first_change;
+    if trace {
+        for (at, name) in &timed {
+            if *at >= first_change && !name.starts_with("Describe") && !name.starts_with("GET ") {
+                println!(
+                    "destroy +{:.3} s {name}",
+                    (*at - first_change).as_secs_f64()
+                );
+            }
+        }
+        println!("plan calls: {plan_calls:?}");
+    }
     let destroy_calls = calls_between(&timed, t, end);
 
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());

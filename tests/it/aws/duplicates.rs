@@ -123,3 +123,40 @@ async fn destroy_right_after_duplicates_were_made_deletes_every_copy() {
     assert!(counts.values().all(|n| *n == 0), "left behind: {counts:?}");
     assert_eq!(other_resources(&sdk, "leaky").await, (0, 0, 0, 0));
 }
+
+/// Something tagged for the installation at an address the spec does not
+/// have (an earlier spec's, its state lost) is not deleted blindly: destroy
+/// fails naming it, never "nothing to destroy" with a leak.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_fails_naming_what_it_left_tagged_for_the_installation() {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("stray", "single"));
+    let ec2 = aws_sdk_ec2::Client::new(&env.sdk().await);
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.7.0.0/16")
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Vpc)
+                .tags(tag("liftoff.dev/installation", "stray"))
+                .tags(tag("liftoff.dev/address", "aws.vpc.old"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("destroy left 1 resource(s) carrying this installation's tags")
+            && shown.contains(&format!("VPC {vpc} (aws.vpc.old)"))
+            && shown.contains("hint:"),
+        "{shown}"
+    );
+}

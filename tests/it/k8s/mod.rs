@@ -9,6 +9,7 @@
 //! server cannot show: pods with scheduling, image-pull and crash-loop
 //! states (there is no kubelet to produce them).
 
+mod bundle;
 mod cli;
 mod failures;
 mod install;

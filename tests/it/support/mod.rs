@@ -4,6 +4,8 @@
 #[cfg(feature = "aws")]
 pub mod aws_like;
 #[cfg(feature = "gcp")]
+pub mod gcp_fake;
+#[cfg(feature = "gcp")]
 pub mod gcs;
 pub mod helm;
 #[cfg(feature = "gcp")]
@@ -16,6 +18,7 @@ pub mod procs;
 #[cfg(feature = "aws")]
 pub mod proxy;
 pub mod realkube;
+pub mod registry;
 
 /// Opens a state store. Tests run in parallel threads of one process, and a
 /// child another test forks inherits this test's lock descriptor until it
