@@ -10,6 +10,7 @@ use crate::plan::driver::DriverError;
 use crate::plan::state::StateError;
 use crate::render::RenderError;
 use crate::spec::SpecError;
+use crate::state::StorageError;
 use crate::tls::TlsError;
 
 /// Exit codes, documented in the README.
@@ -43,6 +44,8 @@ pub enum Error {
     Spec(#[from] SpecError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error(transparent)]
@@ -125,7 +128,12 @@ impl Error {
                 exit::INVALID_INPUT
             }
             Error::Render(_) => exit::FAILURE,
-            Error::State(StateError::Locked { .. }) => exit::LOCKED,
+            Error::Storage(e) => match e.kind() {
+                crate::state::error::Kind::Locked => exit::LOCKED,
+                crate::state::error::Kind::Unreachable => exit::UNREACHABLE,
+                crate::state::error::Kind::Input => exit::INVALID_INPUT,
+                crate::state::error::Kind::Failure => exit::FAILURE,
+            },
             Error::State(_) | Error::Io { .. } => exit::FAILURE,
             Error::Observe(_) | Error::Driver(_) => exit::UNREACHABLE,
             Error::StalePlan { .. } => exit::STALE_PLAN,
@@ -146,10 +154,11 @@ impl Error {
             Error::Spec(e) => e.hint(),
             Error::Tls(e) => e.hint(),
             Error::Render(e) => e.hint(),
+            Error::Storage(e) => e.hint(),
+            Error::State(StateError::Write { source, .. }) => {
+                source.downcast_ref::<StorageError>().and_then(StorageError::hint)
+            }
             Error::Bundle(e) => e.hint(),
-            Error::State(StateError::Locked { .. }) => Some(
-                "wait for the other run to finish; the lock is released as soon as that process ends, even if it was killed".into(),
-            ),
             Error::State(StateError::Format { source, .. }) => source.hint(),
             Error::State(StateError::Corrupt { .. }) => {
                 Some("restore the file from its backup, or move it away and re-run: liftoff adopts what it finds by tag".into())

@@ -12,12 +12,14 @@ pub mod cli;
 pub mod cluster;
 pub mod compose;
 pub mod error;
+pub mod files;
 pub mod plan;
 pub mod providers;
 pub mod random;
 pub mod render;
 pub mod secret;
 pub mod spec;
+pub mod state;
 pub mod tls;
 pub mod wait;
 

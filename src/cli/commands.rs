@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::caller::identify;
 use super::report::{cloud_outputs, print_json, print_outputs_text, report_done};
-use super::session::{Intent, Session, certificate_checks, load, open, preflight, state_dir};
+use super::session::{Intent, Session, certificate_checks, load, open, preflight};
 use super::{Cli, Command, Output};
 use crate::compose::{self, Phase};
 use crate::error::Error;
@@ -68,6 +68,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             .await
         }
         Command::Rollback { revision, yes } => super::upgrade::rollback(cli, *revision, *yes).await,
+        Command::State { action } => super::state_cmd::run(cli, action),
         Command::Render { resolved: true, .. } => render_resolved(cli),
         Command::Render {
             resolved: false,
@@ -173,7 +174,7 @@ async fn plan_cmd(cli: &Cli, out: Option<&Path>, parallelism: usize) -> Result<(
     }
     if let Some(path) = out {
         let bytes = serde_json::to_vec_pretty(&plan).expect("plan serializes");
-        plan::state::write_atomic(path, &bytes).map_err(|source| Error::Io {
+        crate::files::write_atomic(path, &bytes).map_err(|source| Error::Io {
             what: format!("cannot write {}", path.display()),
             source,
         })?;
@@ -391,10 +392,11 @@ async fn destroy(
     session.store.remove_if_empty()?;
     check_leftovers(&session).await?;
     if session.store.snapshot().resources.is_empty() {
-        let dir = state_dir(cli, &session.loaded);
-        crate::tls::forget_kept(&session.loaded.spec, &dir).map_err(|source| Error::Io {
-            what: "cannot remove the kept sandbox certificate".into(),
-            source,
+        crate::tls::forget_kept(&session.loaded.spec, session.secrets.as_ref()).map_err(|e| {
+            Error::Io {
+                what: "cannot remove the kept sandbox certificate".into(),
+                source: std::io::Error::other(crate::chain::one_line(&e)),
+            }
         })?;
     }
     report_done(cli, &session, "destroyed");
@@ -421,8 +423,8 @@ async fn check_leftovers(session: &Session) -> Result<(), Error> {
 async fn status(cli: &Cli, history: bool) -> Result<(), Error> {
     let loaded = load(cli)?;
     // Read only: no lock, no files made, so it works during another run.
-    let (state_path, state) =
-        plan::state::read_unlocked(&state_dir(cli, &loaded), &loaded.spec.metadata.name)?;
+    let settings = super::session::settings(cli, &loaded)?;
+    let (state_path, state) = crate::state::read(&settings.location, &loaded.spec.metadata.name)?;
     // The release as the state records it; its revisions as Helm keeps
     // them when that needs no cloud call (an existing cluster), or when
     // asked.
@@ -461,7 +463,7 @@ async fn status(cli: &Cli, history: bool) -> Result<(), Error> {
                 outln!(
                     "`{}` has no resources recorded ({}).",
                     state.installation,
-                    state_path.display()
+                    state_path
                 );
             }
             let width = state
@@ -640,12 +642,15 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
     // The same connection, inputs and checks an install uses: for a
     // cluster liftoff creates, the cloud phase's hand-off (from the
     // recorded outputs, when no other run holds the state).
-    let dir = super::session::state_dir(cli, &loaded);
-    let store = crate::plan::state::Store::open(&dir, &loaded.spec.metadata.name)
-        .ok()
-        .map(std::sync::Arc::new);
+    let settings = super::session::settings(cli, &loaded)?;
+    let opened = crate::state::open(&settings, &loaded.spec.metadata.name).ok();
+    let secrets: std::sync::Arc<dyn crate::secret::Vault> = match &opened {
+        Some(o) => o.secrets.clone(),
+        None => crate::state::secrets(&settings.location)?,
+    };
+    let store = opened.map(|o| std::sync::Arc::new(o.store));
     let setup = crate::providers::Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: false,
         kubernetes_upgrade: false,
         records: store.map(|s| s as std::sync::Arc<dyn crate::plan::driver::Records>),
@@ -655,7 +660,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
         Some(c) => c.register(&loaded.spec, &setup, &mut unused)?,
         None => Default::default(),
     };
-    let inputs = super::session::cluster_inputs(cli, &loaded, &dir)
+    let inputs = super::session::cluster_inputs(cli, &loaded, secrets.as_ref())
         .map(|(inputs, _, _)| inputs)
         .unwrap_or_default();
     let report = crate::cluster::doctor(
@@ -663,7 +668,7 @@ async fn doctor(cli: &Cli) -> Result<(), Error> {
         &loaded.base_dir,
         handoff,
         inputs,
-        certificate_checks(cli, &loaded),
+        certificate_checks(&loaded, secrets.as_ref()),
     )
     .await;
     match cli.output {

@@ -26,6 +26,7 @@ mod interrupt;
 pub mod progress;
 mod report;
 mod session;
+mod state_cmd;
 pub mod stdout;
 mod upgrade;
 
@@ -94,6 +95,15 @@ pub struct Cli {
     /// Where state files live (default: `.liftoff` next to the spec).
     #[arg(long, global = true, env = "LIFTOFF_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Where the state lives: `s3://BUCKET/PREFIX`, `gs://BUCKET/PREFIX` or
+    /// a folder (overrides the spec's `state:` and --state-dir).
+    #[arg(
+        long = "state",
+        global = true,
+        env = "LIFTOFF_STATE",
+        value_name = "URL"
+    )]
+    pub state: Option<String>,
     /// More logging (-v, -vv); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -265,6 +275,11 @@ pub enum Command {
         #[arg(long)]
         history: bool,
     },
+    /// Work with the stored state itself: show, pull, push, migrate, unlock.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
     /// Run the preflight checks alone (cluster version, permissions, storage
     /// class, Helm, database, DNS zone), changing nothing. Exits 8 when a
     /// check failed.
@@ -286,6 +301,41 @@ pub enum Command {
         /// Write the values to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+/// `liftoff state …` (docs/state.md).
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Where the state is, who holds its lock, and what it records.
+    Show,
+    /// Print the stored state document (or write it to --out).
+    Pull {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replace the stored state with a file's, under the lock. Refused for
+    /// another installation's file, or one older than the stored state
+    /// (lower serial) unless --force.
+    Push {
+        /// The state document to store (as `state pull` writes it).
+        #[arg(value_name = "FILE")]
+        document: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move the state and liftoff's secret files to another place
+    /// (`s3://…`, `gs://…`, a folder), verified by digest; refused when the
+    /// target holds a different state of this installation.
+    Migrate {
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Remove a bucket lock whose lease ran out (a killed run's); --force
+    /// removes one that is still leased (only when no run is working).
+    Unlock {
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -22,7 +22,7 @@ pub(super) fn report_done(cli: &Cli, session: &Session, what: &str) {
             outln!(
                 "\n`{}` {what}. State: {}",
                 session.name(),
-                session.store.path().display()
+                session.store.location()
             );
             print_outputs_text(&session.loaded.spec, &outputs);
         }

@@ -2,7 +2,7 @@
 //! locked state and the desired resources, plus the checks made before
 //! planning.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::progress;
@@ -23,6 +23,8 @@ pub(super) struct Session {
     pub loaded: Loaded,
     pub drivers: Drivers,
     pub store: Arc<Store>,
+    /// Where liftoff's generated secrets are kept, beside the state.
+    pub secrets: Arc<dyn crate::secret::Vault>,
     pub desired: Vec<Resource>,
 }
 
@@ -86,7 +88,21 @@ impl Session {
         };
         // Ctrl-C is handled for the whole command (`super::interrupt`).
         super::interrupt::applying();
-        let summary = engine.apply(plan).await?;
+        let summary = engine.apply(plan).await.map_err(|mut e| {
+            // A state write that failed stops the apply: say it as such.
+            match e
+                .source
+                .take()
+                .map(|s| s.downcast::<crate::plan::state::StateError>())
+            {
+                Some(Ok(state)) => Error::State(*state),
+                Some(Err(other)) => {
+                    e.source = Some(other);
+                    Error::Driver(e)
+                }
+                None => Error::Driver(e),
+            }
+        })?;
         drop(events);
         if summary.failed > 0 {
             return Err(Error::ApplyFailed {
@@ -129,24 +145,26 @@ pub(super) enum Intent {
 
 pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
     let loaded = load(cli)?;
-    let dir = state_dir(cli, &loaded);
-    let store = Arc::new(Store::open(&dir, &loaded.spec.metadata.name)?);
+    let opened = crate::state::open(&settings(cli, &loaded)?, &loaded.spec.metadata.name)?;
+    warn(cli, &opened.warnings);
+    let store = Arc::new(opened.store);
+    let secrets: Arc<dyn crate::secret::Vault> = opened.secrets;
     let setup = crate::providers::Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: matches!(
             intent,
             Intent::Destroy {
                 skip_final_snapshot: true
             }
         ),
-        records: Some(store.clone()),
         kubernetes_upgrade: intent == Intent::KubernetesUpgrade,
+        records: Some(store.clone()),
     };
     let (inputs, checks, facts) = match intent {
         // The certificate checks doctor shows, so the preflights agree.
         Intent::Install | Intent::KubernetesUpgrade => {
-            let (inputs, _, facts) = cluster_inputs(cli, &loaded, &dir)?;
-            (inputs, certificate_checks(cli, &loaded), facts)
+            let (inputs, _, facts) = cluster_inputs(cli, &loaded, secrets.as_ref())?;
+            (inputs, certificate_checks(&loaded, secrets.as_ref()), facts)
         }
         // Every secret liftoff may have made is looked for.
         Intent::Destroy { .. } => (
@@ -167,6 +185,7 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
         loaded,
         drivers,
         store,
+        secrets,
         desired,
     })
 }
@@ -177,7 +196,7 @@ pub(super) fn open(cli: &Cli, intent: Intent) -> Result<Session, Error> {
 pub(super) fn cluster_inputs(
     cli: &Cli,
     loaded: &Loaded,
-    state_dir: &Path,
+    secrets: &dyn crate::secret::Vault,
 ) -> Result<
     (
         crate::cluster::Inputs,
@@ -188,7 +207,7 @@ pub(super) fn cluster_inputs(
 > {
     use crate::cluster::preflight::{Check, Status};
     let spec = &loaded.spec;
-    let material = crate::tls::load_kept(spec, &loaded.base_dir, state_dir)?;
+    let material = crate::tls::load_kept(spec, &loaded.base_dir, secrets)?;
     let facts = compose::facts(spec, material.private_ca_pem.is_some());
     let render_inputs = compose::render_inputs(spec, facts.private_ca);
     let values = crate::render::values_yaml(spec, &render_inputs)?;
@@ -231,10 +250,67 @@ pub(super) fn cluster_inputs(
     Ok((inputs, checks, facts))
 }
 
-pub(super) fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
-    cli.state_dir
-        .clone()
-        .unwrap_or_else(|| loaded.base_dir.join(".liftoff"))
+/// Where the state lives, and a bucket lock's lease: `--state URL`, else
+/// `--state-dir`, else the spec's `state:`, else `.liftoff` next to the
+/// spec. `LIFTOFF_LOCK_LEASE` overrides `state.lockLease`.
+pub(super) fn settings(cli: &Cli, loaded: &Loaded) -> Result<crate::state::Settings, Error> {
+    use crate::state::Location;
+    let spec_state = loaded.spec.state.clone().unwrap_or_default();
+    let from_spec = Location::from_spec(&spec_state, &loaded.base_dir)?;
+    let location = match (&cli.state, &cli.state_dir) {
+        (Some(url), _) => {
+            let mut location = Location::parse(url, Path::new(""))?;
+            // The spec's bucket options apply to a URL of the same kind.
+            match (&mut location, &spec_state) {
+                (
+                    Location::S3 {
+                        region, kms_key, ..
+                    },
+                    s,
+                ) if s.backend == crate::spec::model::StateBackend::S3 => {
+                    *region = s.region.clone();
+                    *kms_key = s.kms_key.clone();
+                }
+                (
+                    Location::Gcs {
+                        endpoint, kms_key, ..
+                    },
+                    s,
+                ) if s.backend == crate::spec::model::StateBackend::Gcs => {
+                    *endpoint = s.endpoint.clone();
+                    *kms_key = s.kms_key.clone();
+                }
+                _ => {}
+            }
+            location
+        }
+        (None, Some(dir)) => Location::Local(dir.clone()),
+        (None, None) => {
+            from_spec.unwrap_or_else(|| Location::Local(loaded.base_dir.join(".liftoff")))
+        }
+    };
+    let lease_text = std::env::var("LIFTOFF_LOCK_LEASE")
+        .ok()
+        .or(spec_state.lock_lease.clone());
+    let lease = match lease_text {
+        None => crate::state::DEFAULT_LEASE,
+        Some(text) => crate::spec::model::parse_duration(&text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::Input(
+                    format!("invalid lock lease `{text}`"),
+                    Some("give a duration such as `90s` or `2m` (state.lockLease, LIFTOFF_LOCK_LEASE)".into()),
+                )
+            })?,
+    };
+    Ok(crate::state::Settings { location, lease })
+}
+
+/// Prints warnings on stderr (both outputs: stdout carries only the document).
+pub(super) fn warn(_cli: &Cli, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Checks that must pass before planning: the cloud checks the existing
@@ -269,12 +345,12 @@ pub(super) async fn preflight(
 
 /// The certificate as preflight checks: a failure, or a pass and its warnings.
 pub(super) fn certificate_checks(
-    cli: &Cli,
     loaded: &Loaded,
+    secrets: &dyn crate::secret::Vault,
 ) -> Vec<crate::cluster::preflight::Check> {
     use crate::cluster::preflight::{Check, Status};
     let spec = &loaded.spec;
-    match crate::tls::load_kept(spec, &loaded.base_dir, &state_dir(cli, loaded)) {
+    match crate::tls::load_kept(spec, &loaded.base_dir, secrets) {
         Err(e) => {
             let check = Check::new("certificate", Status::Fail, crate::chain::one_line(&e));
             vec![match e.hint() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::report::print_json;
-use super::session::{cluster_inputs, load, state_dir};
+use super::session::{cluster_inputs, load, settings, warn};
 use super::{Cli, Output};
 use crate::cluster::ClusterDriver;
 use crate::cluster::driver::upgrade::{Deployed, HopFailed, ReleaseView};
@@ -78,10 +78,12 @@ struct Upgrading {
 
 fn open(cli: &Cli) -> Result<Upgrading, Error> {
     let loaded = load(cli)?;
-    let dir = state_dir(cli, &loaded);
-    let store = Arc::new(Store::open(&dir, &loaded.spec.metadata.name)?);
+    let opened = crate::state::open(&settings(cli, &loaded)?, &loaded.spec.metadata.name)?;
+    warn(cli, &opened.warnings);
+    let store = Arc::new(opened.store);
+    let secrets: Arc<dyn crate::secret::Vault> = opened.secrets;
     let setup = Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: false,
         kubernetes_upgrade: false,
         records: Some(store.clone() as Arc<dyn crate::plan::driver::Records>),
@@ -91,7 +93,7 @@ fn open(cli: &Cli) -> Result<Upgrading, Error> {
         Some(c) => c.register(&loaded.spec, &setup, &mut unused)?,
         None => Default::default(),
     };
-    let (inputs, _, facts) = cluster_inputs(cli, &loaded, &dir)?;
+    let (inputs, _, facts) = cluster_inputs(cli, &loaded, secrets.as_ref())?;
     let driver = crate::cluster::build(&loaded.spec, &loaded.base_dir, handoff, inputs, Vec::new());
     Ok(Upgrading {
         loaded,
@@ -782,9 +784,15 @@ pub(super) async fn rollback(cli: &Cli, revision: Option<u64>, yes: bool) -> Res
 /// The release's part of `status`: installed version and revisions, read
 /// from the cluster when it can be reached within a few seconds.
 pub(super) async fn release_status(cli: &Cli, loaded: &Loaded) -> Value {
-    let dir = state_dir(cli, loaded);
+    let secrets: Arc<dyn crate::secret::Vault> = match settings(cli, loaded)
+        .map_err(|e| e.to_string())
+        .and_then(|s| crate::state::secrets(&s.location).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => return json!({"error": e}),
+    };
     let setup = Setup {
-        state_dir: dir.clone(),
+        secrets: secrets.clone(),
         skip_final_snapshot: false,
         kubernetes_upgrade: false,
         // Read only: no lock taken (status works during another run).

@@ -395,5 +395,5 @@ impl Recorder for EntryRecorder<'_, '_> {
 }
 
 fn state_error(e: super::state::StateError) -> DriverError {
-    DriverError::new(Failure::Aborted, "cannot write the state file").with_source(e)
+    DriverError::new(Failure::Aborted, "cannot write the state").with_source(e)
 }

@@ -1,20 +1,16 @@
-//! The state file: one per installation, JSON, written atomically with mode
-//! 0600 and guarded by an advisory lock that the kernel drops when the
-//! holder dies (so a killed run never leaves a stale lock behind).
+//! The state document: one per installation, JSON, what liftoff knows about
+//! each resource it manages. Where it is stored and how it is locked (a
+//! local file, a bucket) is `crate::state`'s business, behind [`Persist`].
 //!
 //! A create is recorded twice: its intent (with the idempotency token)
 //! before the call, and its id as soon as the call returns, before any
 //! waiting. A crash at any point leaves enough to find the resource again.
 //!
 //! The file carries its format version ([`STATE_FORMAT`]); an older one is
-//! upgraded on reading ([`super::format`]) and kept beside it as
-//! `<file>.format-N` before the first write; a newer one is refused.
+//! upgraded on reading ([`super::format`]) and the storage keeps the
+//! original beside it as `<file>.format-N`; a newer one is refused.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -129,90 +125,72 @@ impl State {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("another liftoff run holds the lock on {}", path.display())]
-    Locked { path: PathBuf },
-    #[error("cannot use state file {}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("state file {} is corrupt", path.display())]
+    #[error("state file {location} is corrupt")]
     Corrupt {
-        path: PathBuf,
+        location: String,
         #[source]
         source: serde_json::Error,
     },
-    #[error("cannot read state file {}", path.display())]
+    #[error("cannot read state file {location}")]
     Format {
-        path: PathBuf,
+        location: String,
         #[source]
         source: FormatError,
     },
-    #[error("state file {} belongs to installation `{found}`, not `{expected}`", path.display())]
+    #[error("state file {location} belongs to installation `{found}`, not `{expected}`")]
     WrongInstallation {
-        path: PathBuf,
+        location: String,
         found: String,
         expected: String,
     },
+    /// The storage refused or failed the write; its error says why.
+    #[error("cannot write state file {location}")]
+    Write {
+        location: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
-/// The open, locked state of one installation.
-#[derive(Debug)]
+/// Where the state document is kept, as the engine sees it: a place that
+/// takes whole documents. The storage (a local file, a bucket) and its
+/// lock live behind it (`crate::state`), held as long as the store is.
+pub trait Persist: Send + Sync {
+    /// Where the document is, for messages (a path or a URL).
+    fn location(&self) -> String;
+    /// Replaces the stored document with `bytes`, or fails without writing.
+    fn write(&self, bytes: Vec<u8>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    /// Removes the stored document.
+    fn remove(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The open, locked state of one installation: the document in memory,
+/// written through to its storage on every change.
 pub struct Store {
-    path: PathBuf,
+    persist: Box<dyn Persist>,
     state: Mutex<State>,
-    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.persist.location())
+            .finish()
+    }
 }
 
 impl Store {
-    /// `<dir>/<installation>.state.json`, locked through `<…>.lock`.
-    pub fn open(dir: &Path, installation: &str) -> Result<Store, StateError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StateError::Io { path, source }
-        };
-        create_private_dir(dir).map_err(io(dir))?;
-        let path = dir.join(format!("{installation}.state.json"));
-        let lock_path = dir.join(format!("{installation}.lock"));
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StateError::Locked { path: lock_path });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
-        }
-        let state = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let s = read_state(&path, &bytes)?;
-                if s.installation != installation {
-                    return Err(StateError::WrongInstallation {
-                        path,
-                        found: s.installation,
-                        expected: installation.into(),
-                    });
-                }
-                s
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(installation),
-            Err(e) => return Err(io(&path)(e)),
-        };
-        Ok(Store {
-            path,
+    /// A store over `persist`, starting from `state` (as last stored).
+    pub fn new(state: State, persist: Box<dyn Persist>) -> Store {
+        Store {
+            persist,
             state: Mutex::new(state),
-            _lock: lock,
-        })
+        }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the document is kept (a path or a URL).
+    pub fn location(&self) -> String {
+        self.persist.location()
     }
 
     pub fn snapshot(&self) -> State {
@@ -228,53 +206,82 @@ impl Store {
             .cloned()
     }
 
-    /// Sets (or with `None` removes) one entry and writes the file.
+    /// Sets (or with `None` removes) one entry and writes the document. A
+    /// write that fails leaves the memory as stored.
     pub fn put(&self, address: &Address, entry: Option<Entry>) -> Result<(), StateError> {
         let mut state = self.state.lock().expect("state lock");
+        let mut next = state.clone();
         match entry {
-            Some(e) => state.resources.insert(address.clone(), e),
-            None => state.resources.remove(address),
+            Some(e) => next.resources.insert(address.clone(), e),
+            None => next.resources.remove(address),
         };
-        state.serial += 1;
-        tracing::debug!(%address, serial = state.serial, "state written");
-        write_atomic(
-            &self.path,
-            &serde_json::to_vec_pretty(&*state).expect("state serializes"),
-        )
-        .map_err(|source| StateError::Io {
-            path: self.path.clone(),
+        next.serial += 1;
+        tracing::debug!(%address, serial = next.serial, "state written");
+        self.persist
+            .write(serde_json::to_vec_pretty(&next).expect("state serializes"))
+            .map_err(|source| StateError::Write {
+                location: self.persist.location(),
+                source,
+            })?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Replaces the whole document (`state push`, `state migrate`): its
+    /// serial becomes one more than both the stored one and `state`'s.
+    pub fn replace(&self, mut next: State) -> Result<(), StateError> {
+        let mut state = self.state.lock().expect("state lock");
+        next.serial = next.serial.max(state.serial) + 1;
+        self.persist
+            .write(serde_json::to_vec_pretty(&next).expect("state serializes"))
+            .map_err(|source| StateError::Write {
+                location: self.persist.location(),
+                source,
+            })?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Removes the stored document, whatever it holds (`state migrate`,
+    /// once the copy is verified).
+    pub fn remove(&self) -> Result<(), StateError> {
+        let _state = self.state.lock().expect("state lock");
+        self.persist.remove().map_err(|source| StateError::Write {
+            location: self.persist.location(),
             source,
         })
     }
 
-    /// Records an operation and writes the file: it replaces the last one
-    /// when that is the same run (same command and start), else it is added
-    /// (the oldest dropped beyond [`OPERATIONS_KEPT`]).
+    /// Records an operation and writes the document: it replaces the last
+    /// one when that is the same run (same command and start), else it is
+    /// added (the oldest dropped beyond [`OPERATIONS_KEPT`]). A write that
+    /// fails leaves the memory as stored.
     pub fn put_operation(&self, op: Operation) -> Result<(), StateError> {
         let mut state = self.state.lock().expect("state lock");
-        match state.operations.last_mut() {
+        let mut next = state.clone();
+        match next.operations.last_mut() {
             Some(last) if last.command == op.command && last.started == op.started => *last = op,
-            _ => state.operations.push(op),
+            _ => next.operations.push(op),
         }
-        let excess = state.operations.len().saturating_sub(OPERATIONS_KEPT);
-        state.operations.drain(..excess);
-        state.serial += 1;
-        write_atomic(
-            &self.path,
-            &serde_json::to_vec_pretty(&*state).expect("state serializes"),
-        )
-        .map_err(|source| StateError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        let excess = next.operations.len().saturating_sub(OPERATIONS_KEPT);
+        next.operations.drain(..excess);
+        next.serial += 1;
+        self.persist
+            .write(serde_json::to_vec_pretty(&next).expect("state serializes"))
+            .map_err(|source| StateError::Write {
+                location: self.persist.location(),
+                source,
+            })?;
+        *state = next;
+        Ok(())
     }
 
-    /// Removes the state file once nothing is left in it.
+    /// Removes the stored document once nothing is left in it.
     pub fn remove_if_empty(&self) -> Result<(), StateError> {
         let state = self.state.lock().expect("state lock");
-        if state.resources.is_empty() && self.path.exists() {
-            std::fs::remove_file(&self.path).map_err(|source| StateError::Io {
-                path: self.path.clone(),
+        if state.resources.is_empty() && state.serial > 0 {
+            self.persist.remove().map_err(|source| StateError::Write {
+                location: self.persist.location(),
                 source,
             })?;
         }
@@ -282,181 +289,110 @@ impl Store {
     }
 }
 
-/// The state of `installation` in `dir` as last written, for reading only
-/// (`status`): takes no lock and creates nothing, so it works while another
-/// run holds the lock. Writes are atomic renames, so the file read is
-/// always whole. No file yet: an empty state.
-pub fn read_unlocked(dir: &Path, installation: &str) -> Result<(PathBuf, State), StateError> {
-    let path = dir.join(format!("{installation}.state.json"));
-    let state = match std::fs::read(&path) {
-        Ok(bytes) => {
-            // An older format is upgraded in memory only: reading writes nothing.
-            let corrupt = |source| StateError::Corrupt {
-                path: path.clone(),
-                source,
-            };
-            let mut value: Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
-            STATE_FILE
-                .upgrade(&mut value)
-                .map_err(|source| StateError::Format {
-                    path: path.clone(),
-                    source,
-                })?;
-            let state: State = serde_json::from_value(value).map_err(corrupt)?;
-            if state.installation != installation {
-                return Err(StateError::WrongInstallation {
-                    path,
-                    found: state.installation,
-                    expected: installation.into(),
-                });
-            }
-            state
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(installation),
-        Err(source) => return Err(StateError::Io { path, source }),
-    };
-    Ok((path, state))
-}
-
-/// Parses a state file, upgrading an older format: the original is kept
-/// as `<file>.format-N` (once) before anything is written over it.
-fn read_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+/// Parses a stored state document of `installation`, upgrading an older
+/// format in memory. Returns the state and the format it was stored in.
+pub fn parse(location: &str, installation: &str, bytes: &[u8]) -> Result<(State, u32), StateError> {
     let corrupt = |source| StateError::Corrupt {
-        path: path.to_path_buf(),
+        location: location.to_string(),
         source,
     };
     let mut value: Value = serde_json::from_slice(bytes).map_err(corrupt)?;
     let found = STATE_FILE
         .upgrade(&mut value)
         .map_err(|source| StateError::Format {
-            path: path.to_path_buf(),
+            location: location.to_string(),
             source,
         })?;
-    if found != STATE_FORMAT {
-        let mut backup = path.as_os_str().to_owned();
-        backup.push(format!(".format-{found}"));
-        let backup = PathBuf::from(backup);
-        if !backup.exists() {
-            write_atomic(&backup, bytes).map_err(|source| StateError::Io {
-                path: backup.clone(),
-                source,
-            })?;
-        }
-        tracing::info!(
-            "upgraded state file {} from format {found} to {STATE_FORMAT}",
-            path.display()
-        );
+    let state: State = serde_json::from_value(value).map_err(corrupt)?;
+    if state.installation != installation {
+        return Err(StateError::WrongInstallation {
+            location: location.to_string(),
+            found: state.installation,
+            expected: installation.into(),
+        });
     }
-    serde_json::from_value(value).map_err(corrupt)
-}
-
-/// Creates `dir` and its missing parents readable by the owner alone
-/// (0700): the state folder holds the state and the secrets' 0600 files. A
-/// folder that exists already keeps its mode.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-/// Writes `bytes` to `path` through a 0600 temporary file, fsync and rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
-    ));
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
+    Ok((state, found))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
-    #[test]
-    fn writes_0600_and_reloads() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Address::new("net.vpc");
-        {
-            let s = Store::open(dir.path(), "demo").unwrap();
-            let e = Entry {
-                kind: "net.vpc".into(),
-                status: Status::Creating,
-                id: Some("vpc-1".into()),
-                token: "t".into(),
-                props: Value::Null,
-                outputs: Value::Null,
-                deps: vec![],
-                delete_after: vec![],
-            };
-            s.put(&a, Some(e)).unwrap();
-            let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
+    /// A storage in memory that can be told to refuse writes.
+    #[derive(Default)]
+    struct Memory {
+        written: std::sync::Arc<Mutex<Vec<Vec<u8>>>>,
+        refuse: bool,
+    }
+
+    impl Persist for Memory {
+        fn location(&self) -> String {
+            "memory".into()
         }
-        let s = Store::open(dir.path(), "demo").unwrap();
-        assert_eq!(s.get(&a).unwrap().id.as_deref(), Some("vpc-1"));
-        assert_eq!(s.snapshot().serial, 1);
+        fn write(&self, bytes: Vec<u8>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            if self.refuse {
+                return Err("refused".into());
+            }
+            self.written.lock().unwrap().push(bytes);
+            Ok(())
+        }
+        fn remove(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            Ok(())
+        }
+    }
+
+    fn entry() -> Entry {
+        Entry {
+            kind: "net.vpc".into(),
+            status: Status::Creating,
+            id: Some("vpc-1".into()),
+            token: "t".into(),
+            props: Value::Null,
+            outputs: Value::Null,
+            deps: vec![],
+            delete_after: vec![],
+        }
     }
 
     #[test]
-    fn a_second_holder_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let _held = Store::open(dir.path(), "demo").unwrap();
-        assert!(matches!(
-            Store::open(dir.path(), "demo"),
-            Err(StateError::Locked { .. })
-        ));
+    fn every_change_is_written_and_reads_back() {
+        let memory = Memory::default();
+        let written = memory.written.clone();
+        let store = Store::new(State::empty("demo"), Box::new(memory));
+        let a = Address::new("net.vpc");
+        store.put(&a, Some(entry())).unwrap();
+        let last = written.lock().unwrap().last().unwrap().clone();
+        let (state, format) = parse("memory", "demo", &last).unwrap();
+        assert_eq!(format, STATE_FORMAT);
+        assert_eq!(state.serial, 1);
+        assert_eq!(state.resources[&a].id.as_deref(), Some("vpc-1"));
     }
 
     #[test]
-    fn reading_unlocked_works_under_a_held_lock_and_creates_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("nothing-here");
-        let (_, state) = read_unlocked(&missing, "demo").unwrap();
-        assert!(state.resources.is_empty());
-        assert!(!missing.exists(), "reading created the folder");
-        let held = Store::open(dir.path(), "demo").unwrap();
-        held.put(
-            &Address::new("net.vpc"),
-            Some(Entry {
-                kind: "net.vpc".into(),
-                status: Status::Ready,
-                id: Some("vpc-1".into()),
-                token: "t".into(),
-                props: Value::Null,
-                outputs: Value::Null,
-                deps: vec![],
-                delete_after: vec![],
+    fn a_refused_write_changes_nothing_in_memory() {
+        let store = Store::new(
+            State::empty("demo"),
+            Box::new(Memory {
+                refuse: true,
+                ..Default::default()
             }),
-        )
-        .unwrap();
-        let (_, state) = read_unlocked(dir.path(), "demo").unwrap();
-        assert_eq!(state.resources.len(), 1);
+        );
+        let e = store
+            .put(&Address::new("net.vpc"), Some(entry()))
+            .unwrap_err();
+        assert_eq!(
+            crate::chain::one_line(&e),
+            "cannot write state file memory: refused"
+        );
+        assert!(store.snapshot().resources.is_empty());
+        assert_eq!(store.snapshot().serial, 0);
     }
 
     #[test]
     fn a_newer_format_is_refused_with_a_hint() {
-        let dir = tempfile::tempdir().unwrap();
         let mut newer = serde_json::to_value(State::empty("demo")).unwrap();
         newer["format"] = (STATE_FORMAT + 1).into();
-        std::fs::write(dir.path().join("demo.state.json"), newer.to_string()).unwrap();
-        let e = Store::open(dir.path(), "demo").unwrap_err();
+        let e = parse("demo.state.json", "demo", newer.to_string().as_bytes()).unwrap_err();
         let StateError::Format { source, .. } = &e else {
             panic!("{e:?}")
         };
@@ -464,8 +400,7 @@ mod tests {
         assert_eq!(
             crate::chain::one_line(&e),
             format!(
-                "cannot read state file {}: the state file has format {}, newer than this liftoff reads (up to {STATE_FORMAT})",
-                dir.path().join("demo.state.json").display(),
+                "cannot read state file demo.state.json: the state file has format {}, newer than this liftoff reads (up to {STATE_FORMAT})",
                 STATE_FORMAT + 1
             )
         );
@@ -477,15 +412,10 @@ mod tests {
     }
 
     #[test]
-    fn refuses_another_installations_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("demo.state.json"),
-            serde_json::to_vec(&State::empty("other")).unwrap(),
-        )
-        .unwrap();
+    fn refuses_another_installations_document() {
+        let bytes = serde_json::to_vec(&State::empty("other")).unwrap();
         assert!(matches!(
-            Store::open(dir.path(), "demo"),
+            parse("x", "demo", &bytes),
             Err(StateError::WrongInstallation { .. })
         ));
     }

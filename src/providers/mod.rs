@@ -11,7 +11,6 @@ pub mod aws;
 #[cfg(feature = "gcp")]
 pub mod gcp;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,10 +25,11 @@ pub use crate::render::LoadBalancer;
 use crate::spec::{CloudRules, Provider, Spec};
 
 /// What the command line tells the drivers besides the spec.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Setup {
-    /// Where the state file lives; generated secrets are kept beside it.
-    pub state_dir: PathBuf,
+    /// Where generated secrets (database passwords) are kept: beside the
+    /// state, in its backend, never in it.
+    pub secrets: Arc<dyn crate::secret::Vault>,
     /// `destroy --skip-final-snapshot`: delete databases without a final snapshot.
     pub skip_final_snapshot: bool,
     /// `upgrade --kubernetes`: the cluster's Kubernetes version may change

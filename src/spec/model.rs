@@ -37,6 +37,51 @@ pub struct Spec {
     pub gcp: Option<Gcp>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Where the state, its lock and liftoff's secret files live
+    /// (docs/state.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateSpec>,
+}
+
+/// `state:`: the backend that keeps the state.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSpec {
+    #[serde(default)]
+    pub backend: StateBackend,
+    /// s3 | gcs: the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// s3 | gcs: the folder inside the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// s3: the bucket's region (default: the AWS chain's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// s3: a KMS key id or ARN for the secret objects (SSE-KMS; default
+    /// SSE-S3). gcs: a Cloud KMS key name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    /// gcs: another endpoint than storage.googleapis.com (called without
+    /// credentials, as `STORAGE_EMULATOR_HOST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// local: the folder (default `.liftoff` next to the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// s3 | gcs: how long a lock lasts without renewal (renewed every third
+    /// of it while liftoff runs), as `90s`, `2m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_lease: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateBackend {
+    #[default]
+    Local,
+    S3,
+    Gcs,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

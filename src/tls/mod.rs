@@ -14,7 +14,7 @@ mod read;
 
 use std::path::{Path, PathBuf};
 
-use crate::secret::Redacted;
+use crate::secret::{Redacted, Vault};
 use crate::spec::yaml::Node;
 use crate::spec::{Diagnostic, Severity, Spec};
 
@@ -319,52 +319,81 @@ fn check_files(
     check::check(&certs, &ca, &key, &options)
 }
 
-/// Removes a kept sandbox certificate (after the installation is destroyed).
-pub fn forget_kept(spec: &Spec, keep_dir: &Path) -> std::io::Result<()> {
-    for ext in ["crt", "key"] {
-        let path = keep_dir.join(format!("{}.sandbox-tls.{ext}", spec.metadata.name));
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(())
+/// The names a generated sandbox certificate and its key are kept under.
+fn kept_names(spec: &Spec) -> (String, String) {
+    let name = &spec.metadata.name;
+    (
+        format!("{name}.sandbox-tls.crt"),
+        format!("{name}.sandbox-tls.key"),
+    )
 }
 
-/// Like [`load`], except that a generated sandbox certificate is kept in
-/// `keep_dir` (`<name>.sandbox-tls.crt`, and its key in a 0600
-/// `<name>.sandbox-tls.key`) and reused while it still passes the checks,
-/// so a re-run changes nothing in the cluster.
-pub fn load_kept(spec: &Spec, base_dir: &Path, keep_dir: &Path) -> Result<Material, TlsError> {
+/// Forgets a kept sandbox certificate (after the installation is destroyed).
+pub fn forget_kept(spec: &Spec, keep: &dyn Vault) -> Result<(), crate::secret::VaultError> {
+    let (cert, key) = kept_names(spec);
+    keep.remove(&cert)?;
+    keep.remove(&key)
+}
+
+/// Like [`load`], except that a generated sandbox certificate is kept
+/// beside the state (`<name>.sandbox-tls.crt`, and its key as the secret
+/// `<name>.sandbox-tls.key`: 0600 in a state folder, encrypted in a bucket)
+/// and reused while it still passes the checks, so a re-run changes nothing
+/// in the cluster.
+pub fn load_kept(spec: &Spec, base_dir: &Path, keep: &dyn Vault) -> Result<Material, TlsError> {
     if !spec.platform.tls.self_signed {
         return load(spec, base_dir);
     }
-    let name = &spec.metadata.name;
-    let cert = keep_dir.join(format!("{name}.sandbox-tls.crt"));
-    let key = keep_dir.join(format!("{name}.sandbox-tls.key"));
-    if cert.exists()
-        && key.exists()
-        && let Ok(mut kept) = check_files(spec, Path::new(""), &cert, &key, None, false)
+    let (cert, key) = kept_names(spec);
+    if let (Ok(Some(cert_pem)), Ok(Some(key_pem))) = (keep.read(&cert), keep.read(&key))
+        && let Ok(mut kept) = check_kept(
+            spec,
+            &keep.location(&cert),
+            &keep.location(&key),
+            &cert_pem,
+            &key_pem,
+        )
     {
         kept.self_signed = true;
         kept.warnings.push(format!(
             "using the sandbox's self-signed wildcard certificate kept in {}",
-            cert.display()
+            keep.location(&cert)
         ));
         return Ok(kept);
     }
     let made = load(spec, base_dir)?;
-    let keep = |path: &Path, text: &str| {
-        crate::plan::state::create_private_dir(keep_dir)
-            .and_then(|()| crate::plan::state::write_atomic(path, text.as_bytes()))
-            .map_err(|error| TlsError::Keep {
-                path: path.to_path_buf(),
-                error,
-            })
+    let keep_one = |name: &str, value: &Redacted<String>| {
+        keep.write(name, value).map_err(|e| TlsError::Keep {
+            path: PathBuf::from(&e.location),
+            error: std::io::Error::other(crate::chain::one_line(&*e.source)),
+        })
     };
-    keep(&key, made.key_pem.expose())?;
-    keep(&cert, &made.chain_pem)?;
+    keep_one(&key, &made.key_pem)?;
+    keep_one(&cert, &Redacted::new(made.chain_pem.clone()))?;
     Ok(made)
+}
+
+/// Checks a kept certificate and key (as read from where they are kept).
+fn check_kept(
+    spec: &Spec,
+    cert_at: &str,
+    key_at: &str,
+    cert_pem: &Redacted<String>,
+    key_pem: &Redacted<String>,
+) -> Result<Material, TlsError> {
+    let (cert_path, key_path) = (Path::new(cert_at), Path::new(key_at));
+    let certs = read::certificates("certFile", cert_path, cert_pem.expose().as_bytes())?;
+    let key = read::private_key(key_path, key_pem.expose().as_bytes())?;
+    let options = check::Options {
+        base_domain: &spec.platform.base_domain,
+        allow_ecdsa: spec.platform.tls.allow_ecdsa,
+        now: check::unix_now(),
+        cert_path,
+        key_path,
+        ca_path: None,
+        reorder_to: None,
+    };
+    check::check(&certs, &[], &key, &options)
 }
 
 /// The certificate problems of a loaded spec as diagnostics on the spec's

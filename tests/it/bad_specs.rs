@@ -436,6 +436,27 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             with("timeouts:\n  helm: 30\n"),
             "s.yaml:10:9: error: `30` is not a duration (at `timeouts.helm`)",
         ),
+        // Where the state lives.
+        (
+            "a bucket backend without its bucket",
+            with("state:\n  backend: s3\n"),
+            "s.yaml:10:12: error: a bucket backend needs `state.bucket` (at `state.backend`)\n    hint: name the bucket that keeps the state (docs/state.md)",
+        ),
+        (
+            "a lock lease that is not a duration",
+            with("state:\n  backend: gcs\n  bucket: b\n  lockLease: soon\n"),
+            "s.yaml:12:14: error: `soon` is not a duration (at `state.lockLease`)",
+        ),
+        (
+            "an option of another backend",
+            with("state:\n  backend: gcs\n  bucket: b\n  region: us-east-1\n"),
+            "s.yaml:12:11: error: `state.region` does not apply to the `gcs` backend (at `state.region`)",
+        ),
+        (
+            "an unknown backend",
+            with("state:\n  backend: azure\n"),
+            "s.yaml:10:12: error:",
+        ),
         // Node group sizes.
         (
             "desired above max",

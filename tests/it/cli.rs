@@ -229,7 +229,7 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     let dir = tempfile::tempdir().unwrap();
     with_tls_files(dir.path());
     std::fs::write(dir.path().join("s.yaml"), EXISTING).unwrap();
-    let _held = liftoff::plan::state::Store::open(&dir.path().join(".liftoff"), "onprem").unwrap();
+    let _held = liftoff::state::open_local(&dir.path().join(".liftoff"), "onprem").unwrap();
     let out = liftoff(dir.path(), &["plan", "-f", "s.yaml"]);
     assert_eq!(out.status.code(), Some(6));
     assert!(text(&out.stderr).contains("another liftoff run holds the lock"));

@@ -45,7 +45,7 @@ fn status_takes_no_lock_and_creates_no_files() {
         "status created the state folder"
     );
     // Another run holds the lock: status still answers.
-    let held = liftoff::plan::state::Store::open(&dir.path().join(".liftoff"), "quiet").unwrap();
+    let held = liftoff::state::open_local(&dir.path().join(".liftoff"), "quiet").unwrap();
     let out = liftoff(dir.path(), &["status"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(

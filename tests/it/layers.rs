@@ -106,7 +106,30 @@ fn the_engine_knows_no_cloud_phase_or_command_line() {
             "crate::providers",
             "crate::compose",
             "crate::cli",
+            "crate::state",
+            "aws_sdk_s3",
+            "reqwest",
             "clap",
+        ] {
+            assert!(!text.contains(word), "{} mentions {word}", f.display());
+        }
+    }
+}
+
+#[test]
+fn only_the_state_module_talks_to_state_storage() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for f in files {
+        if module_of(&f) == "state" {
+            continue;
+        }
+        let text = code(&f);
+        for word in [
+            "aws_sdk_s3",
+            "storage/v1",
+            "If-None-Match",
+            "ifGenerationMatch",
         ] {
             assert!(!text.contains(word), "{} mentions {word}", f.display());
         }

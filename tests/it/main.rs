@@ -20,5 +20,7 @@ mod render;
 mod scripts;
 mod spec;
 mod spec_fuzz;
+#[cfg(any(feature = "aws", feature = "gcp"))]
+mod state;
 mod support;
 mod tls;

@@ -372,7 +372,10 @@ pub async fn delete(
     .await?;
     // With a final snapshot the password is still needed to use a restore.
     if a.opts.skip_final_snapshot {
-        let _ = std::fs::remove_file(password_path(a));
+        let _ = a
+            .opts
+            .secrets
+            .remove(&super::password::name(&a.opts.installation));
     }
     Ok(())
 }

@@ -3,7 +3,6 @@
 //! module of that family.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
@@ -42,8 +41,8 @@ pub mod expected {
 pub struct Options {
     pub installation: String,
     pub region: String,
-    /// Where the state file lives; generated secrets are kept beside it.
-    pub state_dir: PathBuf,
+    /// Where generated secrets (the database password) are kept.
+    pub secrets: std::sync::Arc<dyn crate::secret::Vault>,
     pub timeouts: Timeouts,
     /// Extra tags from `metadata.tags`, set on every resource.
     pub tags: BTreeMap<String, String>,
@@ -55,7 +54,11 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn from_spec(spec: &Spec, state_dir: PathBuf, skip_final_snapshot: bool) -> Self {
+    pub fn from_spec(
+        spec: &Spec,
+        secrets: std::sync::Arc<dyn crate::secret::Vault>,
+        skip_final_snapshot: bool,
+    ) -> Self {
         Options {
             installation: spec.metadata.name.clone(),
             region: spec
@@ -63,7 +66,7 @@ impl Options {
                 .region
                 .clone()
                 .unwrap_or_else(|| "us-east-1".into()),
-            state_dir,
+            secrets,
             timeouts: spec.timeouts.clone(),
             tags: spec.metadata.tags.clone(),
             skip_final_snapshot,

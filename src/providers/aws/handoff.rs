@@ -3,7 +3,6 @@
 //! login for the `astronomer-bootstrap` secret. Both answer "not yet" until
 //! the cloud phase has made the resource ready.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -53,7 +52,9 @@ pub struct RdsLogin {
     pub records: Arc<dyn Records>,
     /// The database's address.
     pub address: Address,
-    pub password_file: PathBuf,
+    /// Where the generated password is kept, and whose it is.
+    pub secrets: Arc<dyn crate::secret::Vault>,
+    pub installation: String,
     /// Connect with TLS (the spec's `database.ssl`).
     pub ssl: bool,
 }
@@ -80,7 +81,8 @@ impl DatabaseSource for RdsLogin {
             .get("username")
             .and_then(Value::as_str)
             .unwrap_or(password::MASTER_USER);
-        let password = password::read(&self.password_file).map_err(ClusterError::Handoff)?;
+        let password = password::read(self.secrets.as_ref(), &self.installation)
+            .map_err(ClusterError::Handoff)?;
         Ok(Some(DbLogin {
             host: host.to_string(),
             port,
@@ -116,7 +118,8 @@ mod tests {
         RdsLogin {
             records: Arc::new(Recorded(recorded)),
             address,
-            password_file: password::path_in(dir, "demo"),
+            secrets: Arc::new(crate::secret::FolderVault(dir.to_path_buf())),
+            installation: "demo".into(),
             ssl: true,
         }
     }
@@ -146,8 +149,8 @@ mod tests {
         };
         assert!(e.message.contains("demo.db-password"), "{}", e.message);
         assert!(e.hint.is_some());
-        assert!(!password::path_in(dir.path(), "demo").exists());
-        std::fs::write(password::path_in(dir.path(), "demo"), "s3cret\n").unwrap();
+        assert!(!dir.path().join("demo.db-password").exists());
+        std::fs::write(dir.path().join("demo.db-password"), "s3cret\n").unwrap();
         let l = login(Some(ready), dir.path())
             .login()
             .await

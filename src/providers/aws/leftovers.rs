@@ -153,7 +153,11 @@ pub async fn strays(a: &Aws, known: &[Address]) -> Result<Vec<Stray>, DriverErro
 /// One line per resource still tagged for the installation: what, its id,
 /// and the address it was made for.
 pub async fn list(spec: &Spec) -> Result<Vec<String>, DriverError> {
-    let opts = Options::from_spec(spec, std::path::PathBuf::new(), false);
+    let opts = Options::from_spec(
+        spec,
+        std::sync::Arc::new(crate::secret::FolderVault(std::path::PathBuf::new())),
+        false,
+    );
     let sdk = sdk_config(&opts.region, opts.backoff).await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let name = opts.installation.as_str();

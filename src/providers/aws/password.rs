@@ -1,56 +1,62 @@
-//! The database master password: generated at random, kept only in
-//! `<state dir>/<installation>.db-password` (mode 0600, written before the
-//! database is created so a rerun reuses it) and handed to AWS; it never
-//! reaches a log, plan, state file or error.
-
-use std::path::{Path, PathBuf};
+//! The database master password: generated at random, kept only as the
+//! secret `<installation>.db-password` beside the state (a 0600 file in the
+//! state folder, or an encrypted object in the state's bucket), written
+//! before the database is created so a rerun reuses it, and handed to AWS;
+//! it never reaches a log, plan, state document or error.
 
 use super::Aws;
 use crate::plan::driver::DriverError;
-use crate::secret::Redacted;
+use crate::secret::{Redacted, Vault};
 
 /// The database's master user.
 pub const MASTER_USER: &str = "liftoff_admin";
 
-/// Where the generated master password of `installation` is kept.
-pub fn path_in(state_dir: &Path, installation: &str) -> PathBuf {
-    state_dir.join(format!("{installation}.db-password"))
+/// The name the generated master password of `installation` is kept under.
+pub fn name(installation: &str) -> String {
+    format!("{installation}.db-password")
 }
 
-/// Where the generated master password is kept.
-pub fn password_path(a: &Aws) -> PathBuf {
-    path_in(&a.opts.state_dir, &a.opts.installation)
+/// Where the generated master password is kept (a path or a URL).
+pub fn password_path(a: &Aws) -> String {
+    a.opts.secrets.location(&name(&a.opts.installation))
 }
 
 /// The kept password, for a reader (the hand-off to the cluster phase):
 /// never generates one, since the database was created with the kept one.
-pub fn read(path: &Path) -> Result<Redacted<String>, DriverError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Redacted::new(text.trim().to_string())),
-        Err(e) => Err(DriverError::permanent(format!(
+pub fn read(secrets: &dyn Vault, installation: &str) -> Result<Redacted<String>, DriverError> {
+    let name = name(installation);
+    let missing = |e: Option<crate::secret::VaultError>| {
+        let error = DriverError::permanent(format!(
             "cannot read the database master password from {}",
-            path.display()
+            secrets.location(&name)
         ))
-        .with_source(e)
         .with_hint(
-            "liftoff keeps it there when it creates the database; restore the file from a backup, \
-             or reset the password in RDS and write it there (mode 0600)",
-        )),
+            "liftoff keeps it there when it creates the database; restore it from a backup, \
+             or reset the password in RDS and keep it there (mode 0600 in a state folder)",
+        );
+        match e {
+            Some(e) => error.with_source(e),
+            None => error,
+        }
+    };
+    match secrets.read(&name) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(missing(None)),
+        Err(e) => Err(missing(Some(e))),
     }
 }
 
-/// The kept password, or a new random one written (0600) before use, so a
-/// rerun after a crash reuses it.
+/// The kept password, or a new random one kept before use, so a rerun
+/// after a crash reuses it.
 pub fn password(a: &Aws) -> Result<Redacted<String>, DriverError> {
-    let path = password_path(a);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(Redacted::new(text.trim().to_string()));
+    let name = name(&a.opts.installation);
+    let cannot = |e: crate::secret::VaultError| {
+        DriverError::permanent(format!("cannot keep {}", e.location)).with_source(e)
+    };
+    if let Some(kept) = a.opts.secrets.read(&name).map_err(cannot)? {
+        return Ok(kept);
     }
-    let value = crate::random::alphanumeric(32);
-    crate::plan::state::create_private_dir(&a.opts.state_dir)
-        .and_then(|()| crate::plan::state::write_atomic(&path, value.as_bytes()))
-        .map_err(|e| {
-            DriverError::permanent(format!("cannot write {}", path.display())).with_source(e)
-        })?;
-    Ok(Redacted::new(value))
+    let value = Redacted::new(crate::random::alphanumeric(32));
+    a.opts.secrets.write(&name, &value).map_err(cannot)?;
+    Ok(value)
 }

@@ -17,7 +17,7 @@ use crate::spec::{DatabaseMode, Mode, Spec};
 
 /// Registers the AWS drivers and returns the hand-off.
 pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
-    let mut opts = Options::from_spec(spec, setup.state_dir.clone(), setup.skip_final_snapshot);
+    let mut opts = Options::from_spec(spec, setup.secrets.clone(), setup.skip_final_snapshot);
     opts.kubernetes_upgrade = setup.kubernetes_upgrade;
     let driver = Arc::new(AwsDriver::new(opts));
     drivers.register(kind::PREFIX, driver.clone());
@@ -39,7 +39,8 @@ pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
         handoff.database = Some(Arc::new(RdsLogin {
             records: records.clone(),
             address: Address::new(kind::DATABASE),
-            password_file: super::password::path_in(&setup.state_dir, &spec.metadata.name),
+            secrets: setup.secrets.clone(),
+            installation: spec.metadata.name.clone(),
             ssl: db.ssl,
         }));
     }

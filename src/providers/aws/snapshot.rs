@@ -44,7 +44,7 @@ pub async fn take(
     let Some(instance) = outputs.get("id").and_then(|v| v.as_str()) else {
         return Ok(None);
     };
-    let opts = Options::from_spec(spec, setup.state_dir.clone(), false);
+    let opts = Options::from_spec(spec, setup.secrets.clone(), false);
     let sdk = sdk_config(&opts.region, opts.backoff).await;
     let rds = aws_sdk_rds::Client::new(&sdk);
     let now = std::time::SystemTime::now()

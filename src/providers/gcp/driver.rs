@@ -3,8 +3,6 @@
 //! Application Default Credentials and every endpoint overridable) and
 //! dispatch of every call by kind to the module of that family.
 
-use std::path::PathBuf;
-
 use async_trait::async_trait;
 use google_cloud_auth::credentials::{AccessTokenCredentials, Credentials};
 
@@ -21,19 +19,19 @@ pub struct Options {
     pub installation: String,
     pub project: String,
     pub region: String,
-    /// Where the state file lives; the generated database password is kept beside it.
-    pub state_dir: PathBuf,
+    /// Where the generated database password is kept.
+    pub secrets: std::sync::Arc<dyn crate::secret::Vault>,
     pub timeouts: Timeouts,
     pub backoff: Backoff,
 }
 
 impl Options {
-    pub fn from_spec(spec: &Spec, state_dir: PathBuf) -> Self {
+    pub fn from_spec(spec: &Spec, secrets: std::sync::Arc<dyn crate::secret::Vault>) -> Self {
         Options {
             installation: spec.metadata.name.clone(),
             project: super::names::project(spec),
             region: super::names::region(spec),
-            state_dir,
+            secrets,
             timeouts: spec.timeouts.clone(),
             backoff: Backoff::from_env(),
         }

@@ -15,7 +15,10 @@ pub async fn preflight(spec: &Spec) -> Result<Preflight, DriverError> {
         return Ok(Preflight::default());
     };
     let g = Gcp {
-        opts: Options::from_spec(spec, std::path::PathBuf::new()),
+        opts: Options::from_spec(
+            spec,
+            std::sync::Arc::new(crate::secret::FolderVault(std::path::PathBuf::new())),
+        ),
         c: Clients::new().await?,
     };
     let p = &g.opts.project;

@@ -3,7 +3,6 @@
 //! every use) and the Cloud SQL login (private IP, `postgres` and the kept
 //! password). Both answer "not yet" until the cloud phase made them ready.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -67,7 +66,9 @@ impl Connector for GkeConnector {
 pub struct SqlLogin {
     pub records: Arc<dyn Records>,
     pub address: Address,
-    pub password_file: PathBuf,
+    /// Where the generated password is kept, and whose it is.
+    pub secrets: Arc<dyn crate::secret::Vault>,
+    pub installation: String,
     pub ssl: bool,
 }
 
@@ -80,7 +81,8 @@ impl DatabaseSource for SqlLogin {
         let Some(host) = outputs.get("privateIp").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let password = password::read(&self.password_file).map_err(ClusterError::Handoff)?;
+        let password = password::read(self.secrets.as_ref(), &self.installation)
+            .map_err(ClusterError::Handoff)?;
         Ok(Some(DbLogin {
             host: host.to_string(),
             port: 5432,

@@ -93,7 +93,11 @@ impl Cloud for GcpCloud {
     /// marks (or its owned parent), as a rerun would find it.
     async fn leftovers(&self, spec: &Spec) -> Result<Vec<String>, DriverError> {
         use crate::plan::driver::{Driver, Lookup};
-        let opts = driver::Options::from_spec(spec, std::path::PathBuf::new());
+        // Lookups only: no secret is read or written.
+        let opts = driver::Options::from_spec(
+            spec,
+            std::sync::Arc::new(crate::secret::FolderVault(std::path::PathBuf::new())),
+        );
         let gcp = driver::GcpDriver::new(opts);
         let mut left = Vec::new();
         for r in graph::desired(spec) {

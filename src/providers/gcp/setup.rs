@@ -17,7 +17,7 @@ use crate::spec::{DatabaseMode, Mode, Spec};
 
 /// Registers the GCP driver and returns the hand-off.
 pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
-    let opts = Options::from_spec(spec, setup.state_dir.clone());
+    let opts = Options::from_spec(spec, setup.secrets.clone());
     let driver = Arc::new(GcpDriver::new(opts));
     drivers.register(kind::PREFIX, driver.clone());
     let mut handoff = Handoff::default();
@@ -33,7 +33,8 @@ pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
         handoff.database = Some(Arc::new(SqlLogin {
             records: records.clone(),
             address: Address::new(kind::SQL_INSTANCE),
-            password_file: super::password::path_in(&setup.state_dir, &spec.metadata.name),
+            secrets: setup.secrets.clone(),
+            installation: spec.metadata.name.clone(),
             ssl: db.ssl,
         }));
     }

@@ -48,7 +48,7 @@ fn outputs(g: &Gcp, i: &m::DatabaseInstance) -> Value {
     json!({
         "id": i.name, "name": i.name, "privateIp": private_ip(i), "port": 5432,
         "username": password::USER, "connectionName": i.connection_name,
-        "passwordFile": password::path_in(&g.opts.state_dir, &g.opts.installation).display().to_string(),
+        "passwordFile": g.opts.secrets.location(&password::name(&g.opts.installation)),
     })
 }
 
@@ -169,7 +169,7 @@ pub async fn create(g: &Gcp, r: &Resource, ctx: &Context<'_>) -> Result<Observed
     let p: SqlInstance = props::of(r)?;
     let network = name_of(ctx, &p.network)?;
     let range = p.range.as_deref().map(|a| name_of(ctx, a)).transpose()?;
-    let secret = password::password(&g.opts.state_dir, &g.opts.installation)?;
+    let secret = password::password(g.opts.secrets.as_ref(), &g.opts.installation)?;
     let body = m::DatabaseInstance::new()
         .set_name(&p.name)
         .set_region(&p.region)

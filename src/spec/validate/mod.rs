@@ -78,6 +78,7 @@ pub fn validate(
     platform::dns(&mut c, spec);
     platform::airgap(&mut c, spec, base_dir);
     platform::timeouts(&mut c, spec);
+    platform::state(&mut c, spec);
     c.out
 }
 

@@ -484,3 +484,55 @@ pub(super) fn timeouts(c: &mut Checker, spec: &Spec) {
         }
     }
 }
+
+/// `state:`: a bucket backend needs its bucket; the lease is a duration;
+/// options that do not apply to the backend are refused.
+pub(super) fn state(c: &mut Checker, spec: &Spec) {
+    use crate::spec::model::StateBackend;
+    let Some(st) = &spec.state else {
+        return;
+    };
+    let bucketed = st.backend != StateBackend::Local;
+    if bucketed && st.bucket.as_deref().is_none_or(str::is_empty) {
+        c.error(
+            "state.backend",
+            "a bucket backend needs `state.bucket`".to_string(),
+            "name the bucket that keeps the state (docs/state.md)",
+        );
+    }
+    if let Some(lease) = &st.lock_lease
+        && parse_duration(lease).is_none_or(|d| d.is_zero())
+    {
+        c.error(
+            "state.lockLease",
+            format!("`{lease}` is not a duration"),
+            "write it as 90s or 2m",
+        );
+    }
+    let misplaced: &[(&str, bool)] = &[
+        ("state.dir", !bucketed || st.dir.is_none()),
+        ("state.bucket", bucketed || st.bucket.is_none()),
+        ("state.prefix", bucketed || st.prefix.is_none()),
+        ("state.kmsKey", bucketed || st.kms_key.is_none()),
+        (
+            "state.region",
+            st.backend == StateBackend::S3 || st.region.is_none(),
+        ),
+        (
+            "state.endpoint",
+            st.backend == StateBackend::Gcs || st.endpoint.is_none(),
+        ),
+    ];
+    for (field, fine) in misplaced {
+        if !fine {
+            c.error(
+                field,
+                format!(
+                    "`{field}` does not apply to the `{}` backend",
+                    format!("{:?}", st.backend).to_lowercase()
+                ),
+                "remove it, or change `state.backend`",
+            );
+        }
+    }
+}

@@ -5,7 +5,11 @@
 pub mod aws_like;
 #[cfg(feature = "gcp")]
 pub mod gcp_fake;
+#[cfg(feature = "gcp")]
+pub mod gcs;
 pub mod helm;
+#[cfg(feature = "gcp")]
+pub mod http;
 pub mod kube;
 pub mod memory;
 #[cfg(feature = "aws")]
@@ -21,12 +25,12 @@ pub mod registry;
 /// execs: a lock still held for a moment after the previous holder dropped
 /// its store is waited out (ten seconds at most) instead of failing.
 pub fn open_store(dir: &std::path::Path, installation: &str) -> liftoff::plan::state::Store {
-    use liftoff::plan::state::{StateError, Store};
+    use liftoff::state::StorageError;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        match Store::open(dir, installation) {
+        match liftoff::state::open_local(dir, installation) {
             Ok(store) => return store,
-            Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
+            Err(StorageError::Locked { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             Err(e) => panic!("cannot open the state: {e}"),
