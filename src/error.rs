@@ -167,7 +167,7 @@ impl Error {
                 Some("fix the cause shown above and run the same command again: finished work is kept and adopted".into())
             }
             Error::Leftovers(_) => Some(
-                "they were made for addresses this spec no longer has and the state lost; destroy with the spec they were installed with, or delete them in the AWS console".into(),
+                "liftoff deletes only what carries both its ownership tags (installation and address) and could not delete these; see the errors above, or check them in the cloud console and delete them there".into(),
             ),
             // The message says it all, on one line.
             Error::Interrupted { .. } => None,

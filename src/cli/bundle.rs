@@ -115,6 +115,9 @@ pub enum BundleCommand {
 struct Shown {
     bar: Option<ProgressBar>,
     json: bool,
+    /// Without a bar: bytes done and expected, for a line every tenth.
+    done: std::sync::atomic::AtomicU64,
+    expected: std::sync::atomic::AtomicU64,
 }
 
 impl Shown {
@@ -130,17 +133,43 @@ impl Shown {
         Shown {
             bar,
             json: output == Output::Json,
+            done: Default::default(),
+            expected: Default::default(),
         }
     }
 }
 
 impl bundle::Progress for Shown {
     fn bytes(&self, n: u64) {
+        use std::sync::atomic::Ordering;
         if let Some(b) = &self.bar {
             b.inc(n);
+            return;
+        }
+        let expected = self.expected.load(Ordering::Relaxed);
+        let before = self.done.fetch_add(n, Ordering::Relaxed);
+        let after = before + n;
+        if expected == 0 || before * 10 / expected == after * 10 / expected {
+            return;
+        }
+        if self.json {
+            eprintln!(
+                "{}",
+                json!({"event": "progress", "doneBytes": after, "totalBytes": expected})
+            );
+        } else {
+            eprintln!(
+                "{} of {} ({}%)",
+                human(after),
+                human(expected),
+                after * 100 / expected
+            );
         }
     }
     fn total(&self, n: u64) {
+        use std::sync::atomic::Ordering;
+        self.done.store(0, Ordering::Relaxed);
+        self.expected.store(n, Ordering::Relaxed);
         if let Some(b) = &self.bar {
             b.set_length(n);
             b.set_position(0);
@@ -211,7 +240,17 @@ pub async fn run(cli: &Cli, command: &BundleCommand) -> Result<(), Error> {
             })?;
             let repo = spec.platform.chart.repository.trim_end_matches('/');
             let chart = if repo.ends_with(".tgz") {
-                loaded.base_dir.join(repo)
+                let local = loaded.base_dir.join(repo);
+                if !local.is_file() {
+                    return Err(Error::Input(
+                        format!("the chart archive {} does not exist", local.display()),
+                        Some(format!(
+                            "fetch it on this connected machine: `helm pull {} --repo https://helm.astronomer.io --version {}`, or set platform.chart.repository to the Helm repository",
+                            spec.platform.chart.name, spec.platform.chart.version
+                        )),
+                    ));
+                }
+                local
             } else {
                 helm_program
                     .pull(spec, &loaded.base_dir, fetched.path())

@@ -345,8 +345,11 @@ async fn destroy(
         },
     )?;
     let caller = identify(cli, &session.loaded.spec).await?;
-    let observed = session.observe(parallelism, cli).await?;
+    let mut observed = session.observe(parallelism, cli).await?;
     let state = session.state();
+    if session.phase != Phase::Cluster {
+        compute::find_strays(session.name(), &state, &session.drivers, &mut observed).await?;
+    }
     let plan = compute::plan_destroy(
         session.name(),
         &session.loaded.digest,

@@ -75,6 +75,9 @@ pub struct Observations {
     pub found: BTreeMap<Address, Option<Observed>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub duplicates: Vec<Duplicate>,
+    /// Found by [`find_strays`] (for a destroy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strays: Vec<super::driver::Stray>,
 }
 
 impl Observations {
@@ -180,6 +183,28 @@ pub async fn observe(
     }
     observations.duplicates.sort_by_key(|d| d.address());
     Ok(observations)
+}
+
+/// Asks every driver for what carries the installation's ownership marks at
+/// an address that is neither observed here nor recorded, and adds it to
+/// `observed` for [`plan_destroy`] to delete.
+pub async fn find_strays(
+    installation: &str,
+    state: &State,
+    drivers: &Drivers,
+    observed: &mut Observations,
+) -> Result<(), DriverError> {
+    let mut known: Vec<Address> = observed.found.keys().cloned().collect();
+    known.extend(state.resources.keys().cloned());
+    known.sort();
+    known.dedup();
+    for driver in drivers.all() {
+        observed
+            .strays
+            .extend(driver.strays(installation, &known).await?);
+    }
+    observed.strays.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(())
 }
 
 /// The deletions of every duplicate copy, each with the deps of the address
@@ -353,6 +378,20 @@ pub fn plan_destroy(
         };
         changes.push(change);
     }
+    changes.extend(observed.strays.iter().map(|s| Change {
+        address: s.address.clone(),
+        kind: s.kind.clone(),
+        action: Action::Delete,
+        reason: format!(
+            "destroy; found by ownership tags as {}, made for an address this spec does not have",
+            s.observed.id
+        ),
+        props: None,
+        deps: s.deps.clone(),
+        delete_after: Vec::new(),
+        observed: Some(s.observed.clone()),
+        fields: vec![],
+    }));
     changes.extend(duplicate_deletions(observed, |of| {
         state
             .resources

@@ -43,6 +43,20 @@ impl Found {
     }
 }
 
+/// A resource that carries the installation's ownership marks at an address
+/// that is neither wanted nor recorded (made for an earlier spec whose state
+/// was lost): a destroy deletes it too.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stray {
+    /// Its own address in the plan (the address it was made for and its id).
+    pub address: Address,
+    pub kind: String,
+    pub observed: Observed,
+    /// For the order of deletes, as a resource's deps: these are deleted
+    /// only after it.
+    pub deps: Vec<Address>,
+}
+
 /// Why a driver call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -149,6 +163,17 @@ pub trait Driver: Send + Sync {
         Ok(Found::single(self.read(lookup).await?))
     }
 
+    /// What carries the installation's ownership marks, of the kinds this
+    /// driver handles, at addresses not in `known` (see [`Stray`]). The
+    /// default finds none.
+    async fn strays(
+        &self,
+        _installation: &str,
+        _known: &[Address],
+    ) -> Result<Vec<Stray>, DriverError> {
+        Ok(Vec::new())
+    }
+
     /// Fields that differ. The default compares the desired props' top-level
     /// keys with the observed ones. A field the driver cannot change in place
     /// is marked [`FieldChange::replacing`]; one it does not change at all,
@@ -212,6 +237,17 @@ impl Drivers {
         self.by_prefix.push((prefix.to_string(), driver));
         self.by_prefix
             .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+
+    /// Every registered driver, once each.
+    pub fn all(&self) -> Vec<&Arc<dyn Driver>> {
+        let mut out: Vec<&Arc<dyn Driver>> = Vec::new();
+        for (_, d) in &self.by_prefix {
+            if !out.iter().any(|o| Arc::ptr_eq(o, d)) {
+                out.push(d);
+            }
+        }
+        out
     }
 
     pub fn for_kind(&self, kind: &str) -> Result<&Arc<dyn Driver>, DriverError> {

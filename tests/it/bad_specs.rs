@@ -379,6 +379,21 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             swap(GCP, "cloud:\n  project: my-project\n", ""),
             "built-in profile `gcp-standard`, line 5: error: cloud.project is required on GCP (at `cloud`)",
         ),
+        (
+            "GKE Autopilot",
+            format!("{GCP}gcp:\n  autopilot: true\n"),
+            "s.yaml:12:14: error: GKE Autopilot cannot run the platform: its fluentd DaemonSet needs host paths, which Autopilot refuses (at `gcp.autopilot`)",
+        ),
+        (
+            "GCP pods range overlapping the network",
+            format!("{GCP}gcp:\n  podsCidr: 10.10.0.0/16\n"),
+            "s.yaml:12:13: error: 10.10.0.0/16 overlaps network.cidr (10.10.0.0/16) (at `gcp.podsCidr`)",
+        ),
+        (
+            "GCP settings on AWS",
+            with("gcp:\n  zonal: true\n"),
+            "s.yaml:9:1: error: `gcp` settings need `cloud.provider: gcp` (at `gcp`)",
+        ),
         // Secret sources.
         (
             "a secret from a file and a variable",

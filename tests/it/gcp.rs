@@ -383,6 +383,38 @@ async fn gcp_existing_network_failures_are_each_named() {
         "a check changes nothing: {:#?}",
         env.fake.writes()
     );
+    // With Private Services Access in place, the install uses the network:
+    // Cloud SQL on its private range, GKE on its subnetwork and ranges.
+    let before = env.fake.paths();
+    env.fake.put(
+        &format!("servicenetworking/{p}/global/networks/shared"),
+        serde_json::json!({"network": format!("{p}/global/networks/shared"), "reservedPeeringRanges": ["google-managed"], "peering": "servicenetworking-googleapis-com"}),
+    );
+    let out = env.liftoff(&["install", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let cluster = env
+        .fake
+        .get(&format!("{p}/locations/us-central1/clusters/gexist"))
+        .unwrap();
+    assert_eq!(cluster["subnetwork"], "gke-nodes");
+    assert_eq!(cluster["network"], "shared");
+    let db = env.fake.get(&format!("{p}/instances/gexist-db")).unwrap();
+    assert!(
+        db["settings"]["ipConfiguration"]["privateNetwork"]
+            .as_str()
+            .unwrap()
+            .ends_with("/networks/shared")
+    );
+    assert!(
+        !env.fake.writes().iter().any(|w| w.contains("/compute/v1/")),
+        "nothing in the existing network is changed: {:#?}",
+        env.fake.writes()
+    );
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let mut after = env.fake.paths();
+    after.retain(|p| !p.starts_with("servicenetworking/"));
+    assert_eq!(after, before, "only what liftoff made is gone");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -638,4 +670,141 @@ async fn gcp_empty_project_to_a_deployed_release_on_a_real_api_server() {
         .await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(env.fake.paths().is_empty(), "{:#?}", env.fake.paths());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_zonal_pinned_cluster_with_two_pools_and_a_blocked_network_named_on_destroy() {
+    let env = Env::start(1).await;
+    let extra = r#"cluster:
+  endpointAccess: public
+  publicAccessCidrs: [203.0.113.0/24]
+  nodeGroups:
+    - {name: platform, instanceTypes: [n2-standard-8], min: 1, max: 3, desired: 1, labels: {astronomer.io/pool: platform}}
+    - name: tenants
+      instanceTypes: [n2-standard-4]
+      min: 0
+      max: 10
+      desired: 1
+      labels: {astronomer.io/multi-tenant: "true"}
+      taints: [{key: astronomer.io/multi-tenant, value: "true", effect: NoSchedule}]
+gcp:
+  zonal: true
+  releaseChannel: none
+  natAddresses: 0
+"#;
+    env.write_spec("gzonal", extra);
+    let out = env.liftoff(&["install", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let p = format!("projects/{PROJECT}");
+    let cluster = env
+        .fake
+        .get(&format!("{p}/locations/us-central1-a/clusters/gzonal"))
+        .unwrap_or_else(|| panic!("{:#?}", env.fake.paths()));
+    assert_eq!(cluster["locations"], serde_json::json!(["us-central1-a"]));
+    assert_eq!(cluster["initialClusterVersion"], "1.33");
+    assert!(cluster["releaseChannel"]["channel"].as_i64().unwrap_or(0) == 0);
+    let ip = &cluster["controlPlaneEndpointsConfig"]["ipEndpointsConfig"];
+    assert_eq!(ip["enablePublicEndpoint"], true);
+    assert_eq!(ip["authorizedNetworksConfig"]["enabled"], true);
+    assert_eq!(
+        ip["authorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"],
+        "203.0.113.0/24"
+    );
+    let tenants = env
+        .fake
+        .get(&format!(
+            "{p}/locations/us-central1-a/clusters/gzonal/nodePools/tenants"
+        ))
+        .unwrap();
+    assert_eq!(tenants["config"]["imageType"], "COS_CONTAINERD");
+    assert_eq!(
+        tenants["config"]["taints"][0]["effect"], 1,
+        "NO_SCHEDULE as an integer"
+    );
+    assert_eq!(
+        tenants["config"]["labels"]["astronomer.io/multi-tenant"],
+        "true"
+    );
+    assert_eq!(tenants["autoscaling"]["maxNodeCount"], 10);
+    let router = env
+        .fake
+        .get(&format!("{p}/regions/us-central1/routers/gzonal-router"))
+        .unwrap();
+    assert_eq!(router["nats"][0]["natIpAllocateOption"], "AUTO_ONLY");
+    assert!(
+        text(&out).contains("Cloud NAT addresses: allocated automatically"),
+        "{}",
+        text(&out)
+    );
+    let plan = env
+        .liftoff(&["plan", "--phase", "cloud", "--output", "json"])
+        .await;
+    let doc: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let busy: Vec<&Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .collect();
+    assert!(busy.is_empty(), "{busy:#?}");
+
+    // A firewall rule GKE made for a Service (not liftoff's) still uses the
+    // network: destroy removes everything else and names it.
+    let foreign = format!("{p}/global/firewalls/k8s-fw-a1b2c3");
+    env.fake.put(
+        &foreign,
+        serde_json::json!({"name": "k8s-fw-a1b2c3", "network": format!("https://www.googleapis.com/compute/v1/{p}/global/networks/gzonal")}),
+    );
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    let err = text(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "is already being used by 'projects/acme-test/global/firewalls/k8s-fw-a1b2c3'"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("delete the ones named"), "{err}");
+    assert!(
+        env.fake.get(&foreign).is_some(),
+        "liftoff never deletes what is not its own"
+    );
+    env.fake.remove(&foreign);
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(env.fake.paths().is_empty(), "{:#?}", env.fake.paths());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_destroy_without_the_state_finds_everything_by_its_marks() {
+    let env = Env::start(0).await;
+    env.write_spec("gleft", "");
+    let out = env.liftoff(&["install", "--yes", "--phase", "cloud"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(env.dir.path().join(".liftoff")).unwrap();
+    let other = format!("projects/{PROJECT}/global/networks/gleft-other");
+    env.fake.put(
+        &other,
+        serde_json::json!({"name": "gleft-other", "description": "made by hand"}),
+    );
+    let out = env.liftoff(&["destroy", "--yes", "--phase", "cloud"]).await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("found by ownership tags as projects/acme-test/global/networks/gleft\n"),
+        "{all}"
+    );
+    // The check for leftovers after the destroy looked everything up again.
+    let calls = env.fake.calls();
+    let last_delete = calls
+        .iter()
+        .rposition(|c| c.starts_with("DELETE "))
+        .unwrap();
+    assert!(
+        calls[last_delete..]
+            .iter()
+            .any(|c| c == "GET /v1/projects/acme-test/instances/gleft-db"),
+        "{calls:#?}"
+    );
+    assert_eq!(env.fake.paths(), vec![other]);
 }

@@ -68,7 +68,7 @@ fn test_deps_without_root_or_sudo_says_what_to_install() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("missing Debian packages: postgresql openssl python3-venv"),
+        stderr.contains("missing Debian packages: postgresql openssl docker-registry skopeo umoci strace python3-venv"),
         "{}",
         text(&out)
     );
@@ -83,7 +83,7 @@ fn test_deps_uses_sudo_and_says_what_it_installs_first() {
     assert!(out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let announced = stderr
-        .find("installing Debian packages: postgresql openssl python3-venv")
+        .find("installing Debian packages: postgresql openssl docker-registry skopeo umoci strace python3-venv")
         .expect("announces the Debian packages");
     let venv = stderr
         .find("making a Python venv")
@@ -92,7 +92,7 @@ fn test_deps_uses_sudo_and_says_what_it_installs_first() {
     let log = std::fs::read_to_string(machine.path().join("log")).unwrap();
     assert!(log.contains("sudo apt-get update"), "{log}");
     assert!(
-        log.contains("apt-get install -y -q postgresql openssl python3-venv"),
+        log.contains("apt-get install -y -q postgresql openssl docker-registry skopeo umoci strace python3-venv"),
         "{log}"
     );
     assert!(log.contains("pip install"), "{log}");

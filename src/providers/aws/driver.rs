@@ -214,6 +214,15 @@ impl Driver for AwsDriver {
         wait::retry(a.opts.backoff, || read_once(a, l)).await
     }
 
+    async fn strays(
+        &self,
+        _installation: &str,
+        known: &[crate::plan::Address],
+    ) -> Result<Vec<crate::plan::driver::Stray>, DriverError> {
+        let a = self.aws().await;
+        wait::retry(a.opts.backoff, || super::leftovers::strays(a, known)).await
+    }
+
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
         changes::diff_for(desired, observed, self.opts.kubernetes_upgrade)
     }

@@ -143,21 +143,28 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     }
 }
 
-/// This installation's cluster (its path and itself), found in the region
-/// or its zones by name and labels.
-async fn find_our_cluster(
+/// This installation's cluster (its path and itself), found by name and
+/// labels among the project's clusters in every location (`clusters.list`
+/// takes the `-` wildcard location; `get` does not).
+pub async fn find_our_cluster(
     g: &Gcp,
     name: &str,
 ) -> Result<Option<(String, m::Cluster)>, DriverError> {
-    let path = cluster_path(g, "-", name);
-    let Some(c) = get_cluster(g, &path).await? else {
-        return Ok(None);
-    };
-    if !ownership::owns_labels(&g.opts.installation, GKE_CLUSTER, &c.resource_labels) {
-        return Ok(None);
-    }
-    let path = cluster_path(g, &c.location, name);
-    Ok(Some((path, c)))
+    let listed =
+        g.c.container
+            .list_clusters()
+            .set_parent(format!("projects/{}/locations/-", g.opts.project))
+            .send()
+            .await
+            .map_err(|e| error::map("clusters.list", e))?;
+    Ok(listed
+        .clusters
+        .into_iter()
+        .find(|c| {
+            c.name == name
+                && ownership::owns_labels(&g.opts.installation, GKE_CLUSTER, &c.resource_labels)
+        })
+        .map(|c| (cluster_path(g, &c.location, name), c)))
 }
 
 fn pool_body(p: &NodePool) -> m::NodePool {

@@ -24,14 +24,10 @@ pub struct GkeConnector(pub Arc<GcpDriver>);
 impl Connector for GkeConnector {
     async fn connection(&self) -> Result<Option<Connection>, ClusterError> {
         let g = self.0.gcp().await.map_err(ClusterError::Handoff)?;
-        let path = format!(
-            "projects/{}/locations/-/clusters/{}",
-            g.opts.project, g.opts.installation
-        );
-        let Some(c) = gke::get_cluster(g, &path)
+        let found = gke::find_our_cluster(g, &g.opts.installation)
             .await
-            .map_err(ClusterError::Handoff)?
-        else {
+            .map_err(ClusterError::Handoff)?;
+        let Some((_, c)) = found else {
             return Ok(None);
         };
         if c.status != google_cloud_container_v1::model::cluster::Status::Running

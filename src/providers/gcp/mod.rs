@@ -89,6 +89,28 @@ impl Cloud for GcpCloud {
         existing::preflight(spec).await
     }
 
+    /// Each resource of the spec looked up again by its name and ownership
+    /// marks (or its owned parent), as a rerun would find it.
+    async fn leftovers(&self, spec: &Spec) -> Result<Vec<String>, DriverError> {
+        use crate::plan::driver::{Driver, Lookup};
+        let opts = driver::Options::from_spec(spec, std::path::PathBuf::new());
+        let gcp = driver::GcpDriver::new(opts);
+        let mut left = Vec::new();
+        for r in graph::desired(spec) {
+            let lookup = Lookup {
+                installation: &spec.metadata.name,
+                address: &r.address,
+                kind: &r.kind,
+                props: Some(&r.props),
+                recorded: None,
+            };
+            if let Some(o) = gcp.read(&lookup).await? {
+                left.push(format!("{} {} ({})", r.kind, o.id, r.address));
+            }
+        }
+        Ok(left)
+    }
+
     fn outputs(&self, state: &State) -> Option<Value> {
         outputs::summary(state)
     }

@@ -124,24 +124,129 @@ async fn destroy_right_after_duplicates_were_made_deletes_every_copy() {
     assert_eq!(other_resources(&sdk, "leaky").await, (0, 0, 0, 0));
 }
 
-/// Something tagged for the installation at an address the spec does not
-/// have (an earlier spec's, its state lost) is not deleted blindly: destroy
-/// fails naming it, never "nothing to destroy" with a leak.
-#[tokio::test(flavor = "multi_thread")]
-async fn destroy_fails_naming_what_it_left_tagged_for_the_installation() {
+/// A VPC with our tags for an address the spec does not have.
+async fn stray_vpc(ec2: &aws_sdk_ec2::Client, installation: &str, cidr: &str) -> String {
     use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-    let env = Env::start(vec![]).await;
-    env.write_spec(&sandbox_spec("stray", "single"));
-    let ec2 = aws_sdk_ec2::Client::new(&env.sdk().await);
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
     let vpc = ec2
         .create_vpc()
-        .cidr_block("10.7.0.0/16")
+        .cidr_block(cidr)
         .tag_specifications(
             TagSpecification::builder()
                 .resource_type(ResourceType::Vpc)
-                .tags(tag("liftoff.dev/installation", "stray"))
+                .tags(tag("liftoff.dev/installation", installation))
                 .tags(tag("liftoff.dev/address", "aws.vpc.old"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    vpc.vpc().unwrap().vpc_id().unwrap().to_string()
+}
+
+/// What carries the installation's tags at addresses the spec does not have
+/// (an earlier spec's, its state lost) is deleted by destroy too, in order:
+/// a subnet and an Elastic IP before the VPC.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_deletes_what_is_tagged_for_the_installation_at_unknown_addresses() {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("stray", "single"));
+    let sdk = env.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vpc = stray_vpc(&ec2, "stray", "10.7.0.0/16").await;
+    let tags = |rt: ResourceType, address: &str| {
+        TagSpecification::builder()
+            .resource_type(rt)
+            .tags(
+                Tag::builder()
+                    .key("liftoff.dev/installation")
+                    .value("stray")
+                    .build(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("liftoff.dev/address")
+                    .value(address)
+                    .build(),
+            )
+            .build()
+    };
+    ec2.create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.7.1.0/24")
+        .tag_specifications(tags(ResourceType::Subnet, "aws.subnet.private[c]"))
+        .send()
+        .await
+        .unwrap();
+    ec2.allocate_address()
+        .tag_specifications(tags(ResourceType::ElasticIp, "aws.eip.nat[c]"))
+        .send()
+        .await
+        .unwrap();
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(&format!("aws.vpc.old#{vpc}"))
+            && shown.contains("made for an address this spec does not have"),
+        "{shown}"
+    );
+    let counts = tagged_ec2(&sdk, "stray").await;
+    assert!(counts.values().all(|n| *n == 0), "left behind: {counts:?}");
+    let calls = env.proxy.calls();
+    let last = |c: &str| calls.iter().rposition(|x| x == c).unwrap();
+    assert!(last("DeleteSubnet") < last("DeleteVpc"), "{calls:#?}");
+}
+
+/// What destroy could not delete fails it (exit 4), named: never "done"
+/// with a leak. Here a stray VPC holds a subnet liftoff did not make.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_fails_naming_what_it_could_not_delete() {
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("held", "single"));
+    let ec2 = aws_sdk_ec2::Client::new(&env.sdk().await);
+    let vpc = stray_vpc(&ec2, "held", "10.8.0.0/16").await;
+    ec2.create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.8.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let out = env
+        .liftoff(&["destroy", "--yes", "--skip-final-snapshot"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains(&format!("aws.vpc.old#{vpc}: delete FAILED")) && shown.contains("hint:"),
+        "{shown}"
+    );
+}
+
+/// Something with the installation's tag but no address tag is not
+/// deleted (liftoff deletes only what carries both ownership tags), and it
+/// fails the destroy, named, instead of "nothing to destroy".
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_fails_naming_what_still_carries_the_installation_tag() {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let env = Env::start(vec![]).await;
+    env.write_spec(&sandbox_spec("tagged", "single"));
+    let ec2 = aws_sdk_ec2::Client::new(&env.sdk().await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.6.0.0/16")
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Vpc)
+                .tags(
+                    Tag::builder()
+                        .key("liftoff.dev/installation")
+                        .value("tagged")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -155,8 +260,10 @@ async fn destroy_fails_naming_what_it_left_tagged_for_the_installation() {
     let shown = text(&out);
     assert!(
         shown.contains("destroy left 1 resource(s) carrying this installation's tags")
-            && shown.contains(&format!("VPC {vpc} (aws.vpc.old)"))
-            && shown.contains("hint:"),
+            && shown.contains(&format!("VPC {vpc} (no liftoff.dev/address tag)"))
+            && shown.contains("hint: liftoff deletes only what carries both its ownership tags"),
         "{shown}"
     );
+    let vpcs = ec2.describe_vpcs().vpc_ids(&vpc).send().await.unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "it was not deleted");
 }

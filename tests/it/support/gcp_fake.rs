@@ -182,6 +182,10 @@ impl GcpFake {
         self.state.lock().unwrap().objects.insert(path.into(), v);
     }
 
+    pub fn remove(&self, path: &str) {
+        self.state.lock().unwrap().objects.remove(path);
+    }
+
     /// The paths of every resource.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().objects.keys().cloned().collect()
@@ -778,11 +782,24 @@ fn gke(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
             }
             poll(s, op)
         }
+        ["projects", p, "locations", "-", "clusters"] if method == "GET" => {
+            let prefix = format!("projects/{p}/locations/");
+            let clusters: Vec<Value> = s
+                .objects
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix) && k.split('/').count() == 6)
+                .map(|(_, v)| v.clone())
+                .collect();
+            (200, json!({"clusters": clusters}))
+        }
         ["projects", p, "locations", l, "clusters"] if method == "POST" => {
             let Some(cluster) = body.get("cluster") else {
                 return bad("cluster is required");
             };
             create_cluster(s, p, l, cluster, &call)
+        }
+        ["projects", _, "locations", "-", "clusters", _] => {
+            bad("Location \"-\" is not supported for this call")
         }
         ["projects", p, "locations", l, "clusters", name] => {
             let found = find_cluster(s, p, l, name);
@@ -944,7 +961,8 @@ fn create_cluster(
             ));
         }
     }
-    if !cluster["releaseChannel"]["channel"].is_i64() && !cluster["releaseChannel"].is_null() {
+    let channel = &cluster["releaseChannel"]["channel"];
+    if !channel.is_null() && !channel.is_i64() {
         return bad("releaseChannel.channel must be an integer enum");
     }
     if !is_cidr(str_of(
