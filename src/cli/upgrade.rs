@@ -223,7 +223,12 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
         path.push(target.minor_line());
     }
     if path.is_empty() {
-        record_release(&u, spec, &release_as_deployed(&release))?;
+        // Recorded as the spec says only when the spec pins that version.
+        let mut at = spec.clone();
+        if at.platform.chart.version != release.chart_version {
+            at.platform.chart.version = release.chart_version.clone();
+        }
+        record_release(&u, &at, &release_as_deployed(&release))?;
         return done_nothing(cli, &release);
     }
     let cluster_minor = u.driver.kubernetes_minor().await?;
