@@ -110,7 +110,14 @@ impl Writer {
         };
         let file = BufWriter::with_capacity(1 << 20, File::create(path).map_err(io_err)?);
         let sink = match level {
-            Some(l) => Sink::Zstd(zstd::Encoder::new(file, l).map_err(io_err)?),
+            Some(l) => {
+                let mut encoder = zstd::Encoder::new(file, l).map_err(io_err)?;
+                // Compression runs on every core in zstd's own workers, as
+                // `zstd -T0` does; this thread hashes and feeds it.
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+                encoder.multithread(workers).map_err(io_err)?;
+                Sink::Zstd(encoder)
+            }
             None => Sink::Plain(file),
         };
         let mut w = Writer {

@@ -2,7 +2,9 @@
 //! ephemeral container image of the chart rendered with every
 //! image-affecting feature on, plus the images the chart's values hand to
 //! Airflow deployments later (`global.airflow.images.*`, the git-sync
-//! relay, the cert generator), which no manifest of the platform names.
+//! relay, the cert generator), which no manifest of the platform names, and
+//! the Astro Runtime images of every version the runtime versions file
+//! (`--runtime-versions`) offers to new deployments.
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -203,6 +205,45 @@ pub fn handed_to_airflow(values: &Value) -> BTreeSet<String> {
     out
 }
 
+/// The repository of the Astro Runtime images Airflow deployments run.
+pub const RUNTIME_REPOSITORY: &str = "quay.io/astronomer/astro-runtime";
+
+/// The Astro Runtime images of a runtime versions file, the document the
+/// platform reads at `astronomer.houston.updateRuntimeCheck.url`
+/// (`{"runtimeVersions": {"<version>": {"metadata": {…}}, …}}`): one
+/// image per version, the default (newest) one included.
+pub fn of_runtime_versions(path: &Path) -> Result<BTreeSet<String>, BundleError> {
+    let bad = |why: String| {
+        BundleError::Input(
+            format!("{}: {why}", path.display()),
+            Some("give the runtime versions JSON as the platform's update check serves it ({\"runtimeVersions\": {\"<version>\": …}})".into()),
+        )
+    };
+    let text = std::fs::read(path).map_err(|source| BundleError::Io {
+        what: format!("cannot read {}", path.display()),
+        source,
+    })?;
+    let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let versions = doc["runtimeVersions"]
+        .as_object()
+        .ok_or_else(|| bad("no `runtimeVersions` object".into()))?;
+    let mut out = BTreeSet::new();
+    for version in versions.keys() {
+        let valid = !version.is_empty()
+            && version.len() <= 128
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !valid {
+            return Err(bad(format!(
+                "`{version}` is not a version an image tag can carry"
+            )));
+        }
+        out.insert(format!("{RUNTIME_REPOSITORY}:{version}"));
+    }
+    Ok(out)
+}
+
 /// Every image of the platform for `spec` with the chart archive `chart`:
 /// rendered with `helm template`, every optional image on, with the
 /// source registries (the spec's air-gap settings left out).
@@ -238,6 +279,39 @@ mod tests {
         let text = "kind: Pod\nmetadata: {a: 1, a: 2}\nspec:\n  env: [{image: not-a-container}]\n  containers:\n  - image: a:1\n  initContainers:\n  - image: b:2\n  ephemeralContainers:\n  - {image: c:3}\n---\nkind: CronJob\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - image: d:4\n---\n";
         let got: Vec<_> = from_manifests(text).unwrap().into_iter().collect();
         assert_eq!(got, ["a:1", "b:2", "c:3", "d:4"]);
+    }
+
+    #[test]
+    fn runtime_versions_give_one_image_each_and_bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("versions.json");
+        std::fs::write(
+            &good,
+            r#"{"runtimeVersions": {"9.1.0": {"metadata": {"airflowVersion": "2.7.2", "channel": "stable"}},
+                "12.0.0": {"metadata": {"airflowVersion": "2.10.0", "channel": "stable"}}}}"#,
+        )
+        .unwrap();
+        let got: Vec<_> = of_runtime_versions(&good).unwrap().into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                "quay.io/astronomer/astro-runtime:12.0.0",
+                "quay.io/astronomer/astro-runtime:9.1.0"
+            ]
+        );
+        for (text, why) in [
+            ("not json", "not JSON"),
+            ("{\"versions\": {}}", "no `runtimeVersions`"),
+            (
+                "{\"runtimeVersions\": {\"1.0/../x\": {}}}",
+                "is not a version",
+            ),
+        ] {
+            let bad = dir.path().join("bad.json");
+            std::fs::write(&bad, text).unwrap();
+            let err = of_runtime_versions(&bad).unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains("bad.json"), "{err}");
+        }
     }
 
     #[test]

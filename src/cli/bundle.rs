@@ -261,6 +261,9 @@ pub async fn run(cli: &Cli, command: &BundleCommand) -> Result<(), Error> {
             if !no_chart_images {
                 all.extend(bundle::images::of_chart(&helm_program, spec, &chart).await?);
             }
+            if let Some(path) = runtime_versions {
+                all.extend(bundle::images::of_runtime_versions(path)?);
+            }
             if *list_images {
                 match cli.output {
                     Output::Text => all.iter().for_each(|i| outln!("{i}")),

@@ -586,8 +586,23 @@ fn the_image_list_covers_the_real_chart_with_every_feature_and_what_airflow_gets
         );
         return;
     }
+    // The runtime versions the platform offers new deployments: each
+    // version's Astro Runtime image is listed too.
+    std::fs::write(
+        d.join("runtime-versions.json"),
+        r#"{"runtimeVersions": {"11.3.0": {"metadata": {"channel": "stable"}}, "12.1.0": {"metadata": {"channel": "stable"}}}}"#,
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_liftoff"))
-        .args(["bundle", "create", "--list-images", "--output", "json"])
+        .args([
+            "bundle",
+            "create",
+            "--list-images",
+            "--runtime-versions",
+            "runtime-versions.json",
+            "--output",
+            "json",
+        ])
         .current_dir(d)
         .env("LIFTOFF_HELM", &helm)
         .output()
@@ -610,6 +625,8 @@ fn the_image_list_covers_the_real_chart_with_every_feature_and_what_airflow_gets
         "quay.io/astronomer/ap-pgbouncer-exporter:",
         "quay.io/astronomer/ap-houston-api:",
         "quay.io/astronomer/ap-postgresql:",
+        "quay.io/astronomer/astro-runtime:11.3.0",
+        "quay.io/astronomer/astro-runtime:12.1.0",
     ] {
         assert!(
             images.iter().any(|i| i.starts_with(wanted)),
