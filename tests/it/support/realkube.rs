@@ -82,6 +82,13 @@ fn start(k8s: &Path, helm: PathBuf) -> RealCluster {
         Command::new(k8s.join("start.sh"))
             .arg(&dir)
             .env("WITH_KCM", "1")
+            // The harness waits 120 s for /readyz by default; a loaded
+            // machine (every test binary thread plus a build) was seen to
+            // need longer once. A deadline, not a sleep: ready ends it.
+            .env(
+                "K8S_START_TIMEOUT",
+                std::env::var("K8S_START_TIMEOUT").unwrap_or_else(|_| "300".into()),
+            )
             .stdin(Stdio::null())
             .output()
             .unwrap()
