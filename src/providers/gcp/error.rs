@@ -17,6 +17,16 @@ pub fn is_not_found(e: &Error) -> bool {
 }
 
 /// The resource exists already (409, ALREADY_EXISTS).
+/// A get's answer: the resource, `None` when Google says it does not exist,
+/// or the mapped error naming `call`.
+pub fn found<T>(call: &str, answer: Result<T, Error>) -> Result<Option<T>, DriverError> {
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(map(call, e)),
+    }
+}
+
 pub fn is_conflict(e: &Error) -> bool {
     code(e) == Some(Code::AlreadyExists) || e.http_status_code() == Some(409)
 }

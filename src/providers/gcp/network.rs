@@ -42,10 +42,8 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                     .set_network(&want.name)
                     .send()
                     .await;
-            let n = match got {
-                Err(e) if error::is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(error::map("networks.get", e)),
-                Ok(n) => n,
+            let Some(n) = error::found("networks.get", got)? else {
+                return Ok(None);
             };
             if !owns(&n.description) {
                 return Ok(None);
@@ -67,10 +65,8 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                     .set_subnetwork(&want.name)
                     .send()
                     .await;
-            let s = match got {
-                Err(e) if error::is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(error::map("subnetworks.get", e)),
-                Ok(s) => s,
+            let Some(s) = error::found("subnetworks.get", got)? else {
+                return Ok(None);
             };
             if !owns(&s.description) {
                 return Ok(None);
@@ -109,10 +105,8 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                     .set_firewall(&want.name)
                     .send()
                     .await;
-            let f = match got {
-                Err(e) if error::is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(error::map("firewalls.get", e)),
-                Ok(f) => f,
+            let Some(f) = error::found("firewalls.get", got)? else {
+                return Ok(None);
             };
             if !owns(&f.description) {
                 return Ok(None);

@@ -92,10 +92,8 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                     .set_address(&want.name)
                     .send()
                     .await;
-            let a = match got {
-                Err(e) if error::is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(error::map("globalAddresses.get", e)),
-                Ok(a) => a,
+            let Some(a) = error::found("globalAddresses.get", got)? else {
+                return Ok(None);
             };
             if !ownership::owns_labels(&g.opts.installation, l.address.as_str(), &a.labels) {
                 return Ok(None);
