@@ -3,7 +3,8 @@
 //! and helm binaries, and a manifest with every file's size and sha256,
 //! optionally signed with ed25519. `create` builds one, `inspect` lists
 //! it, `verify` checks it, `push` loads its images into a private registry,
-//! and `install --bundle` installs from it (see docs/bundle.md).
+//! `install --bundle` installs from it and `upgrade --bundle` upgrades
+//! from it (see docs/bundle.md).
 
 pub mod archive;
 pub mod create;
@@ -83,6 +84,11 @@ pub enum BundleError {
         registry: String,
         images: Vec<String>,
     },
+    #[error("the registry {registry} lacks {} image(s) the upgrade needs: {}", images.len(), images.join(", "))]
+    AbsentForUpgrade {
+        registry: String,
+        images: Vec<String>,
+    },
     #[error("cannot render the chart to list its images: {0}")]
     Helm(String),
     #[error("{0}")]
@@ -113,6 +119,7 @@ impl BundleError {
             BundleError::Registry { .. }
                 | BundleError::MissingBlobs { .. }
                 | BundleError::AbsentImages { .. }
+                | BundleError::AbsentForUpgrade { .. }
         )
     }
 
@@ -144,6 +151,9 @@ impl BundleError {
             }
             BundleError::AbsentImages { .. } => {
                 "push the bundle's images first: `liftoff bundle push BUNDLE --registry REGISTRY`".into()
+            }
+            BundleError::AbsentForUpgrade { .. } => {
+                "push the bundle's images first: `liftoff bundle push BUNDLE --registry REGISTRY`; nothing was changed".into()
             }
             BundleError::Helm(_) => {
                 "liftoff renders the chart with `helm template`: put helm (3.6 or newer) on PATH or set LIFTOFF_HELM".into()

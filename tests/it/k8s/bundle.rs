@@ -18,7 +18,7 @@ use crate::real_cluster;
 use crate::support::registry::{Layout, Registry, tools_missing};
 
 /// Every `connect()` to an internet address in an strace log, as `addr:port`.
-fn connections(log: &str) -> BTreeSet<String> {
+pub(super) fn connections(log: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for line in log.lines().filter(|l| l.contains("connect(")) {
         let port = line
