@@ -46,7 +46,8 @@ Exit codes:
   4    apply finished with failed changes, or destroy left something tagged
   5    saved plan is stale
   6    another run holds the state lock
-  7    a cloud or cluster could not be read before any change (no credentials, unreachable)
+  7    a cloud or cluster could not be read before any change (no credentials, unreachable);
+       --bundle: the private registry lacks an image
   8    doctor: a preflight check failed
   9    a bundle was refused (a checksum, the signature, an unsafe entry)
   10   upgrade/rollback refused before changing anything (a skipped minor version, Kubernetes out of range)
