@@ -552,13 +552,13 @@ fn keep(extracted: Extracted) {
     }
 }
 
-/// Verifies and extracts the bundle, then points the spec at its chart (and
-/// the run at its helm). The spec must be air-gapped with a registry.
+/// Verifies and extracts the bundle, then points the run's helm at its
+/// chart (and runs its helm). The spec must be air-gapped with a registry.
 pub fn prepare_install(
     options: &InstallBundle<'_>,
-    loaded: &mut crate::spec::Loaded,
+    loaded: &crate::spec::Loaded,
 ) -> Result<(), Error> {
-    let spec = &mut loaded.spec;
+    let spec = &loaded.spec;
     require_airgap(spec, "install --bundle")?;
     let key = key(options.public_key)?;
     let extracted = bundle::extract(options.bundle, None, key.as_ref(), &bundle::Silent)?;
@@ -572,7 +572,9 @@ pub fn prepare_install(
             Some("set platform.chart.version to the bundle's, or use the bundle made for this version".into()),
         ));
     }
-    spec.platform.chart.repository = extracted.path(&m.chart.path).display().to_string();
+    // Helm takes the bundle's chart; the spec (and the recorded release)
+    // keep naming the spec's own, so a later `plan` compares like with like.
+    crate::cluster::helm::use_chart(&m.chart.version, extracted.path(&m.chart.path));
     keep(extracted);
     Ok(())
 }

@@ -18,7 +18,7 @@ use kube::Api;
 use serde_json::Value;
 
 use super::World;
-use super::bundle::connections;
+use super::bundle::{connections, helm_upgrade_charts};
 use super::cli::CliWorld;
 use super::upgrade::{package, plan_is_clean, status, write};
 use crate::real_cluster;
@@ -219,7 +219,16 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
     let liftoff_args: Vec<_> = cmd.as_std().get_args().map(|a| a.to_os_string()).collect();
     let mut traced = tokio::process::Command::new("strace");
     traced
-        .args(["-f", "-qq", "-e", "trace=connect", "-o"])
+        .args([
+            "-f",
+            "-qq",
+            "-v",
+            "-s",
+            "4096",
+            "-e",
+            "trace=connect,execve",
+            "-o",
+        ])
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_liftoff"))
         .args(["upgrade", "--yes", "--bundle", bundle_0378])
@@ -279,6 +288,16 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
 
     // The only places liftoff and its helm reached.
     let log = std::fs::read_to_string(&trace).unwrap();
+    // Helm was given the bundle's chart (extracted), not an archive beside the spec.
+    let charts = helm_upgrade_charts(&log);
+    assert!(
+        !charts.is_empty()
+            && charts
+                .iter()
+                .all(|c| c.contains("/liftoff-bundle-")
+                    && c.ends_with("/chart/astronomer-0.37.8.tgz")),
+        "helm's charts: {charts:?}"
+    );
     let reached = connections(&log);
     let api = cluster.env["K8S_APISERVER_URL"]
         .trim_start_matches("https://")
