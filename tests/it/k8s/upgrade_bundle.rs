@@ -1,8 +1,9 @@
 //! `liftoff upgrade --bundle` on the real API server, the real Helm engine
 //! and Debian's docker-registry: bundles of the fixture chart at 0.37.8
 //! and 1.1.0 built by the test (the archives then taken away, so only the
-//! bundle can supply the chart); a bundle that skips a minor and a `--to`
-//! other than the bundle's refused; the upgrade refused while the private
+//! bundle can supply the chart); a bundle that skips a minor, a `--to`
+//! other than the bundle's and values naming an image outside the private
+//! registry refused; the upgrade refused while the private
 //! registry lacks the images, each named, with nothing changed (revision
 //! unchanged, no operation started, so no snapshot); after `bundle push`,
 //! `--plan` showing the path and both diffs, then the upgrade — run under
@@ -145,6 +146,26 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
         "{err}"
     );
 
+    // Values that leave an image outside the private registry (the
+    // fixture's hook Job names quay.io itself): refused, naming it.
+    airgapped(&c, "0.37.7", "note: two, failingHook: true", &registry);
+    let (code, out, err) = c
+        .liftoff(&[
+            "upgrade",
+            "--yes",
+            "--bundle",
+            bundle_0378,
+            "--registry-plain-http",
+        ])
+        .await;
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(
+        err.contains("pulls 1 image(s) from outside the private registry")
+            && err.contains("quay.io/astronomer/ap-db-bootstrapper:0.37.7"),
+        "{err}"
+    );
+    airgapped(&c, "0.37.7", "note: two", &registry);
+
     // The registry lacks the images: refused before anything changes,
     // naming the bundle's (by digest) and the chart's (by tag).
     let (code, out, err) = c
@@ -268,6 +289,16 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
         "the bundle's chart is the one packaged"
     );
     assert_eq!(status(&c), ("deployed".into(), "0.37.8".into(), 2));
+    // The values the release got: the private registry, no update checks.
+    let values = &c.w.release_status().unwrap()["config"];
+    assert_eq!(values["global"]["privateRegistry"]["enabled"], true);
+    assert_eq!(
+        values["global"]["privateRegistry"]["repository"],
+        registry.as_str()
+    );
+    let houston = &values["astronomer"]["houston"];
+    assert_eq!(houston["updateCheck"]["enabled"], false, "{values}");
+    assert_eq!(houston["updateRuntimeCheck"]["enabled"], false, "{values}");
 
     // Every image of the upgraded workloads comes from the private registry.
     let client = cluster.admin().await;
