@@ -400,7 +400,7 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
 /// that spec plans it.
 fn spec_for_bundle(spec: &Spec, version: &str) -> Spec {
     let mut at = spec.clone();
-    if let Some(repository) = archive_beside(spec, version) {
+    if let Some(repository) = archive_beside(&spec.platform.chart, version) {
         at.platform.chart.repository = repository;
     }
     at.platform.chart.version = version.to_string();
@@ -409,12 +409,12 @@ fn spec_for_bundle(spec: &Spec, version: &str) -> Spec {
 
 /// `<chart>-<version>.tgz` in the folder of the spec's local chart archive,
 /// written as the spec writes paths; none for a chart from a registry.
-fn archive_beside(spec: &Spec, version: &str) -> Option<String> {
-    let repository = spec.platform.chart.repository.trim_end_matches('/');
+fn archive_beside(chart: &crate::spec::Chart, version: &str) -> Option<String> {
+    let repository = chart.repository.trim_end_matches('/');
     if !repository.ends_with(".tgz") || repository.contains("://") {
         return None;
     }
-    let file = format!("{}-{version}.tgz", spec.platform.chart.name);
+    let file = format!("{}-{version}.tgz", chart.name);
     Some(match repository.rsplit_once('/') {
         Some((dir, _)) => format!("{dir}/{file}"),
         None => file,
@@ -426,7 +426,7 @@ fn archive_beside(spec: &Spec, version: &str) -> Option<String> {
 /// file is there already, and the two lines to change in the spec.
 fn pin_bundle_chart(cli: &Cli, u: &Upgrading, b: &super::bundle::BundleChart) {
     let spec = &u.loaded.spec;
-    let beside = archive_beside(spec, &b.version);
+    let beside = archive_beside(&spec.platform.chart, &b.version);
     let mut copied = String::new();
     if let Some(repository) = &beside {
         let path = u.loaded.base_dir.join(repository);
@@ -1203,4 +1203,38 @@ pub(super) async fn kubernetes(
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archive_beside;
+
+    fn chart(repository: &str) -> crate::spec::Chart {
+        crate::spec::Chart {
+            repository: repository.into(),
+            name: "astronomer".into(),
+            version: "0.37.7".into(),
+        }
+    }
+
+    #[test]
+    fn the_bundle_chart_goes_beside_the_spec_archive_written_as_the_spec_writes_it() {
+        for (repository, beside) in [
+            ("./astronomer-0.37.7.tgz", Some("./astronomer-0.37.8.tgz")),
+            ("astronomer-0.37.7.tgz", Some("astronomer-0.37.8.tgz")),
+            ("charts/old.tgz", Some("charts/astronomer-0.37.8.tgz")),
+            (
+                "/srv/charts/astronomer-0.37.7.tgz",
+                Some("/srv/charts/astronomer-0.37.8.tgz"),
+            ),
+            ("oci://registry.internal/charts/astronomer", None),
+            ("https://helm.astronomer.io", None),
+        ] {
+            assert_eq!(
+                archive_beside(&chart(repository), "0.37.8").as_deref(),
+                beside,
+                "{repository}"
+            );
+        }
+    }
 }
