@@ -198,3 +198,27 @@ pub fn extract(
     let checked = archive::read(bundle, archive::Mode::Extract(dir.path()), key, progress)?;
     Ok(Extracted { dir, checked })
 }
+
+/// As [`extract`], into the system's temporary folder, writing everything
+/// but the image layout (every file is still checked): the chart and the
+/// binaries, for `install --bundle` and `upgrade --bundle`.
+pub fn extract_but_images(
+    bundle: &Path,
+    key: Option<&sign::PublicKey>,
+    progress: &dyn Progress,
+) -> Result<Extracted, BundleError> {
+    let dir = tempfile::Builder::new()
+        .prefix("liftoff-bundle-")
+        .tempdir()
+        .map_err(|source| BundleError::Io {
+            what: "cannot create a folder to extract the bundle into".into(),
+            source,
+        })?;
+    let checked = archive::read(
+        bundle,
+        archive::Mode::ExtractButImages(dir.path()),
+        key,
+        progress,
+    )?;
+    Ok(Extracted { dir, checked })
+}

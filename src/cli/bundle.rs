@@ -561,7 +561,7 @@ pub fn prepare_install(
     let spec = &loaded.spec;
     require_airgap(spec, "install --bundle")?;
     let key = key(options.public_key)?;
-    let extracted = bundle::extract(options.bundle, None, key.as_ref(), &bundle::Silent)?;
+    let extracted = bundle::extract_but_images(options.bundle, key.as_ref(), &bundle::Silent)?;
     let m = &extracted.checked.manifest;
     if m.chart.version != spec.platform.chart.version {
         return Err(Error::Input(
@@ -597,7 +597,7 @@ pub fn prepare_upgrade(
 ) -> Result<BundleChart, Error> {
     require_airgap(spec, "upgrade --bundle")?;
     let key = key(options.public_key)?;
-    let extracted = bundle::extract(options.bundle, None, key.as_ref(), &bundle::Silent)?;
+    let extracted = bundle::extract_but_images(options.bundle, key.as_ref(), &bundle::Silent)?;
     let m = &extracted.checked.manifest;
     let chart = BundleChart {
         name: m.chart.name.clone(),
