@@ -86,6 +86,7 @@ pub enum BundleError {
     },
     #[error("the registry {registry} lacks {} image(s) the upgrade needs: {}", images.len(), images.join(", "))]
     AbsentForUpgrade {
+        bundle: PathBuf,
         registry: String,
         images: Vec<String>,
     },
@@ -152,9 +153,12 @@ impl BundleError {
             BundleError::AbsentImages { .. } => {
                 "push the bundle's images first: `liftoff bundle push BUNDLE --registry REGISTRY`".into()
             }
-            BundleError::AbsentForUpgrade { .. } => {
-                "push the bundle's images first: `liftoff bundle push BUNDLE --registry REGISTRY`; nothing was changed".into()
-            }
+            BundleError::AbsentForUpgrade {
+                bundle, registry, ..
+            } => format!(
+                "push the bundle's images first: `liftoff bundle push {} --registry {registry}`; nothing was changed",
+                bundle.display()
+            ),
             BundleError::Helm(_) => {
                 "liftoff renders the chart with `helm template`: put helm (3.6 or newer) on PATH or set LIFTOFF_HELM".into()
             }

@@ -701,6 +701,7 @@ pub async fn check_upgrade_images(
     }
     if !absent.is_empty() {
         return Err(BundleError::AbsentForUpgrade {
+            bundle: options.bundle.to_path_buf(),
             registry: repository,
             images: absent,
         }

@@ -187,7 +187,9 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
         assert!(err.contains(&missing), "{missing} not named: {err}");
     }
     assert!(
-        err.contains("hint:") && err.contains("liftoff bundle push"),
+        err.contains(&format!(
+            "hint: push the bundle's images first: `liftoff bundle push {bundle_0378} --registry {registry}`"
+        )),
         "{err}"
     );
     assert_eq!(status(&c), ("deployed".into(), "0.37.7".into(), 1));
