@@ -283,6 +283,10 @@ pub enum Mode<'a> {
     Verify,
     /// As [`Mode::Verify`], and write the files under this (empty) folder.
     Extract(&'a Path),
+    /// As [`Mode::Extract`], but the image layout (`images/`) is only
+    /// checked, not written: what `install --bundle` and `upgrade --bundle`
+    /// use (the chart and helm; the images are in the registry already).
+    ExtractButImages(&'a Path),
     /// Only the manifest (no checksums): for `inspect` and `--since`.
     ManifestOnly,
 }
@@ -392,9 +396,20 @@ pub fn read_from<'a>(
         let name = rel.to_string_lossy().into_owned();
         last = Some(name.clone());
         let kind = entry.header().entry_type();
+        // Where this entry is written, when it is.
+        let write_to = match mode {
+            Mode::Extract(root) => Some(root),
+            Mode::ExtractButImages(root)
+                if name != super::manifest::IMAGES_DIR
+                    && !name.starts_with(&format!("{}/", super::manifest::IMAGES_DIR)) =>
+            {
+                Some(root)
+            }
+            _ => None,
+        };
         match kind {
             tar::EntryType::Directory => {
-                if let Mode::Extract(root) = mode {
+                if let Some(root) = write_to {
                     if through_link(root, &rel) {
                         return Err(BundleError::UnsafePath {
                             bundle: bundle.clone(),
@@ -417,7 +432,7 @@ pub fn read_from<'a>(
                     path: name.clone(),
                     reason: why,
                 })?;
-                if let Mode::Extract(root) = mode {
+                if let Some(root) = write_to {
                     if through_link(root, &rel) {
                         return Err(BundleError::UnsafePath {
                             bundle: bundle.clone(),
@@ -488,8 +503,8 @@ pub fn read_from<'a>(
             return Err(bad(&name, "it appears twice in the archive".into()));
         }
         let expected = entry.size();
-        let (sha, size) = match mode {
-            Mode::Extract(root) => {
+        let (sha, size) = match write_to {
+            Some(root) => {
                 if through_link(root, &rel) {
                     return Err(BundleError::UnsafePath {
                         bundle: bundle.clone(),

@@ -3,7 +3,8 @@
 //! and helm binaries, and a manifest with every file's size and sha256,
 //! optionally signed with ed25519. `create` builds one, `inspect` lists
 //! it, `verify` checks it, `push` loads its images into a private registry,
-//! and `install --bundle` installs from it (see docs/bundle.md).
+//! `install --bundle` installs from it and `upgrade --bundle` upgrades
+//! from it (see docs/bundle.md).
 
 pub mod archive;
 pub mod create;
@@ -83,6 +84,12 @@ pub enum BundleError {
         registry: String,
         images: Vec<String>,
     },
+    #[error("the registry {registry} lacks {} image(s) the upgrade needs: {}", images.len(), images.join(", "))]
+    AbsentForUpgrade {
+        bundle: PathBuf,
+        registry: String,
+        images: Vec<String>,
+    },
     #[error("cannot render the chart to list its images: {0}")]
     Helm(String),
     #[error("{0}")]
@@ -113,6 +120,7 @@ impl BundleError {
             BundleError::Registry { .. }
                 | BundleError::MissingBlobs { .. }
                 | BundleError::AbsentImages { .. }
+                | BundleError::AbsentForUpgrade { .. }
         )
     }
 
@@ -145,6 +153,12 @@ impl BundleError {
             BundleError::AbsentImages { .. } => {
                 "push the bundle's images first: `liftoff bundle push BUNDLE --registry REGISTRY`".into()
             }
+            BundleError::AbsentForUpgrade {
+                bundle, registry, ..
+            } => format!(
+                "push the bundle's images first: `liftoff bundle push {} --registry {registry}`; nothing was changed",
+                bundle.display()
+            ),
             BundleError::Helm(_) => {
                 "liftoff renders the chart with `helm template`: put helm (3.6 or newer) on PATH or set LIFTOFF_HELM".into()
             }
@@ -186,5 +200,29 @@ pub fn extract(
         source,
     })?;
     let checked = archive::read(bundle, archive::Mode::Extract(dir.path()), key, progress)?;
+    Ok(Extracted { dir, checked })
+}
+
+/// As [`extract`], into the system's temporary folder, writing everything
+/// but the image layout (every file is still checked): the chart and the
+/// binaries, for `install --bundle` and `upgrade --bundle`.
+pub fn extract_but_images(
+    bundle: &Path,
+    key: Option<&sign::PublicKey>,
+    progress: &dyn Progress,
+) -> Result<Extracted, BundleError> {
+    let dir = tempfile::Builder::new()
+        .prefix("liftoff-bundle-")
+        .tempdir()
+        .map_err(|source| BundleError::Io {
+            what: "cannot create a folder to extract the bundle into".into(),
+            source,
+        })?;
+    let checked = archive::read(
+        bundle,
+        archive::Mode::ExtractButImages(dir.path()),
+        key,
+        progress,
+    )?;
     Ok(Extracted { dir, checked })
 }

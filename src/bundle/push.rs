@@ -351,3 +351,24 @@ pub async fn absent_images(
     }
     Ok(absent)
 }
+
+/// The image references (`host[:port]/repository:tag` or `@digest`) the
+/// registry does not serve (HEAD of each manifest, with `access`'s
+/// credentials and TLS settings).
+pub async fn absent_references(
+    references: &[String],
+    access: &Access,
+) -> Result<Vec<String>, BundleError> {
+    let client = access.client()?;
+    let mut absent = Vec::new();
+    for text in references {
+        let reference = registry::reference(text)?;
+        let auth = access.auth(reference.registry());
+        match registry::retry(|| client.fetch_manifest_digest(&reference, &auth)).await {
+            Ok(_) => {}
+            Err(e) if registry::not_found(&e) => absent.push(text.clone()),
+            Err(e) => return Err(push_error(format!("cannot check {text}"), &e)),
+        }
+    }
+    Ok(absent)
+}

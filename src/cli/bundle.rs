@@ -1,7 +1,7 @@
 //! `liftoff bundle create | inspect | verify | push | keygen` and what
-//! `install --bundle` does before it plans: extract and verify the bundle,
-//! install from its chart (and its helm), check the private registry holds
-//! every image.
+//! `install --bundle` and `upgrade --bundle` do before they change
+//! anything: extract and verify the bundle, take its chart (and its helm),
+//! check the private registry holds every image.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -516,7 +516,7 @@ pub fn cleanup() {
     }
 }
 
-/// The settings `install --bundle` takes.
+/// The settings `install --bundle` and `upgrade --bundle` take.
 pub struct InstallBundle<'a> {
     pub bundle: &'a Path,
     pub public_key: Option<&'a Path>,
@@ -524,27 +524,44 @@ pub struct InstallBundle<'a> {
     pub registry_ca_file: Option<&'a Path>,
 }
 
-/// Verifies and extracts the bundle, then points the spec at its chart (and
-/// the run at its helm). The spec must be air-gapped with a registry.
-pub fn prepare_install(
-    options: &InstallBundle<'_>,
-    loaded: &mut crate::spec::Loaded,
-) -> Result<(), Error> {
-    let spec = &mut loaded.spec;
-    let Some(registry) = spec
+/// Refuses a spec that is not air-gapped with a private registry.
+fn require_airgap(spec: &crate::spec::Spec, command: &str) -> Result<(), Error> {
+    if spec
         .airgap
         .as_ref()
         .filter(|a| a.enabled)
         .and_then(|a| a.registry.as_ref())
-    else {
+        .is_none()
+    {
         return Err(Error::Input(
-            "install --bundle needs an air-gapped spec: airgap.enabled with airgap.registry".into(),
+            format!("{command} needs an air-gapped spec: airgap.enabled with airgap.registry"),
             Some("set `airgap: {enabled: true, registry: {repository: HOST/PATH, pullSecret: {fromFile: ...}}}` (profile `airgapped`)".into()),
         ));
-    };
-    let _ = registry;
+    }
+    Ok(())
+}
+
+/// Runs this process's helm from the bundle when it carries one, and keeps
+/// the extracted bundle until liftoff ends.
+fn keep(extracted: Extracted) {
+    if let Some(h) = &extracted.checked.manifest.chart.helm {
+        crate::cluster::helm::use_program(extracted.path(h));
+    }
+    if let Ok(mut slot) = EXTRACTED.lock() {
+        *slot = Some(extracted);
+    }
+}
+
+/// Verifies and extracts the bundle, then points the run's helm at its
+/// chart (and runs its helm). The spec must be air-gapped with a registry.
+pub fn prepare_install(
+    options: &InstallBundle<'_>,
+    loaded: &crate::spec::Loaded,
+) -> Result<(), Error> {
+    let spec = &loaded.spec;
+    require_airgap(spec, "install --bundle")?;
     let key = key(options.public_key)?;
-    let extracted = bundle::extract(options.bundle, None, key.as_ref(), &bundle::Silent)?;
+    let extracted = bundle::extract_but_images(options.bundle, key.as_ref(), &bundle::Silent)?;
     let m = &extracted.checked.manifest;
     if m.chart.version != spec.platform.chart.version {
         return Err(Error::Input(
@@ -555,36 +572,53 @@ pub fn prepare_install(
             Some("set platform.chart.version to the bundle's, or use the bundle made for this version".into()),
         ));
     }
-    spec.platform.chart.repository = extracted.path(&m.chart.path).display().to_string();
-    if let Some(h) = &m.chart.helm {
-        crate::cluster::helm::use_program(extracted.path(h));
-    }
-    if let Ok(mut slot) = EXTRACTED.lock() {
-        *slot = Some(extracted);
-    }
+    // Helm takes the bundle's chart; the spec (and the recorded release)
+    // keep naming the spec's own, so a later `plan` compares like with like.
+    crate::cluster::helm::use_chart(&m.chart.version, extracted.path(&m.chart.path));
+    keep(extracted);
     Ok(())
 }
 
-/// Refuses to go on when the private registry lacks any of the bundle's images.
-pub async fn check_registry(
+/// The chart `upgrade --bundle` upgrades to, from the verified bundle.
+pub struct BundleChart {
+    pub name: String,
+    pub version: String,
+    /// The chart archive, extracted (kept until liftoff ends).
+    pub archive: PathBuf,
+}
+
+/// Verifies and extracts the bundle for `upgrade --bundle` (before the
+/// cluster driver is built, so the bundle's helm is the one it runs). The
+/// spec must be air-gapped with a registry; the spec's chart is left as
+/// written (the upgrade takes the bundle's for its one hop).
+pub fn prepare_upgrade(
+    options: &InstallBundle<'_>,
+    spec: &crate::spec::Spec,
+) -> Result<BundleChart, Error> {
+    require_airgap(spec, "upgrade --bundle")?;
+    let key = key(options.public_key)?;
+    let extracted = bundle::extract_but_images(options.bundle, key.as_ref(), &bundle::Silent)?;
+    let m = &extracted.checked.manifest;
+    let chart = BundleChart {
+        name: m.chart.name.clone(),
+        version: m.chart.version.clone(),
+        archive: extracted.path(&m.chart.path),
+    };
+    keep(extracted);
+    Ok(chart)
+}
+
+/// The private registry of the spec and how to reach it: the pull secret's
+/// credentials, the CA file, plain HTTP when asked.
+fn registry_access(
     options: &InstallBundle<'_>,
     loaded: &crate::spec::Loaded,
-) -> Result<(), Error> {
-    let Some(registry) = loaded
+) -> Option<(String, Access)> {
+    let registry = loaded
         .spec
         .airgap
         .as_ref()
-        .and_then(|a| a.registry.as_ref())
-    else {
-        return Ok(());
-    };
-    let manifest = match EXTRACTED.lock() {
-        Ok(e) => match e.as_ref() {
-            Some(e) => e.checked.manifest.clone(),
-            None => return Ok(()),
-        },
-        Err(_) => return Ok(()),
-    };
+        .and_then(|a| a.registry.as_ref())?;
     let docker_config = registry
         .pull_secret
         .as_ref()
@@ -601,6 +635,27 @@ pub async fn check_registry(
         docker_config,
         ..Default::default()
     };
+    Some((repository, access))
+}
+
+/// The manifest of the bundle this run extracted.
+fn extracted_manifest() -> Option<bundle::Manifest> {
+    EXTRACTED
+        .lock()
+        .ok()
+        .and_then(|e| e.as_ref().map(|e| e.checked.manifest.clone()))
+}
+
+/// Refuses to go on when the private registry lacks any of the bundle's images.
+pub async fn check_registry(
+    options: &InstallBundle<'_>,
+    loaded: &crate::spec::Loaded,
+) -> Result<(), Error> {
+    let (Some((repository, access)), Some(manifest)) =
+        (registry_access(options, loaded), extracted_manifest())
+    else {
+        return Ok(());
+    };
     let absent = bundle::push::absent_images(&manifest, &repository, &access).await?;
     if !absent.is_empty() {
         return Err(BundleError::AbsentImages {
@@ -610,4 +665,50 @@ pub async fn check_registry(
         .into());
     }
     Ok(())
+}
+
+/// What `upgrade --bundle` found in the private registry.
+pub struct UpgradeImages {
+    /// The bundle's images, checked by digest.
+    pub of_bundle: usize,
+    /// The images the new chart names, checked by tag.
+    pub of_chart: usize,
+}
+
+/// Refuses the upgrade when the private registry lacks an image the new
+/// release needs: every image of the bundle (by digest, under the
+/// registry's name for it) and every image the new chart renders with the
+/// upgrade's values (`rendered`, by their references, all under the
+/// registry: the caller refuses any other first). Each missing one is named.
+pub async fn check_upgrade_images(
+    options: &InstallBundle<'_>,
+    loaded: &crate::spec::Loaded,
+    rendered: &[String],
+) -> Result<UpgradeImages, Error> {
+    let (Some((repository, access)), Some(manifest)) =
+        (registry_access(options, loaded), extracted_manifest())
+    else {
+        return Ok(UpgradeImages {
+            of_bundle: 0,
+            of_chart: 0,
+        });
+    };
+    let mut absent = bundle::push::absent_images(&manifest, &repository, &access).await?;
+    for image in bundle::push::absent_references(rendered, &access).await? {
+        if !absent.contains(&image) {
+            absent.push(image);
+        }
+    }
+    if !absent.is_empty() {
+        return Err(BundleError::AbsentForUpgrade {
+            bundle: options.bundle.to_path_buf(),
+            registry: repository,
+            images: absent,
+        }
+        .into());
+    }
+    Ok(UpgradeImages {
+        of_bundle: manifest.images.len(),
+        of_chart: rendered.len(),
+    })
 }

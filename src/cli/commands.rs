@@ -54,6 +54,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             skip_snapshot,
             yes,
             kubernetes: None,
+            bundle,
         } => {
             super::upgrade::upgrade(
                 cli,
@@ -63,6 +64,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
                     plan: *plan,
                     skip_snapshot: *skip_snapshot,
                     yes: *yes,
+                    bundle: bundle.install(),
                 },
             )
             .await

@@ -46,7 +46,8 @@ Exit codes:
   4    apply finished with failed changes, or destroy left something tagged
   5    saved plan is stale
   6    another run holds the state lock
-  7    a cloud or cluster could not be read before any change (no credentials, unreachable)
+  7    a cloud or cluster could not be read before any change (no credentials, unreachable);
+       --bundle: the private registry lacks an image
   8    doctor: a preflight check failed
   9    a bundle was refused (a checksum, the signature, an unsafe entry)
   10   upgrade/rollback refused before changing anything (a skipped minor version, Kubernetes out of range)
@@ -132,11 +133,11 @@ impl Cli {
     }
 }
 
-/// `install --bundle`: install offline from a bundle.
+/// `install --bundle` and `upgrade --bundle`: offline, from a bundle.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BundleArgs {
-    /// Install from this bundle (`liftoff bundle create`): its chart and
-    /// helm, images from the spec's private registry (pushed with `bundle push`).
+    /// Take the chart and helm from this bundle (`liftoff bundle create`);
+    /// images come from the spec's private registry (`bundle push`).
     #[arg(long)]
     pub bundle: Option<PathBuf>,
     /// The bundle signer's ed25519 public key (PEM).
@@ -250,11 +251,15 @@ pub enum Command {
         /// Upgrade the cluster's Kubernetes to this version (1.N, as
         /// cluster.kubernetesVersion says) instead of the platform: the
         /// control plane one minor at a time, then the node groups (EKS).
-        #[arg(long, value_name = "VERSION", conflicts_with_all = ["to", "through", "skip_snapshot"])]
+        #[arg(long, value_name = "VERSION", conflicts_with_all = ["to", "through", "skip_snapshot", "bundle"])]
         kubernetes: Option<String>,
         /// Upgrade without asking.
         #[arg(long)]
         yes: bool,
+        // Air-gapped: the bundle's chart is the target (one hop per
+        // bundle), its images checked in the private registry first.
+        #[command(flatten)]
+        bundle: BundleArgs,
     },
     /// Roll the platform's Helm release back to an earlier revision.
     Rollback {

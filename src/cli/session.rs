@@ -115,12 +115,12 @@ impl Session {
 }
 
 pub(super) fn load(cli: &Cli) -> Result<Loaded, Error> {
-    let mut loaded = compose::load(&cli.file)?;
+    let loaded = compose::load(&cli.file)?;
     // `install --bundle`: the bundle's chart (and helm), verified first.
     if let super::Command::Install { bundle, .. } = &cli.command
         && let Some(options) = bundle.install()
     {
-        super::bundle::prepare_install(&options, &mut loaded)?;
+        super::bundle::prepare_install(&options, &loaded)?;
     }
     if cli.output == Output::Text {
         for w in &loaded.warnings {

@@ -5,6 +5,9 @@
 //! automatic rollback when a hop fails; and the rollback of the release to
 //! an earlier revision. Both record what they did in the state file
 //! (the release's revision, and the operation `status` shows last).
+//! Air-gapped, `upgrade --bundle` takes its one hop's chart (and helm) from
+//! a verified bundle and refuses, before anything changes, while the
+//! private registry lacks an image the new release needs.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -33,6 +36,8 @@ pub(super) struct UpgradeArgs<'a> {
     pub plan: bool,
     pub skip_snapshot: bool,
     pub yes: bool,
+    /// `--bundle`: the chart and helm from this bundle.
+    pub bundle: Option<super::bundle::InstallBundle<'a>>,
 }
 
 /// Progress lines of the release, drawn as the engine's events are.
@@ -74,10 +79,16 @@ struct Upgrading {
     setup: Setup,
     driver: ClusterDriver,
     facts: Facts,
+    /// `upgrade --bundle`: the bundle's chart, the one hop's.
+    bundle: Option<super::bundle::BundleChart>,
 }
 
-fn open(cli: &Cli) -> Result<Upgrading, Error> {
+fn open(cli: &Cli, bundle: Option<&super::bundle::InstallBundle<'_>>) -> Result<Upgrading, Error> {
     let loaded = load(cli)?;
+    // Before the driver is built: it runs the bundle's helm.
+    let bundle = bundle
+        .map(|b| super::bundle::prepare_upgrade(b, &loaded.spec))
+        .transpose()?;
     let opened = crate::state::open(&settings(cli, &loaded)?, &loaded.spec.metadata.name)?;
     warn(cli, &opened.warnings);
     let store = Arc::new(opened.store);
@@ -101,6 +112,7 @@ fn open(cli: &Cli) -> Result<Upgrading, Error> {
         setup,
         driver,
         facts,
+        bundle,
     })
 }
 
@@ -124,23 +136,32 @@ struct Hop {
 /// The spec for a hop, and the values rendered for it.
 async fn hop(u: &Upgrading, minor: hops::Minor, target: &hops::ChartVersion) -> Result<Hop, Error> {
     let spec = &u.loaded.spec;
-    let chart = hops::hop_chart(
-        &spec.platform.chart.repository,
-        &spec.platform.chart.version,
-        &spec.platform.chart.name,
-        &u.loaded.base_dir,
-        minor,
-        target,
-    )
-    .map_err(|e| {
-        refused(
-            e.to_string(),
-            "each hop needs its chart archive; nothing was changed",
-        )
-    })?;
     let mut hop_spec = spec.clone();
-    hop_spec.platform.chart.repository = chart.repository;
-    hop_spec.platform.chart.version = chart.version;
+    match &u.bundle {
+        // One hop, to the bundle's chart (the caller holds the path to it).
+        Some(b) => {
+            hop_spec.platform.chart.repository = b.archive.display().to_string();
+            hop_spec.platform.chart.version = b.version.clone();
+        }
+        None => {
+            let chart = hops::hop_chart(
+                &spec.platform.chart.repository,
+                &spec.platform.chart.version,
+                &spec.platform.chart.name,
+                &u.loaded.base_dir,
+                minor,
+                target,
+            )
+            .map_err(|e| {
+                refused(
+                    e.to_string(),
+                    "each hop needs its chart archive; nothing was changed",
+                )
+            })?;
+            hop_spec.platform.chart.repository = chart.repository;
+            hop_spec.platform.chart.version = chart.version;
+        }
+    }
     // The values template follows the hop's line (a constraint names it too).
     let mut for_render = hop_spec.clone();
     for_render.platform.chart.version = format!("{}.{}.0", minor.0, minor.1);
@@ -194,7 +215,7 @@ fn check_range(minor: hops::Minor, cluster_minor: u32, spec: &Spec) -> Result<()
 }
 
 pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Error> {
-    let u = open(cli)?;
+    let u = open(cli, args.bundle.as_ref())?;
     let spec = &u.loaded.spec;
     let release = u.driver.release_view().await?.ok_or_else(|| {
         refused(
@@ -206,7 +227,10 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
         )
     })?;
     let running = release.running_version();
-    let target_text = args.to.unwrap_or(&spec.platform.chart.version);
+    let target_text = match &u.bundle {
+        Some(b) => bundle_target(b, &args)?,
+        None => args.to.unwrap_or(&spec.platform.chart.version),
+    };
     let not_version = |v: &str| {
         refused(
             hops::HopError::NotAVersion(v.into()).to_string(),
@@ -215,8 +239,16 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
     };
     let installed = hops::ChartVersion::parse(&running).ok_or_else(|| not_version(&running))?;
     let target = hops::ChartVersion::parse(target_text).ok_or_else(|| not_version(target_text))?;
-    let mut path = hops::checked_path(&installed, &target, args.through)
-        .map_err(|e| refused(e.to_string(), e.hint()))?;
+    let mut path = hops::checked_path(&installed, &target, args.through).map_err(|e| {
+        let hint = match (&e, &u.bundle) {
+            (hops::HopError::Skip { first, .. }, Some(b)) => format!(
+                "a bundle carries one chart, so a path of several hops needs one bundle per hop: make a bundle of {first}.x (`liftoff bundle create` with platform.chart.version {first}.<patch>), push it and upgrade with it, then the next, up to {}; nothing was changed",
+                b.version
+            ),
+            _ => e.hint(),
+        };
+        refused(e.to_string(), hint)
+    })?;
     // The same version, but the release is not deployed on it (an upgrade
     // that was cut short): the last hop again.
     if path.is_empty() && (release.status != "deployed" || release.chart_version != target.text) {
@@ -247,6 +279,11 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
         args.plan,
     )
     .await?;
+    // Air-gapped: every image the new release needs is in the private
+    // registry, or nothing starts (no snapshot, no helm).
+    if let (Some(options), Some(step)) = (&args.bundle, steps.last()) {
+        check_images(cli, &u, options, step, cluster_minor).await?;
+    }
     if args.plan {
         return Ok(());
     }
@@ -311,13 +348,17 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
             .await
         {
             Ok(done) => {
+                // Recorded with the spec's own chart source when it pins this
+                // version (a bundle's is a temporary folder).
                 let props_spec = if step.spec.platform.chart.version == spec.platform.chart.version
                 {
-                    spec
+                    spec.clone()
+                } else if u.bundle.is_some() {
+                    spec_for_bundle(spec, &step.spec.platform.chart.version)
                 } else {
-                    &step.spec
+                    step.spec.clone()
                 };
-                record_release(&u, props_spec, &done)?;
+                record_release(&u, &props_spec, &done)?;
                 op.detail["revision"] = done.revision.into();
                 op.detail["reached"] = done.chart_version.clone().into();
                 u.store.put_operation(op.clone())?;
@@ -354,12 +395,163 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
             }
         }
     }
-    if target.text != spec.platform.chart.version && cli.output == Output::Text {
+    if target.text != spec.platform.chart.version
+        && let Some(b) = &u.bundle
+    {
+        pin_bundle_chart(cli, &u, b);
+    } else if target.text != spec.platform.chart.version && cli.output == Output::Text {
         outln!(
             "Set platform.chart.version: {} in {} (the chart archive too), or `liftoff install` will plan to move the release back to {}.",
             target.text,
             cli.file.display(),
             spec.platform.chart.version
+        );
+    }
+    Ok(())
+}
+
+/// The spec as it will read once it pins the bundle's chart `version`: a
+/// local archive named `<chart>-<version>.tgz` beside the one it names now
+/// (what `upgrade --bundle` copies there), so the release is recorded as
+/// that spec plans it.
+fn spec_for_bundle(spec: &Spec, version: &str) -> Spec {
+    let mut at = spec.clone();
+    if let Some(repository) = archive_beside(&spec.platform.chart, version) {
+        at.platform.chart.repository = repository;
+    }
+    at.platform.chart.version = version.to_string();
+    at
+}
+
+/// `<chart>-<version>.tgz` in the folder of the spec's local chart archive,
+/// written as the spec writes paths; none for a chart from a registry.
+fn archive_beside(chart: &crate::spec::Chart, version: &str) -> Option<String> {
+    let repository = chart.repository.trim_end_matches('/');
+    if !repository.ends_with(".tgz") || repository.contains("://") {
+        return None;
+    }
+    let file = format!("{}-{version}.tgz", chart.name);
+    Some(match repository.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{file}"),
+        None => file,
+    })
+}
+
+/// After `upgrade --bundle` to a version the spec does not pin: the
+/// bundle's (verified) chart archive copied beside the spec's, unless a
+/// file is there already, and the two lines to change in the spec.
+fn pin_bundle_chart(cli: &Cli, u: &Upgrading, b: &super::bundle::BundleChart) {
+    let spec = &u.loaded.spec;
+    let beside = archive_beside(&spec.platform.chart, &b.version);
+    let mut copied = String::new();
+    if let Some(repository) = &beside {
+        let path = u.loaded.base_dir.join(repository);
+        if !path.exists() {
+            match std::fs::copy(&b.archive, &path) {
+                Ok(_) => copied = " (the bundle's chart, copied there)".into(),
+                Err(e) => warn(
+                    cli,
+                    &[format!(
+                        "cannot copy the bundle's chart to {}: {e}",
+                        path.display()
+                    )],
+                ),
+            }
+        }
+    }
+    if cli.output != Output::Text {
+        return;
+    }
+    let repository = beside
+        .map(|r| format!(" and platform.chart.repository: {r}{copied}"))
+        .unwrap_or_default();
+    outln!(
+        "Set platform.chart.version: {}{repository} in {}, or `liftoff install` will plan to move the release back to {}.",
+        b.version,
+        cli.file.display(),
+        spec.platform.chart.version
+    );
+}
+
+/// `upgrade --bundle`'s target: the bundle's chart version. A different
+/// `--to` is refused, and so is `--through` (a bundle carries one chart).
+fn bundle_target<'a>(
+    b: &'a super::bundle::BundleChart,
+    args: &UpgradeArgs<'_>,
+) -> Result<&'a str, Error> {
+    if let Some(to) = args.to
+        && to.trim_start_matches('v') != b.version
+    {
+        return Err(refused(
+            format!(
+                "--to {to} differs from the bundle's chart version ({} {})",
+                b.name, b.version
+            ),
+            format!(
+                "a bundle upgrades to its own chart: leave --to out (or give --to {}), or use the bundle made for {to}; nothing was changed",
+                b.version
+            ),
+        ));
+    }
+    if args.through {
+        return Err(refused(
+            "--through takes several charts, and a bundle carries one",
+            "upgrade one hop at a time, with one bundle per hop (`liftoff upgrade --bundle` with each in turn); nothing was changed",
+        ));
+    }
+    Ok(&b.version)
+}
+
+/// Renders the bundle's chart with the upgrade's values and refuses,
+/// naming each, an image outside the private registry, then an image the
+/// registry lacks (the bundle's by digest, the chart's by tag).
+async fn check_images(
+    cli: &Cli,
+    u: &Upgrading,
+    options: &super::bundle::InstallBundle<'_>,
+    step: &Hop,
+    cluster_minor: u32,
+) -> Result<(), Error> {
+    let registry = u
+        .loaded
+        .spec
+        .airgap
+        .as_ref()
+        .and_then(|a| a.registry.as_ref())
+        .map(|r| r.repository.trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let rendered = u
+        .driver
+        .render_chart(&step.spec, &step.values_yaml, &format!("1.{cluster_minor}"))
+        .await?;
+    let images: Vec<String> = crate::bundle::images::from_manifests(&rendered)?
+        .into_iter()
+        .collect();
+    let outside: Vec<&String> = images
+        .iter()
+        .filter(|i| !i.starts_with(&format!("{registry}/")))
+        .collect();
+    if !outside.is_empty() {
+        return Err(refused(
+            format!(
+                "chart {} rendered with the upgrade's values pulls {} image(s) from outside the private registry {registry}: {}",
+                step.spec.platform.chart.version,
+                outside.len(),
+                outside
+                    .iter()
+                    .map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "air-gapped, every image must come from airgap.registry.repository: remove image overrides under platform.values that name another registry; nothing was changed",
+        ));
+    }
+    let found = super::bundle::check_upgrade_images(options, &u.loaded, &images).await?;
+    if cli.output == Output::Text {
+        outln!(
+            "The private registry {registry} has every image the upgrade needs: the bundle's {} (by digest) and the {} the new chart names (by tag).",
+            found.of_bundle,
+            found.of_chart
         );
     }
     Ok(())
@@ -680,7 +872,7 @@ async fn confirm(question: &str) -> Result<(), Error> {
 }
 
 pub(super) async fn rollback(cli: &Cli, revision: Option<u64>, yes: bool) -> Result<(), Error> {
-    let u = open(cli)?;
+    let u = open(cli, None)?;
     let spec = &u.loaded.spec;
     let release = u.driver.release_view().await?.ok_or_else(|| {
         refused(
@@ -907,7 +1099,7 @@ pub(super) async fn kubernetes(
     // The platform must be fit for the new version (checked on the cluster
     // as it is, before anything changes).
     {
-        let u = open(cli)?;
+        let u = open(cli, None)?;
         let current = u.driver.kubernetes_minor().await?;
         if current >= target {
             if cli.output == Output::Text {
@@ -1031,4 +1223,38 @@ pub(super) async fn kubernetes(
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archive_beside;
+
+    fn chart(repository: &str) -> crate::spec::Chart {
+        crate::spec::Chart {
+            repository: repository.into(),
+            name: "astronomer".into(),
+            version: "0.37.7".into(),
+        }
+    }
+
+    #[test]
+    fn the_bundle_chart_goes_beside_the_spec_archive_written_as_the_spec_writes_it() {
+        for (repository, beside) in [
+            ("./astronomer-0.37.7.tgz", Some("./astronomer-0.37.8.tgz")),
+            ("astronomer-0.37.7.tgz", Some("astronomer-0.37.8.tgz")),
+            ("charts/old.tgz", Some("charts/astronomer-0.37.8.tgz")),
+            (
+                "/srv/charts/astronomer-0.37.7.tgz",
+                Some("/srv/charts/astronomer-0.37.8.tgz"),
+            ),
+            ("oci://registry.internal/charts/astronomer", None),
+            ("https://helm.astronomer.io", None),
+        ] {
+            assert_eq!(
+                archive_beside(&chart(repository), "0.37.8").as_deref(),
+                beside,
+                "{repository}"
+            );
+        }
+    }
 }

@@ -92,56 +92,67 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
         prop_assert!(!e.to_string().is_empty());
         prop_assert!(!format!("{e}").contains("Os {"), "no Debug dump: {e}");
     }
-    // Extract into box/inner: nothing may appear beside `inner`.
-    let boxed = tempfile::tempdir().unwrap();
-    let inner = boxed.path().join("inner");
-    std::fs::create_dir(&inner).unwrap();
-    let extracted = archive::read_from(
-        Box::new(bytes),
-        name,
-        bytes.len() as u64,
-        Mode::Extract(&inner),
-        None,
-        &Silent,
-    );
-    let beside: Vec<_> = std::fs::read_dir(boxed.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p != &inner)
-        .collect();
-    prop_assert!(beside.is_empty(), "written outside the folder: {beside:?}");
-    for p in tree(&inner) {
-        if let Ok(target) = std::fs::read_link(&p) {
-            let resolved = p.parent().unwrap().join(&target);
-            let mut depth: i32 = 0;
-            for c in resolved.strip_prefix(&inner).unwrap().components() {
-                match c {
-                    std::path::Component::ParentDir => depth -= 1,
-                    std::path::Component::Normal(_) => depth += 1,
-                    _ => depth = -100,
+    // Extract into box/inner (everything, or all but the image layout):
+    // nothing may appear beside `inner`.
+    for but_images in [false, true] {
+        let boxed = tempfile::tempdir().unwrap();
+        let inner = boxed.path().join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        let extracted = archive::read_from(
+            Box::new(bytes),
+            name,
+            bytes.len() as u64,
+            if but_images {
+                Mode::ExtractButImages(&inner)
+            } else {
+                Mode::Extract(&inner)
+            },
+            None,
+            &Silent,
+        );
+        let beside: Vec<_> = std::fs::read_dir(boxed.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p != &inner)
+            .collect();
+        prop_assert!(beside.is_empty(), "written outside the folder: {beside:?}");
+        for p in tree(&inner) {
+            if let Ok(target) = std::fs::read_link(&p) {
+                let resolved = p.parent().unwrap().join(&target);
+                let mut depth: i32 = 0;
+                for c in resolved.strip_prefix(&inner).unwrap().components() {
+                    match c {
+                        std::path::Component::ParentDir => depth -= 1,
+                        std::path::Component::Normal(_) => depth += 1,
+                        _ => depth = -100,
+                    }
+                    prop_assert!(
+                        depth >= 0,
+                        "a link out of the folder: {} -> {}",
+                        p.display(),
+                        target.display()
+                    );
                 }
-                prop_assert!(
-                    depth >= 0,
-                    "a link out of the folder: {} -> {}",
-                    p.display(),
-                    target.display()
-                );
             }
         }
-    }
-    // Verify and extract agree, and what is accepted matches its manifest.
-    prop_assert_eq!(
-        verified.is_ok(),
-        extracted.is_ok(),
-        "{:?} / {:?}",
-        verified.as_ref().err().map(|e| e.to_string()),
-        extracted.as_ref().err().map(|e| e.to_string())
-    );
-    if let Ok(checked) = extracted {
-        for f in &checked.manifest.files {
-            let data = std::fs::read(inner.join(&f.path)).unwrap();
-            prop_assert_eq!(data.len() as u64, f.size);
+        // Verify and extract agree, and what is accepted matches its manifest.
+        prop_assert_eq!(
+            verified.is_ok(),
+            extracted.is_ok(),
+            "{:?} / {:?}",
+            verified.as_ref().err().map(|e| e.to_string()),
+            extracted.as_ref().err().map(|e| e.to_string())
+        );
+        if let Ok(checked) = extracted {
+            for f in &checked.manifest.files {
+                if but_images && f.path.starts_with("images/") {
+                    prop_assert!(!inner.join(&f.path).exists(), "{} written", f.path);
+                    continue;
+                }
+                let data = std::fs::read(inner.join(&f.path)).unwrap();
+                prop_assert_eq!(data.len() as u64, f.size);
+            }
         }
     }
     Ok(())

@@ -77,10 +77,25 @@ pub enum HelmError {
     Failed { command: String, output: String },
 }
 
+/// A chart archive that stands in for the spec's chart at one version
+/// (`install --bundle`: the bundle's, verified), so the spec — and what
+/// liftoff records of it — keeps naming its own chart source.
+static CHART: std::sync::OnceLock<(String, PathBuf)> = std::sync::OnceLock::new();
+
+/// Makes every chart reference of this process at `version` name `archive`.
+pub fn use_chart(version: &str, archive: PathBuf) {
+    let _ = CHART.set((version.to_string(), archive));
+}
+
 /// The chart reference and its extra arguments: `--repo URL NAME` for a
 /// Helm repository, `oci://…/NAME` for OCI, a path for a local `.tgz`.
 pub fn chart_args(spec: &Spec, base_dir: &Path) -> Vec<String> {
     let c = &spec.platform.chart;
+    if let Some((version, archive)) = CHART.get()
+        && *version == c.version
+    {
+        return vec![archive.display().to_string()];
+    }
     let repo = c.repository.trim_end_matches('/');
     if repo.starts_with("oci://") {
         if repo.ends_with(&format!("/{}", c.name)) {

@@ -4,7 +4,7 @@
 //! on PATH), every image of the deployed workloads under the private
 //! registry, and — recorded with strace on liftoff and every process it
 //! starts — no outbound connection but to the API server, the database and
-//! the private registry.
+//! the private registry; a plan afterwards has nothing to do.
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -18,7 +18,7 @@ use crate::real_cluster;
 use crate::support::registry::{Layout, Registry, tools_missing};
 
 /// Every `connect()` to an internet address in an strace log, as `addr:port`.
-fn connections(log: &str) -> BTreeSet<String> {
+pub(super) fn connections(log: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for line in log.lines().filter(|l| l.contains("connect(")) {
         let port = line
@@ -35,6 +35,20 @@ fn connections(log: &str) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// The chart archives (`….tgz` arguments) of every `helm upgrade` an
+/// strace log (`-v -s 4096 -e trace=execve`) shows started.
+pub(super) fn helm_upgrade_charts(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("execve(") && l.contains("\"upgrade\""))
+        .flat_map(|l| {
+            l.split('"')
+                .filter(|part| part.ends_with(".tgz"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -131,7 +145,16 @@ async fn install_from_a_bundle_reaches_only_the_cluster_the_database_and_the_reg
     let liftoff_args: Vec<_> = cmd.as_std().get_args().map(|a| a.to_os_string()).collect();
     let mut traced = tokio::process::Command::new("strace");
     traced
-        .args(["-f", "-qq", "-e", "trace=connect", "-o"])
+        .args([
+            "-f",
+            "-qq",
+            "-v",
+            "-s",
+            "4096",
+            "-e",
+            "trace=connect,execve",
+            "-o",
+        ])
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_liftoff"))
         .args(["install", "--yes", "--bundle"])
@@ -174,6 +197,15 @@ async fn install_from_a_bundle_reaches_only_the_cluster_the_database_and_the_reg
 
     // The only places liftoff and its helm reached.
     let log = std::fs::read_to_string(&trace).unwrap();
+    // Helm was given the bundle's chart (extracted), not the spec's archive.
+    let charts = helm_upgrade_charts(&log);
+    assert!(
+        !charts.is_empty()
+            && charts
+                .iter()
+                .all(|c| c.contains("/liftoff-bundle-") && c.contains("/chart/")),
+        "helm's charts: {charts:?}"
+    );
     let reached = connections(&log);
     let api = cluster.env["K8S_APISERVER_URL"]
         .trim_start_matches("https://")
@@ -194,5 +226,14 @@ async fn install_from_a_bundle_reaches_only_the_cluster_the_database_and_the_reg
     assert!(
         reached.is_subset(&allowed),
         "reached {reached:?}, allowed only {allowed:?}"
+    );
+
+    // The release is recorded as the spec names its chart (not the
+    // bundle's temporary folder): a plan afterwards has nothing to do.
+    let (code, out, err) = c.liftoff(&["plan"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("No changes"),
+        "plan after install --bundle:\n{out}{err}"
     );
 }

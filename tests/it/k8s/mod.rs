@@ -15,6 +15,7 @@ mod failures;
 mod install;
 mod rights;
 mod upgrade;
+mod upgrade_bundle;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use super::cli::CliWorld;
 use crate::real_cluster;
 
 /// Packages the fixture chart at each version into `<dir>/charts`.
-fn package(c: &CliWorld, versions: &[&str]) -> PathBuf {
+pub(super) fn package(c: &CliWorld, versions: &[&str]) -> PathBuf {
     let charts = c.dir.path().join("charts");
     std::fs::create_dir_all(&charts).unwrap();
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cluster-chart");
@@ -42,7 +42,7 @@ fn package(c: &CliWorld, versions: &[&str]) -> PathBuf {
 
 /// The spec on chart `version` (from `<dir>/charts`), with `values` (YAML
 /// flow mappings) under `platform.values`.
-fn write(c: &CliWorld, version: &str, fixture: &str, values: &str) {
+pub(super) fn write(c: &CliWorld, version: &str, fixture: &str, values: &str) {
     let w = &c.w;
     let chart = c
         .dir
@@ -62,7 +62,7 @@ fn write(c: &CliWorld, version: &str, fixture: &str, values: &str) {
     .unwrap();
 }
 
-fn status(c: &CliWorld) -> (String, String, u64) {
+pub(super) fn status(c: &CliWorld) -> (String, String, u64) {
     let s = c.w.release_status().expect("release exists");
     (
         s["info"]["status"].as_str().unwrap().to_string(),
@@ -82,7 +82,7 @@ fn history(c: &CliWorld) -> Vec<Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn plan_is_clean(c: &CliWorld, what: &str) {
+pub(super) async fn plan_is_clean(c: &CliWorld, what: &str) {
     let (code, out, err) = c.liftoff(&["plan"]).await;
     assert_eq!(code, 0, "{what}: {out}{err}");
     assert!(out.contains("No changes"), "{what}: plan:\n{out}{err}");
