@@ -3,7 +3,8 @@
 //! helm: `liftoff upgrade --kubernetes` (refused while the platform is not
 //! tested with the version or the cluster's release channel does not offer
 //! it; otherwise the control plane one minor at a time, then the node
-//! pools, the order read from the fake's request log), a node pool's
+//! pools, the order read from the fake's request log; a failed pool
+//! upgrade named, its rerun upgrading only what is left), a node pool's
 //! machine type and disk changed in place, and the Cloud SQL backup taken
 //! and waited for before the platform's `helm upgrade`.
 
@@ -279,5 +280,56 @@ async fn the_cloud_sql_backup_is_successful_before_helm_upgrades_the_platform() 
     assert_eq!(
         doc["lastOperation"]["detail"]["snapshot"]["id"], id,
         "{doc}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_node_pool_upgrade_is_named_and_the_rerun_upgrades_only_the_pool() {
+    let (env, _kube) = installed("gkfail", 33, "").await;
+    let cluster_path = format!("projects/{PROJECT}/locations/us-central1/clusters/gkfail");
+    let pool_path = format!("{cluster_path}/nodePools/platform");
+    env.fake.fail_next_operation(
+        &format!("PUT /v1/{pool_path}"),
+        "Insufficient regional quota to satisfy request: resource \"CPUS\"",
+    );
+    env.write_spec("gkfail", &cluster(34, ""));
+    let out = env
+        .liftoff(&["upgrade", "--kubernetes", "1.34", "--yes"])
+        .await;
+    let err = text(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("node pool platform to Kubernetes 1.34 failed: Insufficient regional quota"),
+        "{err}"
+    );
+    assert_eq!(
+        env.fake.get(&cluster_path).unwrap()["currentMasterVersion"],
+        "1.34.5-gke.1200",
+        "the control plane was upgraded before the pool"
+    );
+    assert_eq!(
+        env.fake.get(&pool_path).unwrap()["version"],
+        "1.33.5-gke.1200"
+    );
+    // The rerun finds the control plane done and upgrades the pool only.
+    let start = env.fake.writes().len();
+    let out = env
+        .liftoff(&["upgrade", "--kubernetes", "1.34", "--yes"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        env.fake.writes()[start..].to_vec(),
+        vec![format!("PUT /v1/{pool_path}")]
+    );
+    assert_eq!(
+        env.fake.get(&pool_path).unwrap()["version"],
+        "1.34.5-gke.1200"
+    );
+    let out = env.liftoff(&["status"]).await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Last operation: upgrade-kubernetes succeeded"),
+        "{}",
+        text(&out)
     );
 }
