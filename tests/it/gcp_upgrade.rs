@@ -281,6 +281,32 @@ async fn the_cloud_sql_backup_is_successful_before_helm_upgrades_the_platform() 
         doc["lastOperation"]["detail"]["snapshot"]["id"], id,
         "{doc}"
     );
+
+    // A backup that fails stops the upgrade before helm is called.
+    env.fake.fail_next_operation(
+        &format!("POST {runs}"),
+        "Backup failed: the instance is being maintained",
+    );
+    let start = env.fake.calls().len();
+    let out = env
+        .liftoff_with(
+            &["upgrade", "--to", "0.37.9", "--yes"],
+            &[("LIFTOFF_TEST_MARK_URL", &mark)],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the database snapshot before the upgrade failed; nothing was upgraded")
+            && err.contains("Backup failed: the instance is being maintained"),
+        "{err}"
+    );
+    assert!(
+        !env.fake.calls()[start..]
+            .iter()
+            .any(|c| c.starts_with("GET /helm-upgrade")),
+        "helm was not called"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
