@@ -155,7 +155,8 @@ async fn gke_control_plane_one_minor_at_a_time_then_the_node_pools() {
     assert!(stdout.contains("upgraded to 1.34"), "{stdout}");
     let all = text(&out);
     assert!(
-        all.contains("upgrading the control plane of gkup from 1.32 to Kubernetes 1.33")
+        all.contains("cluster gkup is on the REGULAR release channel, which offers 1.34: liftoff sets each minor version explicitly")
+            && all.contains("upgrading the control plane of gkup from 1.32 to Kubernetes 1.33")
             && all.contains("upgrading node pool platform to Kubernetes 1.34"),
         "{all}"
     );

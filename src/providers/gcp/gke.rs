@@ -611,6 +611,7 @@ async fn upgrade_control_plane(
         return Ok(done);
     };
     let location = path.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+    let mut told = false;
     loop {
         let Some(at) = changes::minor(&done.outputs["version"]) else {
             return Err(DriverError::permanent(format!(
@@ -619,6 +620,15 @@ async fn upgrade_control_plane(
         };
         if at >= to {
             return Ok(done);
+        }
+        if let Some(channel) = r.props["releaseChannel"]
+            .as_str()
+            .filter(|c| *c != "UNSPECIFIED" && !told)
+        {
+            ctx.recorder.progress(&format!(
+                "cluster {name} is on the {channel} release channel, which offers 1.{to}: liftoff sets each minor version explicitly; GKE goes on upgrading patches by itself in the maintenance windows"
+            ));
+            told = true;
         }
         let version = format!("1.{}", at + 1);
         ctx.recorder.progress(&format!(
