@@ -63,6 +63,11 @@ cloud:
     }
 
     pub(crate) async fn liftoff_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().await.unwrap()
+    }
+
+    /// The `liftoff` command these runs use, not started.
+    pub(crate) fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let adc = self.fake.credentials_file(self.dir.path());
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"));
         cmd.args(args)
@@ -86,7 +91,7 @@ cloud:
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().await.unwrap()
+        cmd
     }
 }
 

@@ -6,7 +6,8 @@
 //! pools, the order read from the fake's request log; a failed pool
 //! upgrade named, its rerun upgrading only what is left), a node pool's
 //! machine type and disk changed in place, and the Cloud SQL backup taken
-//! and waited for before the platform's `helm upgrade`.
+//! and waited for before the platform's `helm upgrade` (once, also when the
+//! upgrade is killed while it waits and taken up again).
 
 use serde_json::Value;
 
@@ -267,7 +268,11 @@ async fn the_cloud_sql_backup_is_successful_before_helm_upgrades_the_platform() 
         .unwrap();
     let run = env.fake.get(&run_path).unwrap();
     assert_eq!(run["status"], 5, "SUCCESSFUL");
-    assert_eq!(run["description"], "liftoff gkdb: before-0.37.8");
+    let description = run["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("liftoff gkdb: before-0.37.8-"),
+        "{description}"
+    );
     let id = run["id"].as_str().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -358,5 +363,78 @@ async fn a_failed_node_pool_upgrade_is_named_and_the_rerun_upgrades_only_the_poo
             .contains("Last operation: upgrade-kubernetes succeeded"),
         "{}",
         text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_killed_while_its_backup_runs_waits_for_that_backup_when_taken_up_again() {
+    use std::time::{Duration, Instant};
+    let (env, _kube) = installed("gkkill", 33, "").await;
+    let mark = format!("{}/helm-upgrade", env.fake.url);
+    let marked = [("LIFTOFF_TEST_MARK_URL", mark.as_str())];
+    let runs = format!("/v1/projects/{PROJECT}/instances/gkkill-db/backupRuns");
+    env.fake.hold_backups(true);
+    let mut child = env
+        .command(&["upgrade", "--to", "0.37.8", "--yes"], &marked)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL) once it waits for the backup run it began.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let polls = env
+            .fake
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with(&format!("GET {runs}/")))
+            .count();
+        if polls >= 2 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the upgrade ended before it was killed: {status}");
+        }
+        assert!(Instant::now() < deadline, "{:#?}", env.fake.calls());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().await.unwrap();
+    env.fake.hold_backups(false);
+    let out = env
+        .liftoff_with(&["upgrade", "--to", "0.37.8", "--yes"], &marked)
+        .await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("was begun by the interrupted run: waiting for it"),
+        "{all}"
+    );
+    let calls = env.fake.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| **c == format!("POST {runs}"))
+            .count(),
+        1,
+        "one backup for the one upgrade: {calls:#?}"
+    );
+    let helm: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("GET /helm-upgrade"))
+        .map(|(i, _)| i)
+        .collect();
+    let last_poll = calls
+        .iter()
+        .rposition(|c| c.starts_with(&format!("GET {runs}/")))
+        .unwrap();
+    assert!(
+        helm.len() == 1 && last_poll < helm[0],
+        "helm once, after the backup: {calls:#?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("The database snapshot taken first: Cloud SQL backup run"),
+        "{all}"
     );
 }

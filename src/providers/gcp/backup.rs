@@ -1,8 +1,11 @@
 //! The database backup a platform upgrade takes first on GCP: an on-demand
 //! Cloud SQL backup run of the instance this installation created
 //! (`backupRuns.insert`, its description naming the installation and the
-//! upgrade), the operation and then the backup run waited for until
-//! SUCCESSFUL (deadline `timeouts.database`).
+//! upgrade's label, unique to the operation), the operation and then the
+//! backup run waited for until SUCCESSFUL (deadline `timeouts.database`).
+//! An upgrade cut off while it waited is taken up again with the same
+//! label: the run it began is found by its description and waited for,
+//! not taken twice.
 
 use google_cloud_sql_v1::model::{self as m, SqlBackupRunStatus};
 
@@ -48,20 +51,35 @@ pub async fn take(
     recorder.progress(&format!(
         "Cloud SQL backup of {instance} (\"{description}\")"
     ));
-    let op =
-        g.c.sql_backup_runs
-            .insert()
-            .set_project(&project)
-            .set_instance(&instance)
-            .set_body(m::BackupRun::new().set_description(&description))
-            .send()
-            .await
-            .map_err(|e| error::map("backupRuns.insert", e))?;
-    let what = format!("Cloud SQL backup of {instance}");
-    let done = operations::sql(g, recorder, &what, "database", &op.name).await?;
-    let id = match done.backup_context.as_ref().map(|b| b.backup_id) {
-        Some(id) if id != 0 => id,
-        _ => find_run(g, &instance, &description).await?,
+    let id = match begun(g, &instance, &description).await? {
+        Some(id) => {
+            recorder.progress(&format!(
+                "Cloud SQL backup run {id} was begun by the interrupted run: waiting for it"
+            ));
+            id
+        }
+        None => {
+            let op =
+                g.c.sql_backup_runs
+                    .insert()
+                    .set_project(&project)
+                    .set_instance(&instance)
+                    .set_body(m::BackupRun::new().set_description(&description))
+                    .send()
+                    .await
+                    .map_err(|e| error::map("backupRuns.insert", e))?;
+            let what = format!("Cloud SQL backup of {instance}");
+            let done = operations::sql(g, recorder, &what, "database", &op.name).await?;
+            match done.backup_context.as_ref().map(|b| b.backup_id) {
+                Some(id) if id != 0 => id,
+                _ => begun(g, &instance, &description).await?.ok_or_else(|| {
+                    DriverError::permanent(format!(
+                        "Cloud SQL reported the backup of {instance} done, but lists no backup run \"{description}\""
+                    ))
+                    .with_hint("see the instance's backups in the Google Cloud console; nothing was upgraded")
+                })?,
+            }
+        }
     };
     let limit = g.limit("database");
     wait::until(
@@ -111,13 +129,14 @@ pub async fn take(
     }))
 }
 
-/// The newest backup run of `instance` with `description` (when the
-/// operation did not name its run).
-async fn find_run(
+/// The newest backup run of `instance` with `description` that is under
+/// way or done: the one a cut-off run of the same operation began, or the
+/// one an operation that did not name its run made.
+async fn begun(
     g: &super::driver::Gcp,
     instance: &str,
     description: &str,
-) -> Result<i64, DriverError> {
+) -> Result<Option<i64>, DriverError> {
     let listed =
         g.c.sql_backup_runs
             .list()
@@ -126,18 +145,22 @@ async fn find_run(
             .send()
             .await
             .map_err(|e| error::map("backupRuns.list", e))?;
-    listed
+    Ok(listed
         .items
         .iter()
         .filter(|r| r.description == description)
-        .map(|r| r.id)
-        .max()
-        .ok_or_else(|| {
-            DriverError::permanent(format!(
-                "Cloud SQL reported the backup of {instance} done, but lists no backup run \"{description}\""
-            ))
-            .with_hint("see the instance's backups in the Google Cloud console; nothing was upgraded")
+        .filter(|r| {
+            matches!(
+                r.status,
+                SqlBackupRunStatus::Enqueued
+                    | SqlBackupRunStatus::Running
+                    | SqlBackupRunStatus::Overdue
+                    | SqlBackupRunStatus::Successful
+                    | SqlBackupRunStatus::Unspecified
+            )
         })
+        .map(|r| r.id)
+        .max())
 }
 
 #[cfg(test)]
@@ -145,8 +168,8 @@ mod tests {
     #[test]
     fn the_description_names_the_installation_and_the_upgrade() {
         assert_eq!(
-            super::description("acme", "before-0.37.8"),
-            "liftoff acme: before-0.37.8"
+            super::description("acme", "before-0.37.8-20261201221500"),
+            "liftoff acme: before-0.37.8-20261201221500"
         );
     }
 }

@@ -44,6 +44,8 @@ struct State {
     /// Backup runs still RUNNING: their operation, and polls of the run
     /// left after the operation is done.
     backups: BTreeMap<String, (String, u32)>,
+    /// Backup runs stay RUNNING while this holds.
+    hold_backups: bool,
 }
 
 struct Op {
@@ -180,6 +182,11 @@ impl GcpFake {
             .unwrap()
             .offered
             .insert(channel, minors.to_vec());
+    }
+
+    /// While `on`, backup runs stay RUNNING (however often they are read).
+    pub fn hold_backups(&self, on: bool) {
+        self.state.lock().unwrap().hold_backups = on;
     }
 
     /// Every call so far: `METHOD path` (no query).
@@ -1248,7 +1255,7 @@ fn sql(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
                 );
             }
             // RUNNING a few polls after its operation is done, then SUCCESSFUL.
-            if let Some((op, left)) = s.backups.get(&path).cloned() {
+            if let Some((op, left)) = s.backups.get(&path).cloned().filter(|_| !s.hold_backups) {
                 let op_done = s.operations.get(&op).is_none_or(|o| o.polls_left == 0);
                 let failed = s.operations.get(&op).is_some_and(|o| o.error.is_some());
                 if op_done {
