@@ -9,7 +9,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 
 use super::kind::*;
 use super::ownership::Tags;
-use super::{changes, database, eks, gateways, iam, network, network_delete, nodegroup, routing};
+use super::{
+    changes, database, eks, gateways, iam, launch_template, network, network_delete, nodegroup,
+    routing,
+};
 use crate::plan::driver::{Context, Driver, DriverError, Found, Lookup, Observed};
 use crate::plan::{FieldChange, Resource};
 use crate::providers::Ownership;
@@ -198,6 +201,7 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
         IAM_ROLE => iam::read(a, l).await.map(single),
         EKS_CLUSTER => eks::read(a, l).await.map(single),
         EKS_NODEGROUP => nodegroup::read(a, l).await.map(single),
+        LAUNCH_TEMPLATE => launch_template::read(a, l).await,
         k => Err(unknown(k)),
     }
 }
@@ -240,6 +244,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::create(a, r, ctx).await,
             EKS_CLUSTER => eks::create(a, r, ctx).await,
             EKS_NODEGROUP => nodegroup::create(a, r, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::create(a, r, ctx).await,
             k => Err(unknown(k)),
         }
     }
@@ -259,6 +264,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::update(a, r, o, ctx).await,
             EKS_CLUSTER => eks::update(a, r, o, ctx).await,
             EKS_NODEGROUP => nodegroup::update(a, r, o, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::update(a, r, o, ctx).await,
             k => Err(DriverError::permanent(format!(
                 "`{k}` ({}) cannot be changed in place",
                 r.address
@@ -277,6 +283,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::delete(a, o).await,
             EKS_CLUSTER => eks::delete(a, o, ctx).await,
             EKS_NODEGROUP => nodegroup::delete(a, o, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::delete(a, o).await,
             k => Err(unknown(k)),
         }
     }

@@ -374,6 +374,8 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
     env.write_spec(&sandbox_spec("crashy", "per-zone"));
     for address in [
         "aws.vpc",
+        // No dependencies: made early.
+        "aws.launch_template[platform]",
         "aws.nat[a]",
         "aws.database",
         "aws.eks_cluster",
@@ -407,9 +409,10 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
             counts["vpc"],
             counts["nat"],
             counts["eip"],
-            counts["subnet"]
+            counts["subnet"],
+            counts["launch_template"]
         ),
-        (1, 2, 2, 6),
+        (1, 2, 2, 6, 1),
         "{counts:?}"
     );
     assert_eq!(other_resources(&sdk, "crashy").await, (1, 1, 1, 2));
