@@ -287,7 +287,9 @@ async fn change_in_place(env: &Env, spec: &str, group: &str, fields: &[&str]) ->
     latest
 }
 
-/// Issue 15: a node group's instance type and disk size change in place.
+/// Issue 15: a node group's instance type and disk size change in place;
+/// a move that fails after the new template version is finished by a rerun;
+/// destroy leaves no template.
 #[tokio::test(flavor = "multi_thread")]
 async fn instance_type_and_disk_changes_move_the_node_group_to_a_new_launch_template_version() {
     let env = Env::start(eks_updates(None)).await;
@@ -361,6 +363,50 @@ async fn instance_type_and_disk_changes_move_the_node_group_to_a_new_launch_temp
         "{}",
         text(&out)
     );
+
+    // Back to the first instance type, the move failing once after the new
+    // template version was made: the rerun moves the node group to that
+    // version without making another.
+    let mut rules = vec![Rule {
+        call: "POST /clusters/swap/node-groups/platform/update-version".into(),
+        after: 0,
+        times: 1,
+        what: Fault::JsonError("InvalidRequestException", "injected by the test"),
+    }];
+    rules.extend(eks_updates(Some("\"version\": \"3\"")));
+    let env = env.with_rules(rules).await;
+    env.write_spec(&format!(
+        "{spec}cluster:\n  nodeGroups:\n    - {{name: platform, instanceTypes: [m6i.xlarge], min: 2, max: 3, desired: 2, diskGb: 200}}\n"
+    ));
+    let out = env
+        .liftoff(&["install", "--yes", "--phase", "cloud"], &[])
+        .await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert_eq!(template(&env).await.1, 4);
+    let out = env.liftoff(&["plan", "--phase", "cloud"], &[]).await;
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("~ aws.eks_nodegroup[platform]")
+            && !plan.contains("~ aws.launch_template[platform]"),
+        "{}",
+        text(&out)
+    );
+    env.proxy.clear_calls();
+    let out = env
+        .liftoff(&["install", "--yes", "--phase", "cloud"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = env.proxy.calls();
+    assert!(
+        !calls.iter().any(|c| c.starts_with("CreateLaunchTemplate")),
+        "{calls:#?}"
+    );
+    let request: serde_json::Value = serde_json::from_str(&body(
+        &env,
+        "POST /clusters/swap/node-groups/platform/update-version",
+    ))
+    .unwrap();
+    assert_eq!(request["launchTemplate"]["version"], "4", "{request}");
 
     // Destroy leaves no launch template.
     let out = env
