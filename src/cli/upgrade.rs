@@ -260,9 +260,23 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
     }
     super::interrupt::applying();
     let recorder = Lines::new(cli);
+    // A run cut off (killed) while upgrading to the same version is taken
+    // up again as the same operation: its snapshot, named after the
+    // operation's start, is waited for instead of being taken twice.
+    let resumed = u
+        .store
+        .snapshot()
+        .operations
+        .last()
+        .filter(|o| o.command == "upgrade" && o.outcome == "running")
+        .filter(|o| o.detail["to"] == json!(target.text))
+        .map(|o| o.started.clone());
+    if resumed.is_some() {
+        recorder.progress("taking up the upgrade an interrupted run started");
+    }
     let mut op = Operation {
         command: "upgrade".into(),
-        started: now_utc(),
+        started: resumed.unwrap_or_else(now_utc),
         finished: None,
         outcome: "running".into(),
         detail: json!({
@@ -277,12 +291,14 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
         recorder.progress("no database snapshot: --skip-snapshot");
         None
     } else {
-        snapshot(&u, &target, &recorder).await.inspect_err(|_| {
-            op.outcome = "failed".into();
-            op.finished = Some(now_utc());
-            op.detail["error"] = "the database snapshot failed; nothing was upgraded".into();
-            let _ = u.store.put_operation(op.clone());
-        })?
+        snapshot(&u, &target, &op.started, &recorder)
+            .await
+            .inspect_err(|_| {
+                op.outcome = "failed".into();
+                op.finished = Some(now_utc());
+                op.detail["error"] = "the database snapshot failed; nothing was upgraded".into();
+                let _ = u.store.put_operation(op.clone());
+            })?
     };
     op.detail["snapshot"] = json!(snapshot);
     u.store.put_operation(op.clone())?;
@@ -381,6 +397,7 @@ fn release_as_deployed(release: &ReleaseView) -> Deployed {
 async fn snapshot(
     u: &Upgrading,
     target: &hops::ChartVersion,
+    started: &str,
     recorder: &dyn Recorder,
 ) -> Result<Option<Snapshot>, Error> {
     let spec = &u.loaded.spec;
@@ -390,7 +407,10 @@ async fn snapshot(
         );
         return Ok(None);
     };
-    let label = format!("before-{}", target.text);
+    // Unique to this operation, and the same when an interrupted one is
+    // taken up again: the cloud finds the snapshot it began by this label.
+    let moment: String = started.chars().filter(char::is_ascii_digit).collect();
+    let label = format!("before-{}-{moment}", target.text);
     match cloud
         .snapshot_database(spec, &u.setup, &label, recorder)
         .await

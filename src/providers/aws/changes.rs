@@ -18,6 +18,7 @@ fn replaced_by(kind: &str) -> &'static [&'static str] {
         DATABASE => &["engine"],
         IAM_ROLE => &["service"],
         EKS_CLUSTER => &["serviceCidr"],
+        DATABASE_ACCESS => &["group", "cluster", "port"],
         _ => &[],
     }
 }

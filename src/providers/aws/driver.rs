@@ -10,8 +10,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use super::kind::*;
 use super::ownership::Tags;
 use super::{
-    changes, database, eks, gateways, iam, launch_template, network, network_delete, nodegroup,
-    routing,
+    access, changes, database, eks, gateways, iam, launch_template, network, network_delete,
+    nodegroup, routing,
 };
 use crate::plan::driver::{Context, Driver, DriverError, Found, Lookup, Observed};
 use crate::plan::{FieldChange, Resource};
@@ -153,6 +153,8 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
 pub struct Aws {
     pub opts: Options,
     pub c: Clients,
+    /// Describe answers the reads of a plan share.
+    pub reads: super::reads::Reads,
 }
 
 /// The driver registered for `aws.*`.
@@ -182,6 +184,7 @@ impl AwsDriver {
                         iam: aws_sdk_iam::Client::new(&sdk),
                         sdk,
                     },
+                    reads: super::reads::Reads::default(),
                 }
             })
             .await
@@ -202,7 +205,18 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
         EKS_CLUSTER => eks::read(a, l).await.map(single),
         EKS_NODEGROUP => nodegroup::read(a, l).await.map(single),
         LAUNCH_TEMPLATE => launch_template::read(a, l).await,
+        DATABASE_ACCESS => access::read(a, l).await.map(single),
         k => Err(unknown(k)),
+    }
+}
+
+/// Moves the shared reads' generation on when a change ends (however it
+/// ends), as its start did: a read made meanwhile is stale after it.
+struct Changed<'a>(&'a Aws);
+
+impl Drop for Changed<'_> {
+    fn drop(&mut self) {
+        self.0.reads.changed();
     }
 }
 
@@ -236,6 +250,8 @@ impl Driver for AwsDriver {
 
     async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {
         let a = self.aws().await;
+        a.reads.changed();
+        let _after = Changed(a);
         match r.kind.as_str() {
             VPC | INTERNET_GATEWAY | SUBNET => network::create(a, r, ctx).await,
             EIP | NAT => gateways::create(a, r, ctx).await,
@@ -245,6 +261,7 @@ impl Driver for AwsDriver {
             EKS_CLUSTER => eks::create(a, r, ctx).await,
             EKS_NODEGROUP => nodegroup::create(a, r, ctx).await,
             LAUNCH_TEMPLATE => launch_template::create(a, r, ctx).await,
+            DATABASE_ACCESS => access::create(a, r, ctx).await,
             k => Err(unknown(k)),
         }
     }
@@ -256,6 +273,8 @@ impl Driver for AwsDriver {
         ctx: &Context<'_>,
     ) -> Result<Observed, DriverError> {
         let a = self.aws().await;
+        a.reads.changed();
+        let _after = Changed(a);
         match r.kind.as_str() {
             VPC | INTERNET_GATEWAY | SUBNET => network::update(a, r, o, ctx).await,
             ROUTE_TABLE | SECURITY_GROUP => routing::update(a, r, o, ctx).await,
@@ -275,6 +294,8 @@ impl Driver for AwsDriver {
 
     async fn delete(&self, kind: &str, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
         let a = self.aws().await;
+        a.reads.changed();
+        let _after = Changed(a);
         match kind {
             VPC | INTERNET_GATEWAY | SUBNET => network_delete::delete(a, kind, o, ctx).await,
             EIP | NAT => gateways::delete(a, kind, o, ctx).await,
@@ -284,6 +305,7 @@ impl Driver for AwsDriver {
             EKS_CLUSTER => eks::delete(a, o, ctx).await,
             EKS_NODEGROUP => nodegroup::delete(a, o, ctx).await,
             LAUNCH_TEMPLATE => launch_template::delete(a, o).await,
+            DATABASE_ACCESS => access::delete(a, o).await,
             k => Err(unknown(k)),
         }
     }

@@ -151,7 +151,6 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .unwrap_or_else(|| json!({"id": name}));
     ctx.recorder.created(name, outputs).await?;
     let outputs = wait_cluster(a, name, ctx).await?;
-    allow_database(a, &p, ctx, &outputs).await?;
     Ok(Observed {
         id: name.into(),
         props: r.props.clone(),
@@ -240,7 +239,6 @@ pub async fn update(
             outputs = wait_cluster(a, &o.id, ctx).await?;
         }
     }
-    allow_database(a, &props::of(r)?, ctx, &outputs).await?;
     Ok(Observed {
         id: o.id.clone(),
         props: r.props.clone(),
@@ -325,38 +323,9 @@ fn database_rule(ctx: &Context<'_>, group: &str, source: &str) -> Option<(String
     Some((db, perm))
 }
 
-async fn allow_database(
-    a: &Aws,
-    p: &EksCluster,
-    ctx: &Context<'_>,
-    outputs: &Value,
-) -> Result<(), DriverError> {
-    let Some(group) = p.database_security_group.as_deref() else {
-        return Ok(());
-    };
-    let Some(source) = outputs["clusterSecurityGroup"].as_str() else {
-        ctx.recorder.progress("EKS reported no cluster security group; the database admits aws.security_group.nodes only");
-        return Ok(());
-    };
-    let Some((db, perm)) = database_rule(ctx, group, source) else {
-        return Ok(());
-    };
-    let res =
-        a.c.ec2
-            .authorize_security_group_ingress()
-            .group_id(&db)
-            .ip_permissions(perm)
-            .send()
-            .await;
-    match res {
-        Err(e) if error::code_of(&e).as_deref() != Some("InvalidPermission.Duplicate") => {
-            Err(error::map("AuthorizeSecurityGroupIngress", e))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Drops that rule again, so EKS can delete its cluster security group.
+/// Drops the rule an installation made before the rule became a resource of
+/// its own (`aws.database_access`; its state records the database's group
+/// with the cluster), so EKS can delete its cluster security group.
 async fn revoke_database(a: &Aws, o: &Observed, ctx: &Context<'_>) -> Result<(), DriverError> {
     let Some(source) = o.outputs["clusterSecurityGroup"].as_str() else {
         return Ok(());

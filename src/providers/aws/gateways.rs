@@ -2,11 +2,10 @@
 //! its id, then waited for (`timeouts.nat`); deleting one waits until it is
 //! gone so its Elastic IP can be released.
 
-use aws_sdk_ec2::types::{DomainType, Filter, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
 use serde_json::{Value, json};
 
 use super::kind::EIP;
-use super::network::tag_filters;
 use super::props::{self, Eip, Nat};
 use super::{Aws, base_props, duplicate, error, id_of, pick_copies, required, tag_spec};
 use crate::plan::Resource;
@@ -14,18 +13,10 @@ use crate::plan::driver::{Context, DriverError, Found, Lookup, Observed};
 use crate::wait::{self, Poll};
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
-    let addr = l.address.as_str();
     let props = Value::Object(base_props(l));
     if l.kind == EIP {
-        let out =
-            a.c.ec2
-                .describe_addresses()
-                .set_filters(Some(tag_filters(a, addr)))
-                .send()
-                .await;
-        let out = out.map_err(|e| error::map("DescribeAddresses", e))?;
-        let Some((x, extra)) =
-            pick_copies(a, l, out.addresses(), |x| x.tags(), |x| x.allocation_id())
+        let addresses = a.reads.addresses(a).await?;
+        let Some((x, extra)) = pick_copies(a, l, &addresses, |x| x.tags(), |x| x.allocation_id())
         else {
             return Ok(Found::default());
         };
@@ -43,26 +34,9 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
                 .collect(),
         });
     }
-    // NAT gateways: AWS narrows by the tag filter (moto ignores it); the
-    // tags are checked again here, as everywhere.
-    let live = Filter::builder()
-        .name("state")
-        .values("pending")
-        .values("available")
-        .build();
-    let mut call = a.c.ec2.describe_nat_gateways().filter(live);
-    for f in tag_filters(a, addr) {
-        call = call.filter(f);
-    }
-    let out = call.send().await;
-    let out = out.map_err(|e| error::map("DescribeNatGateways", e))?;
-    let Some((n, extra)) = pick_copies(
-        a,
-        l,
-        out.nat_gateways(),
-        |n| n.tags(),
-        |n| n.nat_gateway_id(),
-    ) else {
+    let gateways = a.reads.nat_gateways(a).await?;
+    let Some((n, extra)) = pick_copies(a, l, &gateways, |n| n.tags(), |n| n.nat_gateway_id())
+    else {
         return Ok(Found::default());
     };
     let id = required("a NAT gateway", n.nat_gateway_id())?;

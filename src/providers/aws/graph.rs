@@ -26,6 +26,7 @@ const DATABASE: &str = "aws.database";
 const CLUSTER_ROLE: &str = "aws.iam_role.cluster";
 const NODES_ROLE: &str = "aws.iam_role.nodes";
 const EKS_CLUSTER: &str = "aws.eks_cluster";
+const DATABASE_ACCESS: &str = "aws.database_access";
 
 /// The address of a zone's subnet in a tier.
 fn subnet(tier: &str, letter: &str) -> String {
@@ -341,7 +342,6 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
     );
     let mut deps: Vec<&str> = vec![CLUSTER_ROLE];
     deps.extend(net.cluster_deps.iter().map(String::as_str));
-    deps.extend(database_group);
     let (private, public) = match cl.endpoint_access {
         EndpointAccess::Private => (true, false),
         EndpointAccess::Public => (false, true),
@@ -362,10 +362,23 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
             public_access_cidrs: cl.public_access_cidrs.clone(),
             service_cidr: cl.service_cidr.clone(),
             logging: ["api", "audit", "authenticator"].map(String::from).to_vec(),
-            database_security_group: database_group.map(Into::into),
         }),
         &deps,
     );
+    // The rule admitting the cluster's group to the database: after both,
+    // so neither the cluster nor the database waits for the other's group.
+    if let Some(group) = database_group {
+        b.add(
+            DATABASE_ACCESS,
+            kind::DATABASE_ACCESS,
+            to_value(&props::DatabaseAccess {
+                group: group.into(),
+                cluster: EKS_CLUSTER.into(),
+                port: 5432,
+            }),
+            &[group, EKS_CLUSTER],
+        );
+    }
     let mut group_deps: Vec<&str> = vec![EKS_CLUSTER, NODES_ROLE];
     group_deps.extend(net.private_subnets.iter().map(String::as_str));
     // Nodes boot only with a way out: the private route tables (and so the

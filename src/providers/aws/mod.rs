@@ -17,6 +17,8 @@ pub mod ownership;
 pub mod props;
 
 #[cfg(feature = "aws")]
+pub mod access;
+#[cfg(feature = "aws")]
 pub mod blocked;
 #[cfg(feature = "aws")]
 pub mod changes;
@@ -52,6 +54,8 @@ pub mod network_delete;
 pub mod nodegroup;
 #[cfg(feature = "aws")]
 pub mod password;
+#[cfg(feature = "aws")]
+pub mod reads;
 #[cfg(feature = "aws")]
 pub mod routing;
 #[cfg(feature = "aws")]

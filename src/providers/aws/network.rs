@@ -45,26 +45,24 @@ fn found<'i>(
     }
 }
 
-/// Reads every tagged copy with one describe call filtered by the
-/// installation tag: the copy to keep is described in full, the others are
-/// returned as duplicates for the plan to delete.
+/// Reads every tagged copy from one describe call filtered by the
+/// installation tag (shared by the reads of a kind, [`super::reads`]): the
+/// copy to keep is described in full, the others are returned as
+/// duplicates for the plan to delete.
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
-    let addr = l.address.as_str();
-    let ec2 = &a.c.ec2;
     let mut props = base_props(l);
-    let filters = Some(tag_filters(a, addr));
     match l.kind {
         VPC => {
-            let out = ec2.describe_vpcs().set_filters(filters).send().await;
-            let out = out.map_err(|e| error::map("DescribeVpcs", e))?;
-            let Some((v, extra)) = pick_copies(a, l, out.vpcs(), |v| v.tags(), |v| v.vpc_id())
-            else {
+            let vpcs = a.reads.vpcs(a).await?;
+            let Some((v, extra)) = pick_copies(a, l, &vpcs, |v| v.tags(), |v| v.vpc_id()) else {
                 return Ok(Found::default());
             };
             let id = required("a VPC", v.vpc_id())?;
             props.insert("cidr".into(), json!(v.cidr_block()));
-            props.insert("dnsSupport".into(), json!(vpc_attr(a, id, true).await?));
-            props.insert("dnsHostnames".into(), json!(vpc_attr(a, id, false).await?));
+            let (support, hostnames) =
+                tokio::try_join!(vpc_attr(a, id, true), vpc_attr(a, id, false))?;
+            props.insert("dnsSupport".into(), json!(support));
+            props.insert("dnsHostnames".into(), json!(hostnames));
             Ok(found(
                 id,
                 props,
@@ -73,19 +71,10 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
             ))
         }
         INTERNET_GATEWAY => {
-            let out = ec2
-                .describe_internet_gateways()
-                .set_filters(filters)
-                .send()
-                .await;
-            let out = out.map_err(|e| error::map("DescribeInternetGateways", e))?;
-            let Some((g, extra)) = pick_copies(
-                a,
-                l,
-                out.internet_gateways(),
-                |g| g.tags(),
-                |g| g.internet_gateway_id(),
-            ) else {
+            let gateways = a.reads.internet_gateways(a).await?;
+            let Some((g, extra)) =
+                pick_copies(a, l, &gateways, |g| g.tags(), |g| g.internet_gateway_id())
+            else {
                 return Ok(Found::default());
             };
             let id = required("an internet gateway", g.internet_gateway_id())?;
@@ -101,10 +90,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
             ))
         }
         _ => {
-            let out = ec2.describe_subnets().set_filters(filters).send().await;
-            let out = out.map_err(|e| error::map("DescribeSubnets", e))?;
-            let Some((s, extra)) =
-                pick_copies(a, l, out.subnets(), |s| s.tags(), |s| s.subnet_id())
+            let subnets = a.reads.subnets(a).await?;
+            let Some((s, extra)) = pick_copies(a, l, &subnets, |s| s.tags(), |s| s.subnet_id())
             else {
                 return Ok(Found::default());
             };
@@ -224,7 +211,17 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         }
         other => return Err(unknown(other)),
     };
-    record_then_converge(r, ctx, id, outputs, async |o| converge(a, r, o, ctx).await).await
+    record_then_converge(r, ctx, id, outputs, async |o| {
+        converge(a, r, o, ctx, Made::Now).await
+    })
+    .await
+}
+
+/// Whether the object was just made by a create call that set its tags.
+#[derive(PartialEq)]
+enum Made {
+    Now,
+    Before,
 }
 
 /// The subnet with `cidr` in `vpc` that carries the ownership tags of `addr`.
@@ -256,7 +253,7 @@ pub async fn update(
     o: &Observed,
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
-    converged(r, o, async |o| converge(a, r, o, ctx).await).await
+    converged(r, o, async |o| converge(a, r, o, ctx, Made::Before).await).await
 }
 
 /// Brings the settings that are not part of the create call in line.
@@ -265,24 +262,27 @@ async fn converge(
     r: &Resource,
     o: &Observed,
     ctx: &Context<'_>,
+    made: Made,
 ) -> Result<(), DriverError> {
     let ec2 = &a.c.ec2;
     let on = || AttributeBooleanValue::builder().value(true).build();
     match r.kind.as_str() {
         VPC => {
-            // One attribute per call (an AWS rule).
-            ec2.modify_vpc_attribute()
+            // One attribute per call (an AWS rule); DNS support is on by
+            // default, so both calls go at once.
+            let support = ec2
+                .modify_vpc_attribute()
                 .vpc_id(&o.id)
                 .enable_dns_support(on())
-                .send()
-                .await
-                .map_err(|e| error::map("ModifyVpcAttribute", e))?;
-            ec2.modify_vpc_attribute()
+                .send();
+            let hostnames = ec2
+                .modify_vpc_attribute()
                 .vpc_id(&o.id)
                 .enable_dns_hostnames(on())
-                .send()
-                .await
-                .map_err(|e| error::map("ModifyVpcAttribute", e))?;
+                .send();
+            let (support, hostnames) = tokio::join!(support, hostnames);
+            support.map_err(|e| error::map("ModifyVpcAttribute", e))?;
+            hostnames.map_err(|e| error::map("ModifyVpcAttribute", e))?;
         }
         INTERNET_GATEWAY => {
             let vpc = id_of(ctx, &props::of::<InternetGateway>(r)?.vpc)?;
@@ -308,7 +308,8 @@ async fn converge(
                     .await
                     .map_err(|e| error::map("ModifySubnetAttribute", e))?;
             }
-            if !p.tags.is_empty() {
+            // A create sets the spec's tags with the ownership ones.
+            if !p.tags.is_empty() && made == Made::Before {
                 let tags: Vec<Tag> = p
                     .tags
                     .iter()

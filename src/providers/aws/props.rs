@@ -170,8 +170,18 @@ pub struct EksCluster {
     pub public_access_cidrs: Vec<String>,
     pub service_cidr: String,
     pub logging: Vec<String>,
-    /// The database's group, which is to admit the cluster security group.
-    pub database_security_group: Option<String>,
+}
+
+/// The database's group admits the cluster's security group (see
+/// `access.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseAccess {
+    /// The database's security group (address).
+    pub group: String,
+    /// The EKS cluster (address) whose security group is admitted.
+    pub cluster: String,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::blocked::blocked;
 use super::kind::ROUTE_TABLE;
-use super::network::tag_filters;
 use super::props::{self, DefaultRoute, Port, RouteTable, SecurityGroup};
 use super::{
     Aws, TAG_ADDRESS, TAG_INSTALLATION, base_props, converged, duplicate, ec2_pairs, error, id_of,
@@ -39,11 +38,21 @@ async fn observed_route(
     let blackhole = route.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole);
     let ec2 = &a.c.ec2;
     let (key, target, tags) = if let Some(nat) = route.nat_gateway_id() {
-        let out = ec2
-            .describe_nat_gateways()
-            .nat_gateway_ids(nat)
-            .send()
-            .await;
+        let known = a.reads.nat_gateways(a).await?;
+        let known = known.iter().find(|n| n.nat_gateway_id() == Some(nat));
+        let out = match known {
+            Some(n) => Ok(
+                aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput::builder()
+                    .nat_gateways(n.clone())
+                    .build(),
+            ),
+            None => {
+                ec2.describe_nat_gateways()
+                    .nat_gateway_ids(nat)
+                    .send()
+                    .await
+            }
+        };
         let tags = match out {
             Ok(out) => out
                 .nat_gateways()
@@ -56,11 +65,21 @@ async fn observed_route(
         ("nat", nat, tags)
     } else if let Some(gateway) = route.gateway_id() {
         let tags = if gateway.starts_with("igw-") {
-            let out = ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(gateway)
-                .send()
-                .await;
+            let known = a.reads.internet_gateways(a).await?;
+            let known = known
+                .iter()
+                .find(|g| g.internet_gateway_id() == Some(gateway));
+            let out = match known {
+                Some(g) => Ok(aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput::builder()
+                    .internet_gateways(g.clone())
+                    .build()),
+                None => {
+                    ec2.describe_internet_gateways()
+                        .internet_gateway_ids(gateway)
+                        .send()
+                        .await
+                }
+            };
             match out {
                 Ok(out) => out
                     .internet_gateways()
@@ -160,23 +179,11 @@ async fn converge_route(
 }
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
-    let addr = l.address.as_str();
     let mut props = base_props(l);
-    let ec2 = &a.c.ec2;
     if l.kind == ROUTE_TABLE {
-        let out = ec2
-            .describe_route_tables()
-            .set_filters(Some(tag_filters(a, addr)))
-            .send()
-            .await;
-        let out = out.map_err(|e| error::map("DescribeRouteTables", e))?;
-        let Some((t, extra)) = pick_copies(
-            a,
-            l,
-            out.route_tables(),
-            |t| t.tags(),
-            |t| t.route_table_id(),
-        ) else {
+        let tables = a.reads.route_tables(a).await?;
+        let Some((t, extra)) = pick_copies(a, l, &tables, |t| t.tags(), |t| t.route_table_id())
+        else {
             return Ok(Found::default());
         };
         let duplicates = extra
@@ -212,14 +219,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
             duplicates,
         });
     }
-    let out = ec2
-        .describe_security_groups()
-        .set_filters(Some(tag_filters(a, addr)))
-        .send()
-        .await;
-    let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
-    let Some((g, extra)) = pick_copies(a, l, out.security_groups(), |g| g.tags(), |g| g.group_id())
-    else {
+    let groups = a.reads.security_groups(a).await?;
+    let Some((g, extra)) = pick_copies(a, l, &groups, |g| g.tags(), |g| g.group_id()) else {
         return Ok(Found::default());
     };
     let id = required("a security group", g.group_id())?;
@@ -383,6 +384,10 @@ async fn converge(
         converge_route(a, &o.id, p.default_route.as_ref(), current, ctx).await?;
         return Ok(());
     }
+    let p: SecurityGroup = props::of(r)?;
+    if p.ingress.is_empty() {
+        return Ok(());
+    }
     let out = ec2.describe_security_groups().group_ids(&o.id).send().await;
     let out = out.map_err(|e| error::map("DescribeSecurityGroups", e))?;
     let have: Vec<&str> = out
@@ -392,7 +397,6 @@ async fn converge(
         .flat_map(|p| p.user_id_group_pairs())
         .filter_map(|p| p.group_id())
         .collect();
-    let p: SecurityGroup = props::of(r)?;
     for rule in &p.ingress {
         let source = if rule.from == "self" {
             o.id.clone()
@@ -462,17 +466,26 @@ pub async fn delete(
             Err(e) => Err(error::map("DeleteRouteTable", e)),
         };
     }
-    // Rules that point at other groups block deleting those; drop ours first.
-    let out = ec2.describe_security_groups().group_ids(&o.id).send().await;
-    let out = match out {
-        Err(e) if error::is_not_found(&e) => return Ok(()),
-        r => r.map_err(|e| error::map("DescribeSecurityGroups", e))?,
+    // Rules that point at other groups block deleting those; drop ours
+    // first (a group whose props say it has none is deleted at once).
+    let none = o
+        .props
+        .get("ingress")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty);
+    let perms: Vec<IpPermission> = if none {
+        Vec::new()
+    } else {
+        let out = ec2.describe_security_groups().group_ids(&o.id).send().await;
+        let out = match out {
+            Err(e) if error::is_not_found(&e) => return Ok(()),
+            r => r.map_err(|e| error::map("DescribeSecurityGroups", e))?,
+        };
+        out.security_groups()
+            .iter()
+            .flat_map(|g| g.ip_permissions().to_vec())
+            .collect()
     };
-    let perms: Vec<IpPermission> = out
-        .security_groups()
-        .iter()
-        .flat_map(|g| g.ip_permissions().to_vec())
-        .collect();
     if !perms.is_empty() {
         let r = ec2
             .revoke_security_group_ingress()

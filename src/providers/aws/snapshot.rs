@@ -14,10 +14,12 @@ use crate::providers::{Setup, Snapshot};
 use crate::spec::Spec;
 use crate::wait::{self, Poll};
 
-/// A snapshot identifier: the instance's, the purpose, the time (RDS
-/// allows letters, digits and single hyphens, 255 at most).
-pub fn snapshot_id(instance: &str, label: &str, epoch_seconds: u64) -> String {
-    let mut id = format!("{instance}-{label}-{epoch_seconds}")
+/// A snapshot identifier: the instance's and the label (the purpose and
+/// the operation's start, so an interrupted upgrade taken up again finds
+/// the snapshot it began). RDS allows letters, digits and single hyphens,
+/// 255 at most.
+pub fn snapshot_id(instance: &str, label: &str) -> String {
+    let mut id = format!("{instance}-{label}")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect::<String>();
@@ -47,24 +49,31 @@ pub async fn take(
     let opts = Options::from_spec(spec, setup.secrets.clone(), false);
     let sdk = sdk_config(&opts.region, opts.backoff).await;
     let rds = aws_sdk_rds::Client::new(&sdk);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let id = snapshot_id(instance, label, now);
+    let id = snapshot_id(instance, label);
     let tags: Vec<Tag> = opts
         .tags("aws.database.snapshot", &id)
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     recorder.progress(&format!("RDS snapshot {id} of {instance}"));
-    rds.create_db_snapshot()
+    let made = rds
+        .create_db_snapshot()
         .db_instance_identifier(instance)
         .db_snapshot_identifier(&id)
         .set_tags(Some(tags))
         .send()
-        .await
-        .map_err(|e| error::map("CreateDBSnapshot", e))?;
+        .await;
+    match made {
+        Ok(_) => {}
+        // The same operation, cut off after this call: its snapshot is
+        // waited for, not taken twice.
+        Err(e) if error::code_of(&e).as_deref() == Some("DBSnapshotAlreadyExists") => {
+            recorder.progress(&format!(
+                "RDS snapshot {id} was begun by the interrupted run: waiting for it"
+            ));
+        }
+        Err(e) => return Err(error::map("CreateDBSnapshot", e)),
+    }
     let limit = wait::deadline(&opts.timeouts.database, Duration::from_secs(2400));
     let arn = wait::until(
         &format!("database snapshot {id}"),
@@ -109,9 +118,9 @@ mod tests {
     #[test]
     fn snapshot_ids_are_valid_rds_identifiers() {
         assert_eq!(
-            super::snapshot_id("acme-db", "before-0.37.8", 1764600000),
-            "acme-db-before-0-37-8-1764600000"
+            super::snapshot_id("acme-db", "before-0.37.8-20261201221500"),
+            "acme-db-before-0-37-8-20261201221500"
         );
-        assert_eq!(super::snapshot_id("a--b", "x_y.", 1), "a-b-x-y-1");
+        assert_eq!(super::snapshot_id("a--b", "x_y."), "a-b-x-y");
     }
 }

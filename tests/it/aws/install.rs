@@ -374,11 +374,13 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
     env.write_spec(&sandbox_spec("crashy", "per-zone"));
     for address in [
         "aws.vpc",
-        // No dependencies: made early.
+        // In the order one-at-a-time apply makes them: the launch template
+        // has no dependencies, the cluster waits for its own group only,
+        // the database for its group's chain.
         "aws.launch_template[platform]",
+        "aws.eks_cluster",
         "aws.nat[a]",
         "aws.database",
-        "aws.eks_cluster",
         "aws.eks_nodegroup[platform]",
     ] {
         let fault = format!("crash-after-create:{address}");

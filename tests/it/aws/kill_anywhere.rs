@@ -1,9 +1,11 @@
-//! Kill anywhere (issue 10): install and destroy against moto behind the
-//! proxy, with AWS's waits (scaled down) and refusals, SIGKILLed at random
-//! points and run again until done. After each install exactly one of each
-//! tagged resource exists and the next plan changes nothing; after each
-//! destroy nothing tagged is left; install → destroy repeats under the same
-//! name. The kill points come from a seed, printed (`LIFTOFF_KILL_SEED`
+//! Kill anywhere (issue 10): install, a platform upgrade and destroy
+//! against moto behind the proxy, with AWS's waits (scaled down) and
+//! refusals, SIGKILLed at random points and run again until done. After
+//! each install exactly one of each tagged resource exists and the next
+//! plan changes nothing; after each upgrade exactly one database snapshot
+//! was taken and the release is on the new chart; after each destroy
+//! nothing tagged is left; install → upgrade → destroy repeats under the
+//! same name. The kill points come from a seed, printed (`LIFTOFF_KILL_SEED`
 //! replays it); `LIFTOFF_KILLS` sets how many kills at least (default 6;
 //! `bench/kill-anywhere` asks for more).
 
@@ -99,8 +101,24 @@ async fn busy(env: &Env) -> Vec<String> {
         .collect()
 }
 
+/// The snapshots upgrades to 0.37.8 took of the database.
+async fn upgrade_snapshots(sdk: &aws_config::SdkConfig) -> Vec<String> {
+    let out = aws_sdk_rds::Client::new(sdk)
+        .describe_db_snapshots()
+        .db_instance_identifier("killed-db")
+        .send()
+        .await
+        .unwrap();
+    out.db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .filter(|id| id.starts_with("killed-db-before-0-37-8-"))
+        .map(str::to_string)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn install_and_destroy_killed_anywhere_converge_again_and_again() {
+async fn install_upgrade_and_destroy_killed_anywhere_converge_again_and_again() {
     let seed = env_number("LIFTOFF_KILL_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -121,6 +139,7 @@ async fn install_and_destroy_killed_anywhere_converge_again_and_again() {
         log: Vec::new(),
     };
     let (mut install_window, mut destroy_window) = (Duration::from_secs(4), Duration::from_secs(2));
+    let mut upgrade_window = Duration::from_secs(1);
     let mut rounds = 0;
     while rounds < 2 || killer.kills < wanted {
         assert!(rounds < 2 + wanted, "too many rounds: {:#?}", killer.log);
@@ -132,6 +151,29 @@ async fn install_and_destroy_killed_anywhere_converge_again_and_again() {
         assert_eq!(other_resources(&sdk, "killed").await, (1, 1, 1, 2));
         let busy = busy(&env).await;
         assert!(busy.is_empty(), "seed {seed}: {busy:#?}\n{:#?}", killer.log);
+
+        // The platform upgrade, killed anywhere too: one snapshot, however
+        // many runs it took, and the release on the new chart.
+        killer
+            .run(
+                &env,
+                &["upgrade", "--to", "0.37.8", "--yes"],
+                &mut upgrade_window,
+                2,
+            )
+            .await;
+        let snapshots = upgrade_snapshots(&sdk).await;
+        assert_eq!(
+            snapshots.len(),
+            1,
+            "seed {seed}: {snapshots:?}\n{:#?}",
+            killer.log
+        );
+        let last = env.helm.upgrades().pop().unwrap_or_default();
+        assert!(
+            last.contains("--version 0.37.8") && !last.contains("--install"),
+            "seed {seed}: {last}"
+        );
 
         killer
             .run(

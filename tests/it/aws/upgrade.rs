@@ -127,3 +127,83 @@ async fn the_database_snapshot_is_ready_before_helm_and_named_when_an_upgrade_fa
         "{doc}"
     );
 }
+
+/// Killed while its snapshot is being made, the upgrade is taken up again by
+/// the next run as the same operation: the snapshot it began is waited for,
+/// not taken a second time, and the upgrade completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_during_the_snapshot_the_rerun_waits_for_that_snapshot() {
+    let env = Env::start(vec![Rule {
+        call: "DescribeDBSnapshots".into(),
+        after: 0,
+        times: 40,
+        what: Fault::Rewrite("<Status>available</Status>", "<Status>creating</Status>"),
+    }])
+    .await;
+    env.write_spec(&sandbox_spec("resume", "single"));
+    let out = env
+        .liftoff(&["install", "--yes", "--phase", "cloud"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    env.helm.install_release("astronomer", "0.37.7");
+    env.proxy.clear_calls();
+
+    let mut child = env
+        .command(&["upgrade", "--to", "0.37.8", "--yes"], &[])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Killed once the snapshot was asked for and seen `creating`.
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        loop {
+            let calls = env.proxy.calls();
+            let made = calls.iter().position(|c| c == "CreateDBSnapshot");
+            if made.is_some_and(|m| calls[m..].iter().any(|c| c == "DescribeDBSnapshots")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "no snapshot wait: {:?}", env.proxy.calls());
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(
+        env.helm.upgrades().iter().all(|c| c.contains("--install")),
+        "helm ran before the snapshot was ready: {:?}",
+        env.helm.upgrades()
+    );
+
+    let out = env
+        .liftoff(&["upgrade", "--to", "0.37.8", "--yes"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("begun by the interrupted run"),
+        "{}",
+        text(&out)
+    );
+    let snapshots = aws_sdk_rds::Client::new(&env.sdk().await)
+        .describe_db_snapshots()
+        .db_instance_identifier("resume-db")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .filter(|i| i.starts_with("resume-db-before-0-37-8-"))
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let state = std::fs::read(env.state_dir().join("resume.state.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&state).unwrap();
+    let upgrades: Vec<&serde_json::Value> = doc["operations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["command"] == "upgrade")
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{doc}");
+    assert_eq!(upgrades[0]["outcome"], "succeeded", "{doc}");
+}
