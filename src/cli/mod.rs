@@ -250,7 +250,7 @@ pub enum Command {
         skip_snapshot: bool,
         /// Upgrade the cluster's Kubernetes to this version (1.N, as
         /// cluster.kubernetesVersion says) instead of the platform: the
-        /// control plane one minor at a time, then the node groups (EKS).
+        /// control plane one minor at a time, then the node groups (EKS, GKE).
         #[arg(long, value_name = "VERSION", conflicts_with_all = ["to", "through", "skip_snapshot", "bundle"])]
         kubernetes: Option<String>,
         /// Upgrade without asking.

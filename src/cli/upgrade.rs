@@ -1091,10 +1091,10 @@ pub(super) async fn kubernetes(
             "upgrade an existing cluster with its own tools; liftoff's preflight checks the platform supports the version it runs",
         ));
     }
-    if spec.cloud.provider != crate::spec::Provider::Aws {
+    if compose::cloud(spec).is_none() {
         return Err(refused(
             format!(
-                "Kubernetes upgrades of a {:?} cluster are not supported yet (EKS only)",
+                "this build of liftoff has no {:?} cloud to upgrade the cluster with",
                 spec.cloud.provider
             )
             .to_lowercase(),

@@ -10,17 +10,17 @@ use serde_json::Value;
 
 use crate::support::gcp_fake::GcpFake;
 
-struct Env {
-    fake: GcpFake,
-    dir: tempfile::TempDir,
+pub(crate) struct Env {
+    pub(crate) fake: GcpFake,
+    pub(crate) dir: tempfile::TempDir,
     /// A recording `helm` on PATH, for runs with the cluster phase.
-    helm: Option<crate::support::helm::FakeHelm>,
+    pub(crate) helm: Option<crate::support::helm::FakeHelm>,
 }
 
-const PROJECT: &str = "acme-test";
+pub(crate) const PROJECT: &str = "acme-test";
 
 impl Env {
-    async fn start(pending_polls: u32) -> Env {
+    pub(crate) async fn start(pending_polls: u32) -> Env {
         Env {
             fake: GcpFake::start(pending_polls).await,
             dir: tempfile::tempdir().unwrap(),
@@ -28,11 +28,11 @@ impl Env {
         }
     }
 
-    fn spec_path(&self) -> PathBuf {
+    pub(crate) fn spec_path(&self) -> PathBuf {
         self.dir.path().join("liftoff.yaml")
     }
 
-    fn write_spec(&self, name: &str, extra: &str) {
+    pub(crate) fn write_spec(&self, name: &str, extra: &str) {
         let m = &crate::cli_render::materials()[0];
         std::fs::write(self.dir.path().join("cert.pem"), &m.chain_pem).unwrap();
         std::fs::write(self.dir.path().join("key.pem"), m.key_pem.expose()).unwrap();
@@ -58,11 +58,16 @@ cloud:
         std::fs::write(self.spec_path(), text).unwrap();
     }
 
-    async fn liftoff(&self, args: &[&str]) -> Output {
+    pub(crate) async fn liftoff(&self, args: &[&str]) -> Output {
         self.liftoff_with(args, &[]).await
     }
 
-    async fn liftoff_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) async fn liftoff_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().await.unwrap()
+    }
+
+    /// The `liftoff` command these runs use, not started.
+    pub(crate) fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let adc = self.fake.credentials_file(self.dir.path());
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_liftoff"));
         cmd.args(args)
@@ -86,11 +91,11 @@ cloud:
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().await.unwrap()
+        cmd
     }
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
         o.status.code(),
@@ -100,7 +105,7 @@ fn text(o: &Output) -> String {
 }
 
 /// The position of the first call starting with `prefix`.
-fn position(calls: &[String], prefix: &str) -> usize {
+pub(crate) fn position(calls: &[String], prefix: &str) -> usize {
     calls
         .iter()
         .position(|c| c.starts_with(prefix))

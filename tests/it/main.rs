@@ -13,6 +13,8 @@ mod cluster;
 mod engine;
 #[cfg(feature = "gcp")]
 mod gcp;
+#[cfg(feature = "gcp")]
+mod gcp_upgrade;
 mod helm;
 mod k8s;
 mod layers;

@@ -39,10 +39,10 @@ fn refusal(kind: &str, field: &str) -> Option<(&'static str, &'static str)> {
             "run `liftoff upgrade --kubernetes <the new version>`, or set cluster.kubernetesVersion back",
         )),
         (EKS_NODEGROUP, "instanceTypes" | "diskGb") => Some((
-            "the instance types and disk size of a managed node group cannot change",
-            "add a node group with the new settings under another name, install, then remove the old one from the spec and install again",
+            "the instance types and disk size of a managed node group made without a launch template (by an earlier liftoff) cannot change",
+            "add a node group with the new settings under another name (it gets a launch template), install, then remove the old one from the spec and install again",
         )),
-        (EKS_NODEGROUP, "min" | "max" | "desired") => None,
+        (EKS_NODEGROUP, "min" | "max" | "desired" | "launchTemplate") => None,
         (EKS_NODEGROUP, _) => Some((
             "liftoff does not change this setting of an existing node group",
             "set it back in the spec, or add a node group with the new settings under another name",
@@ -73,6 +73,31 @@ fn version_upgrade(field: &FieldChange) -> Result<(), (&'static str, &'static st
     }
 }
 
+/// Why a node group's instance types or disk cannot move to a new version
+/// of its launch template, if they cannot: the group was made without one
+/// (EKS cannot add one later), or the group has several instance types
+/// (a template names one; several are the group's own, fixed at create).
+fn template_change(
+    field: &FieldChange,
+    observed: &Observed,
+) -> Option<(&'static str, &'static str)> {
+    let templated = observed
+        .outputs
+        .get("launchTemplate")
+        .is_some_and(|t| !t.is_null());
+    if !templated {
+        return refusal(EKS_NODEGROUP, &field.field);
+    }
+    let one = |v: &Value| v.as_array().is_some_and(|a| a.len() == 1);
+    if field.field == "instanceTypes" && !(one(&field.from) && one(&field.to)) {
+        return Some((
+            "a node group with several instance types cannot change them (its launch template changes one instance type in place)",
+            "give the node group one instance type, or add a node group with the new types under another name, install, then remove the old one",
+        ));
+    }
+    None
+}
+
 /// [`diff`]; with `kubernetes_upgrade` (`liftoff upgrade --kubernetes`) a
 /// forward version change of the cluster and its node groups is in place.
 pub fn diff_for(
@@ -91,6 +116,12 @@ pub fn diff_for(
                         Ok(()) => f,
                         Err((reason, hint)) => f.refusing(reason, hint),
                     };
+                }
+                if kind == EKS_NODEGROUP && matches!(f.field.as_str(), "instanceTypes" | "diskGb") {
+                    if let Some((reason, hint)) = template_change(&f, observed) {
+                        return f.refusing(reason, hint);
+                    }
+                    return f;
                 }
                 match refusal(kind, &f.field) {
                     Some((reason, hint)) if !f.forces_replace => f.refusing(reason, hint),
@@ -153,6 +184,32 @@ mod tests {
                 .iter()
                 .any(|f| f.field == "min" && f.refused.is_none())
         );
+    }
+
+    #[test]
+    fn a_group_with_a_launch_template_changes_one_instance_type_and_its_disk_in_place() {
+        let want = resource(
+            EKS_NODEGROUP,
+            json!({"instanceTypes": ["m6i.2xlarge"], "diskGb": 100}),
+        );
+        let mut have = observed(json!({"instanceTypes": ["m6i.xlarge"], "diskGb": 50}));
+        have.outputs = json!({"launchTemplate": {"id": "lt-1", "version": "1"}});
+        let fields = diff(&want, &have);
+        assert_eq!(fields.len(), 2);
+        assert!(
+            fields
+                .iter()
+                .all(|f| f.refused.is_none() && !f.forces_replace)
+        );
+        let several = resource(
+            EKS_NODEGROUP,
+            json!({"instanceTypes": ["m6i.xlarge", "m5.xlarge"], "diskGb": 50}),
+        );
+        let fields = diff(&several, &have);
+        assert!(fields[0].refused.is_some(), "{fields:?}");
+        // Without a template (an earlier liftoff's group): refused.
+        have.outputs = json!({"launchTemplate": null});
+        assert!(diff(&want, &have).iter().all(|f| f.refused.is_some()));
     }
 
     #[test]

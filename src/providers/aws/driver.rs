@@ -10,7 +10,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use super::kind::*;
 use super::ownership::Tags;
 use super::{
-    access, changes, database, eks, gateways, iam, network, network_delete, nodegroup, routing,
+    access, changes, database, eks, gateways, iam, launch_template, network, network_delete,
+    nodegroup, routing,
 };
 use crate::plan::driver::{Context, Driver, DriverError, Found, Lookup, Observed};
 use crate::plan::{FieldChange, Resource};
@@ -203,6 +204,7 @@ async fn read_once(a: &Aws, l: &Lookup<'_>) -> Result<Found, DriverError> {
         IAM_ROLE => iam::read(a, l).await.map(single),
         EKS_CLUSTER => eks::read(a, l).await.map(single),
         EKS_NODEGROUP => nodegroup::read(a, l).await.map(single),
+        LAUNCH_TEMPLATE => launch_template::read(a, l).await,
         DATABASE_ACCESS => access::read(a, l).await.map(single),
         k => Err(unknown(k)),
     }
@@ -258,6 +260,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::create(a, r, ctx).await,
             EKS_CLUSTER => eks::create(a, r, ctx).await,
             EKS_NODEGROUP => nodegroup::create(a, r, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::create(a, r, ctx).await,
             DATABASE_ACCESS => access::create(a, r, ctx).await,
             k => Err(unknown(k)),
         }
@@ -280,6 +283,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::update(a, r, o, ctx).await,
             EKS_CLUSTER => eks::update(a, r, o, ctx).await,
             EKS_NODEGROUP => nodegroup::update(a, r, o, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::update(a, r, o, ctx).await,
             k => Err(DriverError::permanent(format!(
                 "`{k}` ({}) cannot be changed in place",
                 r.address
@@ -300,6 +304,7 @@ impl Driver for AwsDriver {
             IAM_ROLE => iam::delete(a, o).await,
             EKS_CLUSTER => eks::delete(a, o, ctx).await,
             EKS_NODEGROUP => nodegroup::delete(a, o, ctx).await,
+            LAUNCH_TEMPLATE => launch_template::delete(a, o).await,
             DATABASE_ACCESS => access::delete(a, o).await,
             k => Err(unknown(k)),
         }

@@ -235,7 +235,7 @@ pub async fn update(
                     .await
                     .map_err(|e| error::map("UpdateClusterVersion", e))?;
             let id = out.update().and_then(|u| u.id()).unwrap_or_default();
-            wait_update(a, &o.id, None, id, &version, ctx).await?;
+            wait_update(a, &o.id, None, id, &format!("Kubernetes {version}"), ctx).await?;
             outputs = wait_cluster(a, &o.id, ctx).await?;
         }
     }
@@ -246,14 +246,15 @@ pub async fn update(
     })
 }
 
-/// Waits for an EKS update (of the cluster, or of a node group) to succeed,
-/// until `timeouts.cluster` (`timeouts.nodeGroup` for a node group).
+/// Waits for an EKS update (of the cluster, or of a node group) to `target`
+/// ("Kubernetes 1.34", a launch template version) to succeed, until
+/// `timeouts.cluster` (`timeouts.nodeGroup` for a node group).
 pub(super) async fn wait_update(
     a: &Aws,
     cluster: &str,
     nodegroup: Option<&str>,
     id: &str,
-    version: &str,
+    target: &str,
     ctx: &Context<'_>,
 ) -> Result<(), DriverError> {
     use aws_sdk_eks::types::UpdateStatus;
@@ -263,8 +264,8 @@ pub(super) async fn wait_update(
     };
     let limit = wait::deadline(text, Duration::from_secs(3600));
     let what = match nodegroup {
-        None => format!("EKS cluster {cluster} to Kubernetes {version}"),
-        Some(g) => format!("node group {g} to Kubernetes {version}"),
+        None => format!("EKS cluster {cluster} to {target}"),
+        Some(g) => format!("node group {g} to {target}"),
     };
     wait::until(&what, key, limit, a.opts.backoff, ctx.recorder, || async {
         let out =
@@ -290,11 +291,19 @@ pub(super) async fn wait_update(
                 Err(DriverError::permanent(format!(
                     "the upgrade of {what} is {}: {}",
                     s.as_str(),
-                    if errors.is_empty() { "EKS gave no reason".into() } else { errors.join("; ") }
+                    if errors.is_empty() {
+                        "EKS gave no reason".into()
+                    } else {
+                        errors.join("; ")
+                    }
                 ))
-                .with_hint("see the update in the EKS console; the cluster keeps running the version before"))
+                .with_hint(
+                    "see the update in the EKS console; it keeps running what it ran before",
+                ))
             }
-            s => Ok(Poll::Pending(s.map_or("unknown", |s| s.as_str()).to_string())),
+            s => Ok(Poll::Pending(
+                s.map_or("unknown", |s| s.as_str()).to_string(),
+            )),
         }
     })
     .await

@@ -30,6 +30,7 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
             || c.ends_with("NotFoundFault")
             || c == "NoSuchEntity"
             || c == "ResourceNotFoundException"
+            || c == "InvalidLaunchTemplateName.NotFoundException"
     })
 }
 

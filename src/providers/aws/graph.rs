@@ -1,6 +1,7 @@
 //! The AWS resources of a spec, with stable addresses and dependencies:
 //! the network (VPC, subnets per tier and zone, routes, NAT), the database,
-//! the IAM roles, the EKS cluster and its node groups. Pure: nothing here
+//! the IAM roles, the EKS cluster and its node groups with their launch
+//! templates. Pure: nothing here
 //! talks to AWS. Each resource's props are its kind's struct in [`props`].
 
 use std::collections::BTreeMap;
@@ -384,6 +385,22 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
     // NAT gateways their routes name) come first.
     group_deps.extend(net.private_routes.iter().map(String::as_str));
     for g in &cl.node_groups {
+        // No dependencies: made early, off the critical path.
+        let template = b.add(
+            format!("aws.launch_template[{}]", g.name),
+            kind::LAUNCH_TEMPLATE,
+            to_value(&props::LaunchTemplate {
+                name: names::launch_template(name, &g.name),
+                instance_type: match g.instance_types.as_slice() {
+                    [one] => Some(one.clone()),
+                    _ => None,
+                },
+                disk_gb: g.disk_gb,
+            }),
+            &[],
+        );
+        let mut deps = group_deps.clone();
+        deps.push(&template);
         b.add(
             format!("aws.eks_nodegroup[{}]", g.name),
             kind::EKS_NODEGROUP,
@@ -400,8 +417,9 @@ fn cluster(spec: &Spec, net: &Network, database_group: Option<&str>, b: &mut Bui
                 disk_gb: g.disk_gb,
                 labels: g.labels.clone(),
                 taints: g.taints.clone(),
+                launch_template: Some(template.clone()),
             }),
-            &group_deps,
+            &deps,
         );
     }
 }

@@ -13,6 +13,7 @@ pub const DATABASE: &str = "aws.database";
 pub const IAM_ROLE: &str = "aws.iam_role";
 pub const EKS_CLUSTER: &str = "aws.eks_cluster";
 pub const EKS_NODEGROUP: &str = "aws.eks_nodegroup";
+pub const LAUNCH_TEMPLATE: &str = "aws.launch_template";
 /// The database's security group rule admitting the EKS cluster's group.
 pub const DATABASE_ACCESS: &str = "aws.database_access";
 

@@ -10,7 +10,9 @@ use aws_sdk_ec2::types::{Filter, NatGatewayState, Tag};
 use serde_json::{Value, json};
 
 use super::driver::{Aws, Options, sdk_config};
-use super::kind::{EIP, INTERNET_GATEWAY, NAT, ROUTE_TABLE, SECURITY_GROUP, SUBNET, VPC};
+use super::kind::{
+    EIP, INTERNET_GATEWAY, LAUNCH_TEMPLATE, NAT, ROUTE_TABLE, SECURITY_GROUP, SUBNET, VPC,
+};
 use super::{TAG_ADDRESS, TAG_INSTALLATION, ec2_pairs, error};
 use crate::plan::Address;
 use crate::plan::driver::{DriverError, Observed, Stray};
@@ -37,6 +39,7 @@ fn kind_of(address: &str) -> Option<&'static str> {
         EIP,
         NAT,
         SECURITY_GROUP,
+        LAUNCH_TEMPLATE,
     ]
     .into_iter()
     .find(|k| {
@@ -121,6 +124,13 @@ pub async fn strays(a: &Aws, known: &[Address]) -> Result<Vec<Stray>, DriverErro
     let out = ec2.describe_vpcs().filters(mine()).send().await;
     for x in out.map_err(|e| error::map("DescribeVpcs", e))?.vpcs() {
         note(VPC, x.vpc_id(), x.tags());
+    }
+    let out = ec2.describe_launch_templates().filters(mine()).send().await;
+    for x in out
+        .map_err(|e| error::map("DescribeLaunchTemplates", e))?
+        .launch_templates()
+    {
+        note(LAUNCH_TEMPLATE, x.launch_template_id(), x.tags());
     }
     let addresses: Vec<(Address, u8)> = known
         .iter()
@@ -228,6 +238,13 @@ pub async fn list(spec: &Spec) -> Result<Vec<String>, DriverError> {
     let out = ec2.describe_vpcs().filters(mine()).send().await;
     for x in out.map_err(|e| error::map("DescribeVpcs", e))?.vpcs() {
         note("VPC", x.vpc_id(), x.tags());
+    }
+    let out = ec2.describe_launch_templates().filters(mine()).send().await;
+    for x in out
+        .map_err(|e| error::map("DescribeLaunchTemplates", e))?
+        .launch_templates()
+    {
+        note("launch template", x.launch_template_id(), x.tags());
     }
     Ok(left)
 }

@@ -1,4 +1,5 @@
-//! AWS: VPC networking, RDS PostgreSQL, IAM roles, EKS and Route53. Every
+//! AWS: VPC networking, RDS PostgreSQL, IAM roles, EKS (with the node
+//! groups' EC2 launch templates) and Route53. Every
 //! resource is created with ownership tags so a rerun finds what an
 //! interrupted run made, and deleted only when it carries them.
 //!
@@ -41,6 +42,8 @@ pub mod handoff;
 pub mod iam;
 #[cfg(feature = "aws")]
 pub mod identity;
+#[cfg(feature = "aws")]
+pub mod launch_template;
 #[cfg(feature = "aws")]
 pub mod leftovers;
 #[cfg(feature = "aws")]

@@ -23,6 +23,11 @@ pub fn nodes_role(installation: &str) -> String {
     format!("{installation}-eks-nodes")
 }
 
+/// The launch template of a node group (EC2 allows 128 characters).
+pub fn launch_template(installation: &str, group: &str) -> String {
+    format!("{installation}-{group}")
+}
+
 /// The longest derived names with their limits (IAM: 64, RDS: 63, EKS: 100).
 pub fn derived(installation: &str) -> Vec<DerivedName> {
     vec![

@@ -1,11 +1,17 @@
-//! EKS managed node groups: created with the idempotency token, recorded as
-//! soon as AWS accepts them, waited for until ACTIVE (`timeouts.nodeGroup`);
-//! scaling changes in place.
+//! EKS managed node groups: created with the idempotency token and their
+//! launch template ([`super::launch_template`], which holds the instance
+//! type and disk), recorded as soon as AWS accepts them, waited for until
+//! ACTIVE (`timeouts.nodeGroup`); scaling changes in place, and so do the
+//! instance type and disk: the group moves to its template's new version
+//! (UpdateNodegroupVersion, a rolling update). A group found without a
+//! launch template (made by an earlier liftoff) is kept as it is.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_eks::types::{NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect};
+use aws_sdk_eks::types::{
+    LaunchTemplateSpecification, NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect,
+};
 use serde_json::{Value, json};
 
 use super::eks::{merge, owned, tags};
@@ -15,17 +21,57 @@ use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
 use crate::wait::{self, Poll};
 
+/// The group's props as EKS reports them (instance types and disk as the
+/// group itself has them), and its outputs, with the launch template it
+/// uses (`null` for a group made without one).
 fn group_view(g: &aws_sdk_eks::types::Nodegroup) -> (Value, Value) {
     let s = g.scaling_config();
     let props = json!({
         "version": g.version(),
         "instanceTypes": g.instance_types(),
+        "diskGb": g.disk_size(),
         "min": s.and_then(|s| s.min_size()), "max": s.and_then(|s| s.max_size()), "desired": s.and_then(|s| s.desired_size()),
     });
+    let template = g
+        .launch_template()
+        .map(|t| json!({"id": t.id(), "version": t.version()}));
     (
         props,
-        json!({"id": g.nodegroup_name(), "arn": g.nodegroup_arn(), "version": g.version()}),
+        json!({"id": g.nodegroup_name(), "arn": g.nodegroup_arn(), "version": g.version(), "launchTemplate": template}),
     )
+}
+
+/// With a launch template, the instance type and disk are the template
+/// version's the group uses (several instance types stay the group's own).
+async fn template_view(
+    a: &Aws,
+    g: &aws_sdk_eks::types::Nodegroup,
+    props: &mut Value,
+) -> Result<(), DriverError> {
+    let Some((Some(id), Some(version))) = g.launch_template().map(|t| (t.id(), t.version())) else {
+        return Ok(());
+    };
+    let out =
+        a.c.ec2
+            .describe_launch_template_versions()
+            .launch_template_id(id)
+            .versions(version)
+            .send()
+            .await;
+    let out = match out {
+        Err(e) if error::is_not_found(&e) => return Ok(()),
+        r => r.map_err(|e| error::map("DescribeLaunchTemplateVersions", e))?,
+    };
+    let data = out
+        .launch_template_versions()
+        .first()
+        .and_then(|v| v.launch_template_data());
+    let (instance_type, disk) = super::launch_template::contents(data);
+    if !instance_type.is_null() {
+        props["instanceTypes"] = json!([instance_type]);
+    }
+    props["diskGb"] = disk;
+    Ok(())
 }
 
 pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
@@ -52,7 +98,8 @@ pub async fn read(a: &Aws, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
     if g.status() == Some(&NodegroupStatus::Deleting) {
         return Ok(None);
     }
-    let (seen, outputs) = group_view(g);
+    let (mut seen, outputs) = group_view(g);
+    template_view(a, g, &mut seen).await?;
     let mut props = merge(props, seen);
     if g.status() != Some(&NodegroupStatus::Active) {
         props[super::NOT_READY] = Value::Bool(false);
@@ -88,6 +135,16 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         })
         .collect();
     let labels: HashMap<String, String> = p.labels.clone().into_iter().collect();
+    // With a launch template, EKS takes the instance type and disk from it
+    // and refuses a disk size (and an instance type the template names).
+    let (template, instance_types, disk) = match &p.launch_template {
+        Some(t) => (
+            Some(template_spec(ctx, t)?),
+            (p.instance_types.len() > 1).then(|| p.instance_types.clone()),
+            None,
+        ),
+        None => (None, Some(p.instance_types.clone()), Some(int(p.disk_gb))),
+    };
     let call = eks
         .create_nodegroup()
         .cluster_name(&cluster)
@@ -95,8 +152,9 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         .node_role(role)
         .set_subnets(Some(ids_of(ctx, &p.subnets)?))
         .scaling_config(scaling(&p))
-        .set_instance_types(Some(p.instance_types.clone()))
-        .disk_size(int(p.disk_gb))
+        .set_launch_template(template)
+        .set_instance_types(instance_types)
+        .set_disk_size(disk)
         .set_labels((!labels.is_empty()).then_some(labels))
         .set_taints((!taints.is_empty()).then_some(taints))
         .client_request_token(&ctx.idempotency_token)
@@ -137,6 +195,17 @@ pub async fn create(a: &Aws, r: &Resource, ctx: &Context<'_>) -> Result<Observed
         props: r.props.clone(),
         outputs,
     })
+}
+
+/// The launch template at `address` in its latest version (its outputs).
+fn template_spec(
+    ctx: &Context<'_>,
+    address: &str,
+) -> Result<LaunchTemplateSpecification, DriverError> {
+    Ok(LaunchTemplateSpecification::builder()
+        .id(dep_string(ctx, address, "id")?)
+        .version(dep_string(ctx, address, "version")?)
+        .build())
 }
 
 fn scaling(p: &EksNodegroup) -> NodegroupScalingConfig {
@@ -207,7 +276,35 @@ pub async fn update(
                 .await
                 .map_err(|e| error::map("UpdateNodegroupVersion", e))?;
         let id = out.update().and_then(|u| u.id()).unwrap_or_default();
-        super::eks::wait_update(a, &cluster, Some(&o.id), id, &version, ctx).await?;
+        let target = format!("Kubernetes {version}");
+        super::eks::wait_update(a, &cluster, Some(&o.id), id, &target, ctx).await?;
+    }
+    if changed("instanceTypes") || changed("diskGb") {
+        // The plan allows this only for a group with a launch template,
+        // whose new version (made by the template's update, which this one
+        // depends on) the nodes move to, a rolling update.
+        let p: EksNodegroup = props::of(r)?;
+        let address = p.launch_template.as_deref().ok_or_else(|| {
+            DriverError::permanent(format!("{} has no launch template", r.address))
+        })?;
+        let template = template_spec(ctx, address)?;
+        let version = template.version().unwrap_or_default().to_string();
+        ctx.recorder.progress(&format!(
+            "moving the nodes to launch template version {version}"
+        ));
+        let out =
+            a.c.eks
+                .update_nodegroup_version()
+                .cluster_name(&cluster)
+                .nodegroup_name(&o.id)
+                .launch_template(template)
+                .client_request_token(format!("{}-template-{version}", ctx.idempotency_token))
+                .send()
+                .await
+                .map_err(|e| error::map("UpdateNodegroupVersion", e))?;
+        let id = out.update().and_then(|u| u.id()).unwrap_or_default();
+        let target = format!("launch template version {version}");
+        super::eks::wait_update(a, &cluster, Some(&o.id), id, &target, ctx).await?;
     }
     if changed("min") || changed("max") || changed("desired") {
         a.c.eks

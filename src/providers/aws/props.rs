@@ -200,6 +200,21 @@ pub struct EksNodegroup {
     pub labels: BTreeMap<String, String>,
     /// As the spec gives them.
     pub taints: Vec<crate::spec::Taint>,
+    /// The address of the group's launch template, which holds its
+    /// instance type and disk (none in a plan or state from before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<String>,
+}
+
+/// The EC2 launch template a node group's nodes start from: the instance
+/// type (when the group has exactly one; several are given to the node
+/// group itself) and the root volume (`/dev/xvda`, gp3, encrypted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchTemplate {
+    pub name: String,
+    pub instance_type: Option<String>,
+    pub disk_gb: u32,
 }
 
 #[cfg(test)]

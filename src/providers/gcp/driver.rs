@@ -23,6 +23,9 @@ pub struct Options {
     pub secrets: std::sync::Arc<dyn crate::secret::Vault>,
     pub timeouts: Timeouts,
     pub backoff: Backoff,
+    /// `upgrade --kubernetes`: the Kubernetes version of the cluster and its
+    /// node pools may change in place (forward only).
+    pub kubernetes_upgrade: bool,
 }
 
 impl Options {
@@ -34,6 +37,7 @@ impl Options {
             secrets,
             timeouts: spec.timeouts.clone(),
             backoff: Backoff::from_env(),
+            kubernetes_upgrade: false,
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct Clients {
     pub global_addresses: google_cloud_compute_v1::client::GlobalAddresses,
     pub sql: google_cloud_sql_v1::client::SqlInstancesService,
     pub sql_operations: google_cloud_sql_v1::client::SqlOperationsService,
+    pub sql_backup_runs: google_cloud_sql_v1::client::SqlBackupRunsService,
     /// For Service Networking, which has no crate.
     pub http: reqwest::Client,
     pub service_networking: String,
@@ -144,6 +149,12 @@ impl Clients {
             ),
             sql_operations: build!(
                 google_cloud_sql_v1::client::SqlOperationsService,
+                "sqladmin",
+                "https://sqladmin.googleapis.com",
+                creds
+            ),
+            sql_backup_runs: build!(
+                google_cloud_sql_v1::client::SqlBackupRunsService,
                 "sqladmin",
                 "https://sqladmin.googleapis.com",
                 creds
@@ -234,7 +245,7 @@ impl Driver for GcpDriver {
     }
 
     fn diff(&self, desired: &Resource, observed: &Observed) -> Vec<FieldChange> {
-        changes::diff(desired, observed)
+        changes::diff_for(desired, observed, self.opts.kubernetes_upgrade)
     }
 
     async fn create(&self, r: &Resource, ctx: &Context<'_>) -> Result<Observed, DriverError> {

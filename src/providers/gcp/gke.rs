@@ -3,7 +3,9 @@
 //! version, VPC-native on the subnetwork's secondary ranges) and its node
 //! pools (COS image, autoscaling, labels and taints). The cluster carries
 //! the ownership labels; node pools are owned through it. Operations are
-//! polled with `get_operation` until done.
+//! polled with `get_operation` until done. Under `upgrade --kubernetes` the
+//! control plane moves one minor version at a time, then each node pool;
+//! a pool's machine type and disk size change in place.
 
 use std::collections::HashMap;
 
@@ -17,7 +19,7 @@ use super::kind::*;
 use super::ownership::{self, Labels};
 use super::props::{self, GkeCluster, NodePool};
 use super::support::*;
-use super::{error, operations};
+use super::{changes, error, operations};
 use crate::plan::Resource;
 use crate::plan::driver::{Context, DriverError, Lookup, Observed};
 use crate::providers::Ownership;
@@ -62,6 +64,87 @@ fn same_version(want: &str, got: &str) -> bool {
     got == want || got.starts_with(&format!("{want}."))
 }
 
+/// Whether the version GKE reports (`got`, of the control plane or a node
+/// pool of `cluster`) differs from the one the spec asks for. On a release
+/// channel GKE upgrades the cluster itself: a later version than the
+/// spec's is the channel's doing, not a change to make (liftoff never
+/// downgrades).
+fn version_differs(cluster: &m::Cluster, want: &str, got: &str) -> bool {
+    if got.is_empty() || same_version(want, got) {
+        return false;
+    }
+    let on_channel = cluster
+        .release_channel
+        .as_ref()
+        .is_some_and(|r| r.channel != m::release_channel::Channel::Unspecified);
+    let (have, want) = (changes::minor(&json!(got)), changes::minor(&json!(want)));
+    !(on_channel && have.is_some() && want.is_some() && have >= want)
+}
+
+/// The minor versions an upgrade from `from` to `to` passes through that
+/// GKE does not offer in `location` (in the cluster's release channel, or
+/// as control plane versions without one), with what it offers; `None`
+/// when it offers them all.
+async fn unavailable(
+    g: &Gcp,
+    location: &str,
+    cluster: &m::Cluster,
+    from: &str,
+    to: &str,
+) -> Result<Option<Value>, DriverError> {
+    let (Some(from), Some(to)) = (changes::minor(&json!(from)), changes::minor(&json!(to))) else {
+        return Ok(None);
+    };
+    if to <= from {
+        return Ok(None);
+    }
+    let config =
+        g.c.container
+            .get_server_config()
+            .set_name(format!("projects/{}/locations/{location}", g.opts.project))
+            .send()
+            .await
+            .map_err(|e| error::map("getServerConfig", e))?;
+    let channel = cluster
+        .release_channel
+        .as_ref()
+        .map(|r| r.channel.clone())
+        .filter(|c| *c != m::release_channel::Channel::Unspecified);
+    let (versions, place) = match &channel {
+        Some(ch) => (
+            config
+                .channels
+                .iter()
+                .find(|c| c.channel == *ch)
+                .map(|c| c.valid_versions.clone())
+                .unwrap_or_default(),
+            format!(
+                "the {} release channel in {location}",
+                ch.name().unwrap_or("cluster's")
+            ),
+        ),
+        None => (config.valid_master_versions.clone(), location.to_string()),
+    };
+    let mut offered: Vec<u32> = versions
+        .iter()
+        .filter_map(|v| changes::minor(&json!(v)))
+        .collect();
+    offered.sort_unstable();
+    offered.dedup();
+    let missing: Vec<String> = (from + 1..=to)
+        .filter(|m| !offered.contains(m))
+        .map(|m| format!("1.{m}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(json!({
+        "versions": missing,
+        "offered": offered.iter().map(|m| format!("1.{m}")).collect::<Vec<_>>(),
+        "where": place,
+    })))
+}
+
 pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverError> {
     let mut props = base_props(l);
     match l.kind {
@@ -82,10 +165,15 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
                 .unwrap_or("UNSPECIFIED");
             props.insert("releaseChannel".into(), json!(channel));
             if let Some(v) = &want.version
-                && !c.current_master_version.is_empty()
-                && !same_version(v, &c.current_master_version)
+                && version_differs(&c, v, &c.current_master_version)
             {
                 props.insert("version".into(), json!(c.current_master_version));
+                if g.opts.kubernetes_upgrade
+                    && let Some(missing) =
+                        unavailable(g, &want.location, &c, &c.current_master_version, v).await?
+                {
+                    props.insert(changes::UNAVAILABLE.into(), missing);
+                }
             }
             let endpoints = c
                 .control_plane_endpoints_config
@@ -119,6 +207,11 @@ pub async fn read(g: &Gcp, l: &Lookup<'_>) -> Result<Option<Observed>, DriverErr
             let Some(pool) = get_pool(g, &path).await? else {
                 return Ok(None);
             };
+            if let Some(v) = &want.version
+                && version_differs(&c.1, v, &pool.version)
+            {
+                props.insert("version".into(), json!(pool.version));
+            }
             if let Some(cfg) = &pool.config {
                 props.insert("machineType".into(), json!(cfg.machine_type));
                 props.insert("diskGb".into(), json!(cfg.disk_size_gb));
@@ -408,12 +501,21 @@ pub async fn update(
     ctx: &Context<'_>,
 ) -> Result<Observed, DriverError> {
     match r.kind.as_str() {
-        GKE_CLUSTER => cluster_ready(g, r, &o.id, ctx).await,
+        GKE_CLUSTER => {
+            // Found before it was ready (an earlier run stopped while
+            // waiting, or an operation still runs): waited for first.
+            let mut done = cluster_ready(g, r, &o.id, ctx).await?;
+            if g.opts.kubernetes_upgrade {
+                done = upgrade_control_plane(g, r, &o.id, done, ctx).await?;
+            }
+            Ok(done)
+        }
         NODE_POOL => {
             let p: NodePool = props::of(r)?;
-            if o.props.get("min") != r.props.get("min") || o.props.get("max") != r.props.get("max")
-            {
-                let location = o.id.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+            let location = o.id.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+            pool_ready(g, r, &o.id, ctx).await?;
+            let changed = |field: &str| o.props.get(field) != r.props.get(field);
+            if changed("min") || changed("max") {
                 let op =
                     g.c.container
                         .set_node_pool_autoscaling()
@@ -436,9 +538,126 @@ pub async fn update(
                 )
                 .await?;
             }
+            if let Some(version) = p.version.as_deref().filter(|_| changed("version")) {
+                // The control plane was upgraded first (the pool depends
+                // on the cluster); the nodes follow to the same minor.
+                ctx.recorder.progress(&format!(
+                    "upgrading node pool {} to Kubernetes {version}",
+                    p.name
+                ));
+                let op =
+                    g.c.container
+                        .update_node_pool()
+                        .set_name(&o.id)
+                        .set_node_version(version)
+                        .set_image_type(&p.image_type)
+                        .send()
+                        .await
+                        .map_err(|e| error::map("nodePools.update", e))?;
+                operations::gke(
+                    g,
+                    ctx.recorder,
+                    &format!("node pool {} to Kubernetes {version}", p.name),
+                    "nodeGroup",
+                    &operation_path(g, &location, &op),
+                )
+                .await?;
+            }
+            if changed("machineType") || changed("diskGb") {
+                // GKE recreates the nodes with the new machine type or disk
+                // (surge upgrade), one batch at a time.
+                ctx.recorder.progress(&format!(
+                    "node pool {}: machine type {}, disk {} GB (GKE replaces the nodes)",
+                    p.name, p.machine_type, p.disk_gb
+                ));
+                let op =
+                    g.c.container
+                        .update_node_pool()
+                        .set_name(&o.id)
+                        .set_machine_type(&p.machine_type)
+                        .set_disk_size_gb(i64::from(p.disk_gb))
+                        .set_image_type(&p.image_type)
+                        .send()
+                        .await
+                        .map_err(|e| error::map("nodePools.update", e))?;
+                operations::gke(
+                    g,
+                    ctx.recorder,
+                    &format!("node pool {} machine type and disk update", p.name),
+                    "nodeGroup",
+                    &operation_path(g, &location, &op),
+                )
+                .await?;
+            }
             pool_ready(g, r, &o.id, ctx).await
         }
         k => Err(unknown(k)),
+    }
+}
+
+/// The control plane to the spec's version, one minor at a time (GKE
+/// allows no more), each `clusters.update` with `desiredMasterVersion`
+/// waited for until `timeouts.cluster`. A minor the cluster already runs
+/// (a rerun after an interruption) is skipped.
+async fn upgrade_control_plane(
+    g: &Gcp,
+    r: &Resource,
+    path: &str,
+    mut done: Observed,
+    ctx: &Context<'_>,
+) -> Result<Observed, DriverError> {
+    let name = last_segment(path).to_string();
+    let Some(to) = changes::minor(&r.props["version"]) else {
+        return Ok(done);
+    };
+    let location = path.split('/').nth(3).unwrap_or(&g.opts.region).to_string();
+    let mut told = false;
+    loop {
+        let Some(at) = changes::minor(&done.outputs["version"]) else {
+            return Err(DriverError::permanent(format!(
+                "GKE reports no version for cluster {name}"
+            )));
+        };
+        if at >= to {
+            return Ok(done);
+        }
+        if let Some(channel) = r.props["releaseChannel"]
+            .as_str()
+            .filter(|c| *c != "UNSPECIFIED" && !told)
+        {
+            ctx.recorder.progress(&format!(
+                "cluster {name} is on the {channel} release channel, which offers 1.{to}: liftoff sets each minor version explicitly; GKE goes on upgrading patches by itself in the maintenance windows"
+            ));
+            told = true;
+        }
+        let version = format!("1.{}", at + 1);
+        ctx.recorder.progress(&format!(
+            "upgrading the control plane of {name} from 1.{at} to Kubernetes {version}"
+        ));
+        let op =
+            g.c.container
+                .update_cluster()
+                .set_name(path)
+                .set_update(m::ClusterUpdate::new().set_desired_master_version(&version))
+                .send()
+                .await
+                .map_err(|e| error::map("clusters.update", e))?;
+        operations::gke(
+            g,
+            ctx.recorder,
+            &format!("GKE control plane of {name} to Kubernetes {version}"),
+            "cluster",
+            &operation_path(g, &location, &op),
+        )
+        .await?;
+        done = cluster_ready(g, r, path, ctx).await?;
+        if changes::minor(&done.outputs["version"]).is_none_or(|now| now <= at) {
+            return Err(DriverError::permanent(format!(
+                "GKE finished the upgrade of cluster {name} to {version}, but it still reports {}",
+                done.outputs["version"].as_str().unwrap_or("no version")
+            ))
+            .with_hint("see the cluster's operations in the Google Cloud console, then rerun `liftoff upgrade --kubernetes`"));
+        }
     }
 }
 

@@ -205,6 +205,7 @@ fn build(spec: &Spec, b: &mut Builder) {
                         .into(),
                     })
                     .collect(),
+                version: cl.kubernetes_version.clone(),
             })
             .collect();
         let zones = names::zones(spec);

@@ -15,6 +15,7 @@ pub mod outputs;
 pub mod ownership;
 pub mod props;
 
+mod backup;
 mod changes;
 pub mod dns;
 pub mod driver;
@@ -87,6 +88,18 @@ impl Cloud for GcpCloud {
 
     async fn preflight(&self, spec: &Spec, _: bool) -> Result<Preflight, DriverError> {
         existing::preflight(spec).await
+    }
+
+    /// A Cloud SQL backup run of the instance liftoff created, waited for
+    /// until SUCCESSFUL.
+    async fn snapshot_database(
+        &self,
+        spec: &Spec,
+        setup: &Setup,
+        label: &str,
+        recorder: &dyn crate::plan::driver::Recorder,
+    ) -> Result<Option<super::Snapshot>, DriverError> {
+        backup::take(spec, setup, label, recorder).await
     }
 
     /// Each resource of the spec looked up again by its name and ownership

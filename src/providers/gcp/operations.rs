@@ -109,14 +109,15 @@ pub async fn gke(
     .await
 }
 
-/// Polls a Cloud SQL operation until DONE.
+/// Polls a Cloud SQL operation until DONE; the finished operation (a
+/// backup's names its backup run).
 pub async fn sql(
     g: &Gcp,
     recorder: &dyn Recorder,
     what: &str,
     timeout_key: &str,
     name: &str,
-) -> Result<(), DriverError> {
+) -> Result<google_cloud_sql_v1::model::Operation, DriverError> {
     use google_cloud_sql_v1::model::operation::SqlOperationStatus;
     let limit = g.limit(timeout_key);
     wait::until(
@@ -142,7 +143,7 @@ pub async fn sql(
                     what,
                     &format!("{} ({})", e.message, e.code),
                 )),
-                None => Ok(Poll::Ready(())),
+                None => Ok(Poll::Ready(op)),
             }
         },
     )

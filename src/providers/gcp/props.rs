@@ -156,6 +156,10 @@ pub struct NodePool {
     pub image_type: String,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
+    /// The Kubernetes minor version its nodes run (`cluster.kubernetesVersion`);
+    /// absent in plans and state written before it was tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,8 @@ use crate::spec::{DatabaseMode, Mode, Spec};
 
 /// Registers the GCP driver and returns the hand-off.
 pub fn register(spec: &Spec, setup: &Setup, drivers: &mut Drivers) -> Handoff {
-    let opts = Options::from_spec(spec, setup.secrets.clone());
+    let mut opts = Options::from_spec(spec, setup.secrets.clone());
+    opts.kubernetes_upgrade = setup.kubernetes_upgrade;
     let driver = Arc::new(GcpDriver::new(opts));
     drivers.register(kind::PREFIX, driver.clone());
     let mut handoff = Handoff::default();

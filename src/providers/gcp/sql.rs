@@ -283,4 +283,5 @@ pub async fn delete(g: &Gcp, o: &Observed, ctx: &Context<'_>) -> Result<(), Driv
         &op.name,
     )
     .await
+    .map(|_| ())
 }

@@ -112,6 +112,11 @@ async fn destroy_deletes_only_what_liftoff_made_in_dependency_order() {
         last(&calls, "DELETE /clusters/gone/node-groups/") < cluster_delete,
         "{calls:#?}"
     );
+    // The node group's launch template after the node group.
+    assert!(
+        last(&calls, "DELETE /clusters/gone/node-groups/") < first(&calls, "DeleteLaunchTemplate"),
+        "{calls:#?}"
+    );
     // The rule admitting the EKS cluster group to the database goes first,
     // or EKS could not delete that group.
     assert!(

@@ -374,8 +374,10 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
     env.write_spec(&sandbox_spec("crashy", "per-zone"));
     for address in [
         "aws.vpc",
-        // In the order one-at-a-time apply makes them: the cluster waits
-        // for its own group only, the database for its group's chain.
+        // In the order one-at-a-time apply makes them: the launch template
+        // has no dependencies, the cluster waits for its own group only,
+        // the database for its group's chain.
+        "aws.launch_template[platform]",
         "aws.eks_cluster",
         "aws.nat[a]",
         "aws.database",
@@ -409,9 +411,10 @@ async fn a_crash_right_after_each_create_is_recovered_without_duplicates() {
             counts["vpc"],
             counts["nat"],
             counts["eip"],
-            counts["subnet"]
+            counts["subnet"],
+            counts["launch_template"]
         ),
-        (1, 2, 2, 6),
+        (1, 2, 2, 6, 1),
         "{counts:?}"
     );
     assert_eq!(other_resources(&sdk, "crashy").await, (1, 1, 1, 2));

@@ -230,6 +230,19 @@ pub async fn tagged_ec2(
         "eip".into(),
         e.addresses().iter().filter(|x| mine(x.tags())).count(),
     );
+    let t = ec2
+        .describe_launch_templates()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    m.insert(
+        "launch_template".into(),
+        t.launch_templates()
+            .iter()
+            .filter(|x| mine(x.tags()))
+            .count(),
+    );
     let n = ec2.describe_nat_gateways().send().await.unwrap();
     let live = n
         .nat_gateways()
@@ -244,6 +257,7 @@ pub fn one_of_each() -> std::collections::BTreeMap<String, usize> {
     [
         ("eip", 1),
         ("igw", 1),
+        ("launch_template", 1),
         ("nat", 1),
         ("route_table", 3),
         ("security_group", 3),

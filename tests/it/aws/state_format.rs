@@ -1,5 +1,6 @@
 //! A state file written by an older liftoff for a whole AWS install (cloud
-//! and cluster phases): it loads, is upgraded, and plans no change. The
+//! and cluster phases): it loads, is upgraded, and plans no change but
+//! adopting what kinds added since made (this run's install did). The
 //! committed file's resource ids are moto's from when it was made and its
 //! folder a temporary one; both are swapped for this run's (they are the
 //! environment's, not the format's), every other byte is as that liftoff
@@ -52,10 +53,15 @@ async fn a_format_1_state_file_of_an_aws_install_plans_no_change() {
     assert!(plan.status.success(), "{}", text(&plan));
     let plan: Value = last_json(&plan.stdout);
     let changes = plan["changes"].as_array().unwrap();
-    // A resource kind added since is adopted (found, nothing made): the
+    // Resource kinds added since are adopted (found, nothing made): the
     // database's rule admitting the cluster's group, once part of the
-    // cluster.
-    let added = |c: &&Value| c["action"] == "adopt" && c["address"] == "aws.database_access";
+    // cluster, and the node group's launch template (that liftoff made
+    // none; this run's install did).
+    let added = |c: &&Value| {
+        c["action"] == "adopt"
+            && (c["address"] == "aws.database_access"
+                || c["address"] == "aws.launch_template[platform]")
+    };
     let busy: Vec<String> = changes
         .iter()
         .filter(|c| c["action"] != "no-op" && !added(c))

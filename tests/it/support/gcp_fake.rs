@@ -4,8 +4,10 @@
 //! subnetworks, firewalls, routers with Cloud NAT, addresses; strings for
 //! enums, uint64 ids as decimal strings, operations), Service Networking
 //! (connections, operations), GKE and Cloud SQL (enums as integers,
-//! operations polled with `get`). Operations stay RUNNING for a configured
-//! number of polls. Request bodies are checked as the real API would
+//! operations polled with `get`; GKE version upgrades of the control plane
+//! one minor at a time and of node pools, the versions GKE offers per
+//! release channel in `serverConfig`; Cloud SQL on-demand backup runs).
+//! Operations stay RUNNING for a configured number of polls. Request bodies are checked as the real API would
 //! (required fields, enum encodings, CIDRs, references), and every call is
 //! recorded so tests can assert order.
 
@@ -36,6 +38,14 @@ struct State {
     token: String,
     /// `METHOD path-prefix` → a failed operation message, once.
     fail_operation: BTreeMap<String, String>,
+    /// The Kubernetes minor versions GKE offers, by release channel (its
+    /// integer; 0: control plane versions without a channel).
+    offered: BTreeMap<i64, Vec<u32>>,
+    /// Backup runs still RUNNING: their operation, and polls of the run
+    /// left after the operation is done.
+    backups: BTreeMap<String, (String, u32)>,
+    /// Backup runs stay RUNNING while this holds.
+    hold_backups: bool,
 }
 
 struct Op {
@@ -46,6 +56,9 @@ struct Op {
     done_set: Vec<(String, Value)>,
     done_remove: Vec<String>,
     error: Option<String>,
+    /// An update (of something that exists before and after): a failure
+    /// sets these fields instead of removing what `done_set` names.
+    failed_set: Option<Vec<(String, Value)>>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -110,6 +123,7 @@ impl GcpFake {
             token: "fake-access-token".into(),
             endpoint: "203.0.113.10".into(),
             next_id: 1000,
+            offered: (0..=3).map(|c| (c, (31..=35).collect())).collect(),
             ..State::default()
         }));
         let st = state.clone();
@@ -158,6 +172,21 @@ impl GcpFake {
             .unwrap()
             .fail_operation
             .insert(call.into(), message.into());
+    }
+
+    /// GKE offers these minor versions (1.N) in release channel `channel`
+    /// (1 RAPID, 2 REGULAR, 3 STABLE; 0: without a channel).
+    pub fn offer_versions(&self, channel: i64, minors: &[u32]) {
+        self.state
+            .lock()
+            .unwrap()
+            .offered
+            .insert(channel, minors.to_vec());
+    }
+
+    /// While `on`, backup runs stay RUNNING (however often they are read).
+    pub fn hold_backups(&self, on: bool) {
+        self.state.lock().unwrap().hold_backups = on;
     }
 
     /// Every call so far: `METHOD path` (no query).
@@ -346,8 +375,16 @@ impl State {
         if finished {
             let op = self.operations.get_mut(key).unwrap();
             let failed = op.error.is_some();
-            let set = std::mem::take(&mut op.done_set);
+            let failed_set = op.failed_set.take();
+            let mut set = std::mem::take(&mut op.done_set);
             let remove = std::mem::take(&mut op.done_remove);
+            let failed = match failed_set {
+                Some(instead) if failed => {
+                    set = instead;
+                    false
+                }
+                _ => failed,
+            };
             if failed {
                 for (path, _) in set {
                     self.objects.remove(&path);
@@ -384,6 +421,7 @@ fn new_op(body: Value) -> Op {
         done_set: Vec::new(),
         done_remove: Vec::new(),
         error: None,
+        failed_set: None,
     }
 }
 
@@ -792,6 +830,22 @@ fn gke(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
                 .collect();
             (200, json!({"clusters": clusters}))
         }
+        ["projects", _, "locations", _, "serverConfig"] if method == "GET" => {
+            let versions = |minors: &Vec<u32>| -> Vec<String> {
+                minors.iter().map(|m| gke_version(*m)).collect()
+            };
+            let channels: Vec<Value> = s
+                .offered
+                .iter()
+                .filter(|(c, _)| **c > 0)
+                .map(|(c, m)| json!({"channel": c, "defaultVersion": versions(m).first(), "validVersions": versions(m)}))
+                .collect();
+            let plain = versions(&s.offered[&0]);
+            (
+                200,
+                json!({"defaultClusterVersion": plain.first(), "validMasterVersions": plain, "validNodeVersions": plain, "channels": channels}),
+            )
+        }
         ["projects", p, "locations", l, "clusters"] if method == "POST" => {
             let Some(cluster) = body.get("cluster") else {
                 return bad("cluster is required");
@@ -812,6 +866,7 @@ fn gke(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
             };
             match method {
                 "GET" => (200, s.objects[&path].clone()),
+                "PUT" => update_cluster(s, &path, body, &call),
                 "DELETE" => {
                     s.objects.get_mut(&path).unwrap()["status"] = json!(4);
                     let location = str_of(&s.objects[&path], "location").to_string();
@@ -843,7 +898,7 @@ fn gke(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
             }
             let mut obj = pool.clone();
             obj["status"] = json!(1);
-            obj["version"] = json!("1.33.5-gke.1200");
+            obj["version"] = s.objects[&cluster]["currentMasterVersion"].clone();
             obj["selfLink"] = json!(format!("https://container.googleapis.com/v1/{path}"));
             s.objects.insert(path.clone(), obj);
             let mut op = new_op(json!({"operationType": 7, "targetLink": path}));
@@ -866,6 +921,7 @@ fn gke(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
                     op.done_remove.push(path);
                     (200, s.operation(Api::Gke, &call, op))
                 }
+                ("PUT", None) => update_pool(s, &cluster, &path, body, &call),
                 ("POST", Some("setAutoscaling")) => {
                     s.objects.get_mut(&path).unwrap()["autoscaling"] = body["autoscaling"].clone();
                     let op = new_op(json!({"operationType": 9, "targetLink": path}));
@@ -890,6 +946,133 @@ fn find_cluster(s: &State, project: &str, location: &str, name: &str) -> Option<
     }
     let path = format!("projects/{project}/locations/{location}/clusters/{name}");
     s.objects.contains_key(&path).then_some(path)
+}
+
+/// The full version GKE runs for minor 1.N.
+fn gke_version(minor: u32) -> String {
+    format!("1.{minor}.5-gke.1200")
+}
+
+/// The minor of `1.N`, `1.N.P-gke.X` (None for anything else).
+fn minor_of(version: &str) -> Option<u32> {
+    let mut parts = version.split('.');
+    (parts.next() == Some("1"))
+        .then(|| parts.next()?.parse().ok())
+        .flatten()
+}
+
+/// The channel a cluster is on (0: none).
+fn channel_of(cluster: &Value) -> i64 {
+    cluster["releaseChannel"]["channel"].as_i64().unwrap_or(0)
+}
+
+/// `clusters.update`: the control plane to `update.desiredMasterVersion`,
+/// which GKE allows one minor version at a time, to a version it offers
+/// (in the cluster's channel), keeping every node pool within two minor
+/// versions; the cluster is RECONCILING until the operation is done.
+fn update_cluster(s: &mut State, path: &str, body: &Value, call: &str) -> (u16, Value) {
+    let cluster = s.objects[path].clone();
+    let wanted = str_of(&body["update"], "desiredMasterVersion");
+    if wanted.is_empty() {
+        return bad("the fake supports only update.desiredMasterVersion");
+    }
+    if cluster["status"] != json!(2) {
+        return error(
+            400,
+            &format!("Cluster is running incompatible operation on {path}."),
+            "failedPrecondition",
+        );
+    }
+    let Some(to) = minor_of(wanted) else {
+        return bad(&format!("Master version \"{wanted}\" is unsupported."));
+    };
+    let from = minor_of(str_of(&cluster, "currentMasterVersion")).unwrap_or(0);
+    if to < from || to > from + 1 {
+        return bad(&format!(
+            "Master cannot be upgraded from 1.{from} to \"{wanted}\": the control plane moves one minor version at a time."
+        ));
+    }
+    if !s.offered[&channel_of(&cluster)].contains(&to) {
+        return bad(&format!(
+            "Master version \"{wanted}\" is unsupported in the cluster's release channel."
+        ));
+    }
+    let prefix = format!("{path}/nodePools/");
+    let lagging = s.objects.iter().any(|(k, v)| {
+        k.starts_with(&prefix) && minor_of(str_of(v, "version")).is_some_and(|m| m + 2 < to)
+    });
+    if lagging {
+        return bad("Node pools must be within two minor versions of the control plane.");
+    }
+    s.objects.get_mut(path).unwrap()["status"] = json!(3);
+    let location = str_of(&cluster, "location").to_string();
+    let mut op = new_op(
+        json!({"operationType": 3, "zone": location, "location": location, "targetLink": path}),
+    );
+    op.done_set.push((
+        path.to_string(),
+        json!({"status": 2, "currentMasterVersion": gke_version(to)}),
+    ));
+    op.failed_set = Some(vec![(path.to_string(), json!({"status": 2}))]);
+    (200, s.operation(Api::Gke, call, op))
+}
+
+/// `nodePools.update`: a node version (never newer than the control
+/// plane), or a machine type and disk size; `imageType` is required.
+fn update_pool(s: &mut State, cluster: &str, path: &str, body: &Value, call: &str) -> (u16, Value) {
+    if str_of(body, "imageType").is_empty() {
+        return bad("UpdateNodePoolRequest.image_type is required");
+    }
+    let pool = s.objects[path].clone();
+    if pool["status"] != json!(2) {
+        return error(
+            400,
+            &format!("Node pool is running incompatible operation on {path}."),
+            "failedPrecondition",
+        );
+    }
+    let mut done = json!({"status": 2});
+    let node_version = str_of(body, "nodeVersion");
+    if !node_version.is_empty() {
+        let master = minor_of(str_of(&s.objects[cluster], "currentMasterVersion")).unwrap_or(0);
+        let to = if node_version == "-" {
+            Some(master)
+        } else {
+            minor_of(node_version)
+        };
+        let Some(to) = to.filter(|m| *m <= master) else {
+            return bad(&format!(
+                "Node version \"{node_version}\" must not be newer than the control plane (1.{master})."
+            ));
+        };
+        done["version"] = json!(gke_version(to));
+    }
+    let machine = str_of(body, "machineType");
+    let disk = match &body["diskSizeGb"] {
+        Value::String(t) => t.parse::<i64>().ok(),
+        v => v.as_i64(),
+    };
+    if !machine.is_empty() || disk.is_some() {
+        let mut config = pool["config"].clone();
+        if !machine.is_empty() {
+            config["machineType"] = json!(machine);
+        }
+        if let Some(d) = disk {
+            if d < 10 {
+                return bad("diskSizeGb must be at least 10");
+            }
+            config["diskSizeGb"] = json!(d);
+        }
+        done["config"] = config;
+    }
+    if done.as_object().unwrap().len() == 1 {
+        return bad("the fake supports nodeVersion, machineType and diskSizeGb updates");
+    }
+    s.objects.get_mut(path).unwrap()["status"] = json!(4);
+    let mut op = new_op(json!({"operationType": 4, "targetLink": path}));
+    op.done_set.push((path.to_string(), done));
+    op.failed_set = Some(vec![(path.to_string(), json!({"status": 2}))]);
+    (200, s.operation(Api::Gke, call, op))
 }
 
 fn check_pool(pool: &Value) -> Result<(), (u16, Value)> {
@@ -987,7 +1170,12 @@ fn create_cluster(
     obj["status"] = json!(1);
     obj["endpoint"] = json!(s.endpoint);
     obj["masterAuth"] = json!({"clusterCaCertificate": s.ca_base64});
-    obj["currentMasterVersion"] = json!("1.33.5-gke.1200");
+    // A pinned version (`1.N`), else the default (1.33).
+    let version = match minor_of(str_of(cluster, "initialClusterVersion")) {
+        Some(m) => gke_version(m),
+        None => gke_version(33),
+    };
+    obj["currentMasterVersion"] = json!(version);
     obj["selfLink"] = json!(format!("https://container.googleapis.com/v1/{path}"));
     s.objects.insert(path.clone(), obj);
     let mut op = new_op(
@@ -998,7 +1186,7 @@ fn create_cluster(
         let pool_path = format!("{path}/nodePools/{}", str_of(&p, "name"));
         let mut pool = p.clone();
         pool["status"] = json!(1);
-        pool["version"] = json!("1.33.5-gke.1200");
+        pool["version"] = json!(version);
         s.objects.insert(pool_path.clone(), pool);
         op.done_set.push((pool_path, json!({"status": 2})));
     }
@@ -1012,6 +1200,76 @@ fn sql(s: &mut State, method: &str, rest: &str, body: &Value) -> (u16, Value) {
     let call = format!("{method} /v1/{rest}");
     match parts.as_slice() {
         ["projects", _, "operations", op] => poll(s, op),
+        ["projects", p, "instances", name, "backupRuns"] => {
+            let instance = format!("projects/{p}/instances/{name}");
+            let Some(obj) = s.objects.get(&instance) else {
+                return error(
+                    404,
+                    "The Cloud SQL instance does not exist.",
+                    "instanceDoesNotExist",
+                );
+            };
+            if method == "GET" {
+                let prefix = format!("{instance}/backupRuns/");
+                let items: Vec<Value> = s
+                    .objects
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                return (200, json!({"kind": "sql#backupRunsList", "items": items}));
+            }
+            if method != "POST" {
+                return bad("unsupported");
+            }
+            if obj["state"] != json!(1) {
+                return bad("Invalid request: the instance is not running.");
+            }
+            let id = s.id();
+            let path = format!("{instance}/backupRuns/{id}");
+            s.objects.insert(
+                path.clone(),
+                json!({"kind": "sql#backupRun", "id": id.to_string(), "status": 1, "type": 2,
+                    "description": str_of(body, "description"), "instance": name,
+                    "selfLink": format!("https://sqladmin.googleapis.com/v1/{path}")}),
+            );
+            let mut op = new_op(
+                json!({"kind": "sql#operation", "operationType": 9, "targetId": name, "targetProject": p,
+                "backupContext": {"kind": "sql#backupContext", "backupId": id.to_string()}}),
+            );
+            op.done_set.push((path.clone(), json!({"status": 3})));
+            op.failed_set = Some(vec![(path.clone(), json!({"status": 3}))]);
+            let answer = s.operation(Api::Sql, &call, op);
+            let key = str_of(&answer, "name").to_string();
+            let polls = s.pending_polls;
+            s.backups.insert(path, (key, polls));
+            (200, answer)
+        }
+        ["projects", p, "instances", name, "backupRuns", id] if method == "GET" => {
+            let path = format!("projects/{p}/instances/{name}/backupRuns/{id}");
+            if !s.objects.contains_key(&path) {
+                return error(
+                    404,
+                    "The backup run does not exist.",
+                    "backupRunDoesNotExist",
+                );
+            }
+            // RUNNING a few polls after its operation is done, then SUCCESSFUL.
+            if let Some((op, left)) = s.backups.get(&path).cloned().filter(|_| !s.hold_backups) {
+                let op_done = s.operations.get(&op).is_none_or(|o| o.polls_left == 0);
+                let failed = s.operations.get(&op).is_some_and(|o| o.error.is_some());
+                if op_done {
+                    if left == 0 {
+                        s.backups.remove(&path);
+                        s.objects.get_mut(&path).unwrap()["status"] =
+                            json!(if failed { 4 } else { 5 });
+                    } else {
+                        s.backups.insert(path.clone(), (op, left - 1));
+                    }
+                }
+            }
+            (200, s.objects[&path].clone())
+        }
         ["projects", p, "instances"] if method == "POST" => {
             let name = str_of(body, "name").to_string();
             if name.is_empty() {

@@ -49,6 +49,8 @@ pub enum Fault {
 #[derive(Default)]
 struct Shared {
     calls: Vec<String>,
+    /// Every call with its request body (as text), in order.
+    requests: Vec<(String, String)>,
     rules: Vec<(Rule, usize)>,
     applied: Vec<String>,
     /// The first successful answer to each `<call> <idempotency token>`.
@@ -121,6 +123,11 @@ impl Proxy {
         self.shared.lock().unwrap().calls.clone()
     }
 
+    /// Every call so far with its request body (query string or JSON).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.shared.lock().unwrap().requests.clone()
+    }
+
     /// Every call so far with the time it arrived.
     pub fn timed_calls(&self) -> Vec<(std::time::Instant, String)> {
         self.shared.lock().unwrap().timed.clone()
@@ -158,6 +165,7 @@ impl Proxy {
         let mut g = self.shared.lock().unwrap();
         g.calls.clear();
         g.timed.clear();
+        g.requests.clear();
     }
 }
 
@@ -232,6 +240,10 @@ async fn serve(conn: TcpStream, upstream: u16, s: Arc<Mutex<Shared>>) -> std::io
     let mut rd = BufReader::new(rd);
     while let Some(req) = read_request(&mut rd).await? {
         let name = call_name(&req);
+        s.lock()
+            .unwrap()
+            .requests
+            .push((name.clone(), String::from_utf8_lossy(&req.body).to_string()));
         let token = idempotency_token(&req).map(|t| format!("{name} {t}"));
         let replay = {
             let mut g = s.lock().unwrap();
