@@ -258,10 +258,24 @@ pub(super) async fn upgrade(cli: &Cli, args: UpgradeArgs<'_>) -> Result<(), Erro
         // Recorded as the spec says only when the spec pins that version.
         let mut at = spec.clone();
         if at.platform.chart.version != release.chart_version {
-            at.platform.chart.version = release.chart_version.clone();
+            at = match &u.bundle {
+                // A run cut off after the hop: recorded, and the chart put
+                // beside the spec's, as when it finishes.
+                Some(_) => spec_for_bundle(spec, &release.chart_version),
+                None => {
+                    at.platform.chart.version = release.chart_version.clone();
+                    at
+                }
+            };
         }
         record_release(&u, &at, &release_as_deployed(&release))?;
-        return done_nothing(cli, &release);
+        done_nothing(cli, &release)?;
+        if let Some(b) = &u.bundle
+            && b.version != spec.platform.chart.version
+        {
+            pin_bundle_chart(cli, &u, b);
+        }
+        return Ok(());
     }
     let cluster_minor = u.driver.kubernetes_minor().await?;
     let mut steps = Vec::new();

@@ -353,6 +353,25 @@ async fn upgrade_from_a_bundle_checks_the_registry_first_and_reaches_nothing_els
         "reached {reached:?}, allowed only {allowed:?}"
     );
 
+    // Run again (as after a run cut off once its hop was done): nothing to
+    // upgrade, recorded, the same lines named.
+    let (code, out, err) = c
+        .liftoff(&[
+            "upgrade",
+            "--yes",
+            "--bundle",
+            bundle_0378,
+            "--registry-plain-http",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("(revision 2, deployed) already: nothing to upgrade")
+            && out.contains("Set platform.chart.version: 0.37.8 and platform.chart.repository:"),
+        "{out}"
+    );
+    assert_eq!(status(&c).2, 2);
+
     // With the spec pinning what the bundle brought, nothing is left to do.
     airgapped(&c, "0.37.8", "note: two", &registry);
     plan_is_clean(&c, "after upgrade --bundle").await;
