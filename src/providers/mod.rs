@@ -41,6 +41,13 @@ pub struct Setup {
     pub records: Option<Arc<dyn Records>>,
 }
 
+impl Setup {
+    /// The outputs this run's state records for `address`, when it has them.
+    pub fn recorded_outputs(&self, address: &str) -> Option<Value> {
+        self.records.as_ref()?.outputs(&Address::new(address))
+    }
+}
+
 /// What the checks of existing cloud resources found before planning.
 #[derive(Debug, Default)]
 pub struct Preflight {

@@ -133,26 +133,49 @@ pub async fn update(
 
 pub async fn delete(a: &Aws, o: &Observed) -> Result<(), DriverError> {
     let iam = &a.c.iam;
-    let have = match iam
-        .list_attached_role_policies()
-        .role_name(&o.id)
-        .send()
-        .await
-    {
+    let detach = |arn: String| async move {
+        let r = iam
+            .detach_role_policy()
+            .role_name(&o.id)
+            .policy_arn(arn)
+            .send()
+            .await;
+        error::undone("DetachRolePolicy", r)
+    };
+    // The policies liftoff attached are detached while the role's list is
+    // read (one round trip less before the role goes), then whatever else
+    // the list shows; all at once.
+    let ours: Vec<String> = o
+        .props
+        .get("policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(managed_policy_arn)
+        .collect();
+    let listed = async {
+        iam.list_attached_role_policies()
+            .role_name(&o.id)
+            .send()
+            .await
+    };
+    let (listed, detached) = tokio::join!(
+        listed,
+        futures::future::join_all(ours.iter().cloned().map(detach))
+    );
+    let have = match listed {
         Err(e) if error::is_not_found(&e) => return Ok(()),
         r => r.map_err(|e| error::map("ListAttachedRolePolicies", e))?,
     };
-    for p in have.attached_policies() {
-        if let Some(arn) = p.policy_arn() {
-            let r = iam
-                .detach_role_policy()
-                .role_name(&o.id)
-                .policy_arn(arn)
-                .send()
-                .await;
-            error::undone("DetachRolePolicy", r)?;
-        }
-    }
+    detached.into_iter().collect::<Result<Vec<()>, _>>()?;
+    let others = have
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .filter(|arn| !ours.iter().any(|o| o == arn))
+        .map(|arn| detach(arn.to_string()));
+    futures::future::try_join_all(others).await?;
     match iam.delete_role().role_name(&o.id).send().await {
         Ok(_) => Ok(()),
         Err(e) if error::is_not_found(&e) => Ok(()),

@@ -8,7 +8,6 @@ use aws_sdk_rds::types::Tag;
 
 use super::driver::{Options, sdk_config};
 use super::{error, kind};
-use crate::plan::Address;
 use crate::plan::driver::{DriverError, Recorder};
 use crate::providers::{Setup, Snapshot};
 use crate::spec::Spec;
@@ -37,10 +36,7 @@ pub async fn take(
     label: &str,
     recorder: &dyn Recorder,
 ) -> Result<Option<Snapshot>, DriverError> {
-    let Some(records) = &setup.records else {
-        return Ok(None);
-    };
-    let Some(outputs) = records.outputs(&Address::new(kind::DATABASE)) else {
+    let Some(outputs) = setup.recorded_outputs(kind::DATABASE) else {
         return Ok(None);
     };
     let Some(instance) = outputs.get("id").and_then(|v| v.as_str()) else {

@@ -11,7 +11,6 @@ use google_cloud_sql_v1::model::{self as m, SqlBackupRunStatus};
 
 use super::driver::{GcpDriver, Options};
 use super::{error, kind, operations};
-use crate::plan::Address;
 use crate::plan::driver::{DriverError, Recorder};
 use crate::providers::{Setup, Snapshot};
 use crate::spec::Spec;
@@ -30,10 +29,7 @@ pub async fn take(
     label: &str,
     recorder: &dyn Recorder,
 ) -> Result<Option<Snapshot>, DriverError> {
-    let Some(records) = &setup.records else {
-        return Ok(None);
-    };
-    let Some(outputs) = records.outputs(&Address::new(kind::SQL_INSTANCE)) else {
+    let Some(outputs) = setup.recorded_outputs(kind::SQL_INSTANCE) else {
         return Ok(None);
     };
     let Some(instance) = outputs
