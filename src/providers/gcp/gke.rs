@@ -545,22 +545,10 @@ pub async fn update(
                     "upgrading node pool {} to Kubernetes {version}",
                     p.name
                 ));
-                let op =
-                    g.c.container
-                        .update_node_pool()
-                        .set_name(&o.id)
-                        .set_node_version(version)
-                        .set_image_type(&p.image_type)
-                        .send()
-                        .await
-                        .map_err(|e| error::map("nodePools.update", e))?;
-                operations::gke(
-                    g,
-                    ctx.recorder,
-                    &format!("node pool {} to Kubernetes {version}", p.name),
-                    "nodeGroup",
-                    &operation_path(g, &location, &op),
-                )
+                let what = format!("node pool {} to Kubernetes {version}", p.name);
+                update_pool(g, ctx, &o.id, &location, &p, &what, |u| {
+                    u.set_node_version(version)
+                })
                 .await?;
             }
             if changed("machineType") || changed("diskGb") {
@@ -570,29 +558,49 @@ pub async fn update(
                     "node pool {}: machine type {}, disk {} GB (GKE replaces the nodes)",
                     p.name, p.machine_type, p.disk_gb
                 ));
-                let op =
-                    g.c.container
-                        .update_node_pool()
-                        .set_name(&o.id)
-                        .set_machine_type(&p.machine_type)
+                let what = format!("node pool {} machine type and disk update", p.name);
+                update_pool(g, ctx, &o.id, &location, &p, &what, |u| {
+                    u.set_machine_type(&p.machine_type)
                         .set_disk_size_gb(i64::from(p.disk_gb))
-                        .set_image_type(&p.image_type)
-                        .send()
-                        .await
-                        .map_err(|e| error::map("nodePools.update", e))?;
-                operations::gke(
-                    g,
-                    ctx.recorder,
-                    &format!("node pool {} machine type and disk update", p.name),
-                    "nodeGroup",
-                    &operation_path(g, &location, &op),
-                )
+                })
                 .await?;
             }
             pool_ready(g, r, &o.id, ctx).await
         }
         k => Err(unknown(k)),
     }
+}
+
+/// One `nodePools.update` (the pool's image type, which GKE requires, and
+/// what `set` adds), waited for until `timeouts.nodeGroup`.
+async fn update_pool(
+    g: &Gcp,
+    ctx: &Context<'_>,
+    pool: &str,
+    location: &str,
+    p: &NodePool,
+    what: &str,
+    set: impl FnOnce(
+        google_cloud_container_v1::builder::cluster_manager::UpdateNodePool,
+    ) -> google_cloud_container_v1::builder::cluster_manager::UpdateNodePool,
+) -> Result<(), DriverError> {
+    let call =
+        g.c.container
+            .update_node_pool()
+            .set_name(pool)
+            .set_image_type(&p.image_type);
+    let op = set(call)
+        .send()
+        .await
+        .map_err(|e| error::map("nodePools.update", e))?;
+    operations::gke(
+        g,
+        ctx.recorder,
+        what,
+        "nodeGroup",
+        &operation_path(g, location, &op),
+    )
+    .await
 }
 
 /// The control plane to the spec's version, one minor at a time (GKE
