@@ -73,56 +73,27 @@ pub async fn strays(a: &Aws, known: &[Address]) -> Result<Vec<Stray>, DriverErro
             found.push((address, kind, id.to_string()));
         }
     };
-    let out = ec2.describe_nat_gateways().filter(mine()).send().await;
-    for n in out
-        .map_err(|e| error::map("DescribeNatGateways", e))?
-        .nat_gateways()
-    {
-        if !matches!(
-            n.state(),
-            Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)
-        ) {
-            note(NAT, n.nat_gateway_id(), n.tags());
-        }
+    // The kinds a plan reads share their describe answers with it
+    // ([`super::reads`]: pending or available NAT gateways only).
+    for n in a.reads.nat_gateways(a).await?.iter() {
+        note(NAT, n.nat_gateway_id(), n.tags());
     }
-    let out = ec2.describe_addresses().filters(mine()).send().await;
-    for x in out
-        .map_err(|e| error::map("DescribeAddresses", e))?
-        .addresses()
-    {
+    for x in a.reads.addresses(a).await?.iter() {
         note(EIP, x.allocation_id(), x.tags());
     }
-    let out = ec2.describe_route_tables().filters(mine()).send().await;
-    for x in out
-        .map_err(|e| error::map("DescribeRouteTables", e))?
-        .route_tables()
-    {
+    for x in a.reads.route_tables(a).await?.iter() {
         note(ROUTE_TABLE, x.route_table_id(), x.tags());
     }
-    let out = ec2.describe_security_groups().filters(mine()).send().await;
-    for x in out
-        .map_err(|e| error::map("DescribeSecurityGroups", e))?
-        .security_groups()
-    {
+    for x in a.reads.security_groups(a).await?.iter() {
         note(SECURITY_GROUP, x.group_id(), x.tags());
     }
-    let out = ec2.describe_subnets().filters(mine()).send().await;
-    for x in out.map_err(|e| error::map("DescribeSubnets", e))?.subnets() {
+    for x in a.reads.subnets(a).await?.iter() {
         note(SUBNET, x.subnet_id(), x.tags());
     }
-    let out = ec2
-        .describe_internet_gateways()
-        .filters(mine())
-        .send()
-        .await;
-    for x in out
-        .map_err(|e| error::map("DescribeInternetGateways", e))?
-        .internet_gateways()
-    {
+    for x in a.reads.internet_gateways(a).await?.iter() {
         note(INTERNET_GATEWAY, x.internet_gateway_id(), x.tags());
     }
-    let out = ec2.describe_vpcs().filters(mine()).send().await;
-    for x in out.map_err(|e| error::map("DescribeVpcs", e))?.vpcs() {
+    for x in a.reads.vpcs(a).await?.iter() {
         note(VPC, x.vpc_id(), x.tags());
     }
     let out = ec2.describe_launch_templates().filters(mine()).send().await;
